@@ -1,0 +1,45 @@
+//! Input selection shared by the subcommands: `-i FORMAT INPUT...` becomes a DataFrame.
+
+use clap::ValueEnum;
+use datafusion::common::Result;
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
+use flow_provider::SessionContextFlowExt;
+use flow_provider::binary::FlowBinTable;
+use std::sync::Arc;
+use flow_provider::text::LineFormat;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// flow-models binary trace directories (or directories of traces)
+    Binary,
+    /// flow-models csv_flow text files
+    CsvFlow,
+    /// nfdump `-o pipe` text (nfdump 1.6 or 1.7 layout)
+    Pipe,
+    /// Parquet files
+    Parquet,
+}
+
+/// The inputs as one DataFrame, and their row count when the format knows it up front.
+pub struct Input {
+    pub df: DataFrame,
+    pub rows: Option<u64>,
+}
+
+/// All inputs as one DataFrame, in the order given.
+pub async fn read(ctx: &SessionContext, format: InputFormat, inputs: &[String]) -> Result<Input> {
+    let paths: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let (df, rows) = match format {
+        InputFormat::Binary => {
+            let table = FlowBinTable::try_new(&paths)?;
+            let rows = table.num_rows() as u64;
+            (ctx.read_table(Arc::new(table))?, Some(rows))
+        }
+        InputFormat::CsvFlow => (ctx.read_text_flows(LineFormat::CsvFlow, &paths)?, None),
+        InputFormat::Pipe => (ctx.read_text_flows(LineFormat::Pipe, &paths)?, None),
+        InputFormat::Parquet => {
+            (ctx.read_parquet(paths, ParquetReadOptions::default()).await?, None)
+        }
+    };
+    Ok(Input { df, rows })
+}

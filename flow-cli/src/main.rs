@@ -1,0 +1,58 @@
+//! `flow-models`: the command-line face of the flow-models DataFusion extension. Each
+//! subcommand parses its flags, builds a query with the library crates and prints the result.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cmd;
+mod input;
+mod progress;
+mod session;
+
+#[derive(Parser)]
+#[command(
+    name = "flow-models",
+    version,
+    about = "Analyse NetFlow/IPFIX flow records with SQL: convert between formats, query with a REPL",
+    long_about = "Analyse NetFlow/IPFIX flow records with Apache DataFusion.\n\n\
+        Reads flow-models binary traces (zero-copy), flow-models csv_flow, nfdump pipe text and \
+        Parquet; writes binary, csv_flow and Parquet.",
+    after_help = "Examples:\n  \
+        flow-models convert -i binary -o csv_flow -O - examples/data/sample\n  \
+        flow-models convert -i binary -o binary -O https --filter \"prot = 6 AND (sp = 443 OR dp = 443)\" examples/data/sample\n  \
+        flow-models sql -c \"SELECT prot, count(*) FROM flowbin('examples/data/sample') GROUP BY prot\""
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Convert(cmd::convert::Args),
+    Sql(cmd::sql::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("flow-models: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Convert(args) => cmd::convert::run(args).await,
+            Command::Sql(args) => cmd::sql::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flow-models: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! SQL wiring of the binary format: `CREATE EXTERNAL TABLE … STORED AS FLOWBIN` (a table
+//! factory) and `COPY … TO 'dir' STORED AS FLOWBIN` (a file format whose only job is writing:
+//! a trace is a directory, not a file, so reading goes through `FlowBinTable`, not a listing).
+
+use super::table::FlowBinTable;
+use super::writer::FlowBinWriter;
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider, TableProviderFactory};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{
+    GetExt, Result, Statistics, exec_err, not_impl_err, plan_err,
+};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::CreateExternalTable;
+use datafusion::physical_expr::{LexRequirement, PhysicalExpr};
+use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
+use datafusion_datasource::TableSchema;
+use datafusion_datasource::file::FileSource;
+use datafusion_datasource::file_compression_type::FileCompressionType;
+use datafusion_datasource::file_format::{FileFormat, FileFormatFactory};
+use datafusion_datasource::file_scan_config::FileScanConfig;
+use datafusion_datasource::file_sink_config::FileSinkConfig;
+use datafusion_datasource::file_stream::FileOpener;
+use datafusion_datasource::sink::{DataSink, DataSinkExec};
+use futures::StreamExt;
+use object_store::{ObjectMeta, ObjectStore};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const READ_HINT: &str =
+    "a flowbin trace is read with flowbin('dir') or CREATE EXTERNAL TABLE … STORED AS FLOWBIN";
+
+/// `STORED AS FLOWBIN LOCATION 'dir'`: the location is a trace or a directory of traces.
+#[derive(Debug, Default)]
+pub struct FlowBinTableFactory;
+
+#[async_trait]
+impl TableProviderFactory for FlowBinTableFactory {
+    async fn create(
+        &self,
+        _state: &dyn Session,
+        cmd: &CreateExternalTable,
+    ) -> Result<Arc<dyn TableProvider>> {
+        if let Some(k) = cmd.options.keys().next() {
+            return plan_err!("STORED AS FLOWBIN takes no options (got '{k}')");
+        }
+        let paths = cmd.locations.iter().map(|l| local_path(l)).collect::<Result<Vec<_>>>()?;
+        let table = FlowBinTable::try_new(&paths)?;
+        if !cmd.schema.fields().is_empty() {
+            let declared: Vec<_> = cmd.schema.fields().iter().map(|f| f.name()).collect();
+            let found: Vec<_> = table.schema().fields().iter().map(|f| f.name().clone()).collect();
+            if declared.iter().zip(&found).any(|(d, f)| *d != f) || declared.len() != found.len() {
+                return plan_err!(
+                    "declared columns {declared:?} differ from the trace's columns {found:?}; \
+                     omit the column list to take the trace's own"
+                );
+            }
+        }
+        Ok(Arc::new(table))
+    }
+}
+
+/// The local directory named by a location (a plain path or a `file://` URL).
+pub(crate) fn local_path(location: &str) -> Result<PathBuf> {
+    if let Some(rest) = location.strip_prefix("file://") {
+        return Ok(PathBuf::from(rest));
+    }
+    if location.contains("://") {
+        return plan_err!(
+            "FLOWBIN needs a local directory, got '{location}' (object stores are not supported yet)"
+        );
+    }
+    Ok(PathBuf::from(location))
+}
+
+#[derive(Debug, Default)]
+pub struct FlowBinFormatFactory;
+
+impl GetExt for FlowBinFormatFactory {
+    fn get_ext(&self) -> String {
+        "flowbin".into()
+    }
+}
+
+impl FileFormatFactory for FlowBinFormatFactory {
+    fn create(
+        &self,
+        _state: &dyn Session,
+        options: &HashMap<String, String>,
+    ) -> Result<Arc<dyn FileFormat>> {
+        if let Some(k) = options.keys().next() {
+            return plan_err!("FLOWBIN takes no options (got '{k}')");
+        }
+        Ok(self.default())
+    }
+
+    fn default(&self) -> Arc<dyn FileFormat> {
+        Arc::new(FlowBinFormat)
+    }
+}
+
+#[derive(Debug)]
+pub struct FlowBinFormat;
+
+#[async_trait]
+impl FileFormat for FlowBinFormat {
+    fn get_ext(&self) -> String {
+        String::new()
+    }
+
+    fn get_ext_with_compression(&self, _c: &FileCompressionType) -> Result<String> {
+        Ok(String::new())
+    }
+
+    fn compression_type(&self) -> Option<FileCompressionType> {
+        None
+    }
+
+    async fn infer_schema(
+        &self,
+        _state: &dyn Session,
+        _store: &Arc<dyn ObjectStore>,
+        _objects: &[ObjectMeta],
+    ) -> Result<SchemaRef> {
+        not_impl_err!("{READ_HINT}")
+    }
+
+    async fn infer_stats(
+        &self,
+        _state: &dyn Session,
+        _store: &Arc<dyn ObjectStore>,
+        _table_schema: SchemaRef,
+        _object: &ObjectMeta,
+    ) -> Result<Statistics> {
+        not_impl_err!("{READ_HINT}")
+    }
+
+    async fn create_physical_plan(
+        &self,
+        _state: &dyn Session,
+        _conf: FileScanConfig,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        not_impl_err!("{READ_HINT}")
+    }
+
+    async fn create_writer_physical_plan(
+        &self,
+        input: Arc<dyn ExecutionPlan>,
+        _state: &dyn Session,
+        conf: FileSinkConfig,
+        order_requirements: Option<LexRequirement>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if !conf.table_partition_cols.is_empty() {
+            return not_impl_err!("FLOWBIN cannot write PARTITIONED BY output");
+        }
+        let target = local_path(&conf.original_url)?;
+        let sink = FlowBinSink { target, schema: conf.output_schema().clone() };
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), order_requirements)))
+    }
+
+    fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
+        Arc::new(NoListingSource { table_schema, metrics: Default::default() })
+    }
+}
+
+/// Writes the whole input as one trace at `target`, replacing it atomically.
+#[derive(Debug)]
+struct FlowBinSink {
+    target: PathBuf,
+    schema: SchemaRef,
+}
+
+impl DisplayAs for FlowBinSink {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "FlowBinSink(dir={})", self.target.display())
+    }
+}
+
+#[async_trait]
+impl DataSink for FlowBinSink {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    async fn write_all(
+        &self,
+        mut data: SendableRecordBatchStream,
+        _context: &Arc<TaskContext>,
+    ) -> Result<u64> {
+        let mut writer = FlowBinWriter::create(&self.target, &data.schema())?;
+        while let Some(batch) = data.next().await {
+            writer.write(&batch?)?;
+        }
+        writer.finish()
+    }
+}
+
+/// Listing tables cannot read traces (a trace is a directory); this source only says so.
+#[derive(Clone)]
+struct NoListingSource {
+    table_schema: TableSchema,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl FileSource for NoListingSource {
+    fn create_file_opener(
+        &self,
+        _store: Arc<dyn ObjectStore>,
+        _config: &FileScanConfig,
+        _partition: usize,
+    ) -> Result<Arc<dyn FileOpener>> {
+        exec_err!("{READ_HINT}")
+    }
+
+    fn table_schema(&self) -> &TableSchema {
+        &self.table_schema
+    }
+
+    fn with_batch_size(&self, _batch_size: usize) -> Arc<dyn FileSource> {
+        Arc::new(self.clone())
+    }
+
+    fn metrics(&self) -> &ExecutionPlanMetricsSet {
+        &self.metrics
+    }
+
+    fn file_type(&self) -> &str {
+        "flowbin"
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+}

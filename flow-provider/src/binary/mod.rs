@@ -1,0 +1,13 @@
+//! flow-models binary traces: a directory with one raw native-endian array file per field,
+//! read zero-copy through memory maps and written atomically.
+
+pub mod dir;
+pub mod exec;
+pub mod format;
+pub mod mmap;
+pub mod table;
+pub mod writer;
+
+pub use format::{FlowBinFormatFactory, FlowBinTableFactory};
+pub use table::FlowBinTable;
+pub use writer::FlowBinWriter;

@@ -1,0 +1,120 @@
+//! `FlowBinTable`: one or many binary traces as a single DataFusion table.
+
+use super::dir::{TraceDir, discover};
+use super::exec::FlowBinExec;
+use crate::fields::{dtype_to_arrow, standard_position};
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::stats::Precision;
+use datafusion::common::{DataFusionError, Result, Statistics, project_schema};
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The traces found at the given paths, read as one table. A field absent from some traces is
+/// a nullable column that is NULL for their rows.
+#[derive(Debug, Clone)]
+pub struct FlowBinTable {
+    paths: Vec<PathBuf>,
+    traces: Arc<Vec<TraceDir>>,
+    schema: SchemaRef,
+}
+
+impl FlowBinTable {
+    pub fn try_new<P: AsRef<Path>>(paths: &[P]) -> Result<Self> {
+        if paths.is_empty() {
+            return Err(DataFusionError::Plan("flowbin: no directory given".into()));
+        }
+        let mut traces = Vec::new();
+        for p in paths {
+            traces.extend(discover(p.as_ref())?);
+        }
+        let schema = union_schema(&traces)?;
+        Ok(Self {
+            paths: paths.iter().map(|p| p.as_ref().to_path_buf()).collect(),
+            traces: Arc::new(traces),
+            schema,
+        })
+    }
+
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
+    pub fn traces(&self) -> &[TraceDir] {
+        &self.traces
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.traces.iter().map(|t| t.rows).sum()
+    }
+}
+
+/// The columns of all traces: standard fields in canonical order, then the others by name.
+fn union_schema(traces: &[TraceDir]) -> Result<SchemaRef> {
+    let mut fields: Vec<(String, char, &Path)> = Vec::new();
+    for t in traces {
+        for c in &t.columns {
+            match fields.iter().find(|(name, _, _)| *name == c.field) {
+                Some((_, code, first)) if *code != c.dtype
+                    && dtype_to_arrow(*code) != dtype_to_arrow(c.dtype) =>
+                {
+                    return Err(DataFusionError::Plan(format!(
+                        "flowbin: field '{}' has type '{}' in {} but '{}' in {}",
+                        c.field,
+                        code,
+                        first.display(),
+                        c.dtype,
+                        c.path.display()
+                    )));
+                }
+                Some(_) => {}
+                None => fields.push((c.field.clone(), c.dtype, &c.path)),
+            }
+        }
+    }
+    fields.sort_by_key(|(name, _, _)| (standard_position(name).unwrap_or(usize::MAX), name.clone()));
+    let fields = fields
+        .into_iter()
+        .map(|(name, code, _)| {
+            let nullable = traces.iter().any(|t| t.rows > 0 && t.column(&name).is_none());
+            Field::new(name, dtype_to_arrow(code).expect("validated code"), nullable)
+        })
+        .collect::<Vec<_>>();
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+#[async_trait]
+impl TableProvider for FlowBinTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let schema = project_schema(&self.schema, projection)?;
+        Ok(Arc::new(FlowBinExec::new(
+            self.traces.clone(),
+            schema,
+            limit,
+            state.config().target_partitions(),
+        )))
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        let mut stats = Statistics::new_unknown(&self.schema);
+        stats.num_rows = Precision::Exact(self.num_rows());
+        Some(stats)
+    }
+}

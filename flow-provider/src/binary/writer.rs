@@ -1,0 +1,102 @@
+//! Writer of flow-models binary traces: one raw native-endian array file per column, named
+//! `{field}.{dtype}` (no key underscore, so flow-models 2.2 reads them back), committed atomically.
+
+use super::dir::parse_file_name;
+use crate::atomic::AtomicDir;
+use crate::fields::arrow_to_dtype;
+use arrow::array::{Array, RecordBatch};
+use arrow::datatypes::Schema;
+use datafusion::common::{DataFusionError, Result};
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+pub struct FlowBinWriter {
+    dir: AtomicDir,
+    files: Vec<(String, BufWriter<File>)>,
+    rows: u64,
+}
+
+fn err(msg: String) -> DataFusionError {
+    DataFusionError::Execution(msg)
+}
+
+/// An existing directory is replaced only when it holds nothing but a trace (column files),
+/// so a mistyped `-O` cannot wipe out unrelated data.
+fn only_trace_files(dir: &Path) -> Result<()> {
+    let entries = fs::read_dir(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_column = name.to_str().and_then(parse_file_name).is_some();
+        if !is_column || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            return Err(err(format!(
+                "refusing to replace {}: it holds {}, which is not a flow-models column file",
+                dir.display(),
+                name.to_string_lossy()
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl FlowBinWriter {
+    pub fn create(target: &Path, schema: &Schema) -> Result<Self> {
+        let mut codes = Vec::with_capacity(schema.fields().len());
+        for f in schema.fields() {
+            let code = arrow_to_dtype(f.data_type()).ok_or_else(|| {
+                err(format!(
+                    "column '{}' has type {}, which the flow-models binary format cannot store \
+                     (it stores Int8..Int64, UInt8..UInt64, Float32, Float64): cast it",
+                    f.name(),
+                    f.data_type()
+                ))
+            })?;
+            codes.push(code);
+        }
+        let dir = AtomicDir::create(target, only_trace_files)?;
+        let files = schema
+            .fields()
+            .iter()
+            .zip(codes)
+            .map(|(f, code)| {
+                let path: PathBuf = dir.path().join(format!("{}.{code}", f.name()));
+                File::create(&path)
+                    .map(|file| (f.name().clone(), BufWriter::with_capacity(1 << 20, file)))
+                    .map_err(|e| err(format!("cannot create {}: {e}", path.display())))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { dir, files, rows: 0 })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        for (array, (name, file)) in batch.columns().iter().zip(&mut self.files) {
+            if array.null_count() > 0 {
+                let row = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
+                return Err(err(format!(
+                    "column '{name}' is NULL at row {}: the binary format cannot store NULL \
+                     (use COALESCE or a filter)",
+                    self.rows + row as u64
+                )));
+            }
+            let data = array.to_data();
+            let width = data.data_type().primitive_width().unwrap_or(0);
+            let values = &data.buffers()[0].as_slice()
+                [data.offset() * width..(data.offset() + data.len()) * width];
+            file.write_all(values).map_err(|e| err(format!("writing column '{name}': {e}")))?;
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Flushes, syncs and moves the trace into place; returns the number of rows written.
+    pub fn finish(self) -> Result<u64> {
+        for (name, file) in self.files {
+            let file = file
+                .into_inner()
+                .map_err(|e| err(format!("writing column '{name}': {}", e.error())))?;
+            file.sync_all().map_err(|e| err(format!("syncing column '{name}': {e}")))?;
+        }
+        self.dir.commit()?;
+        Ok(self.rows)
+    }
+}

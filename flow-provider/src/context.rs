@@ -1,0 +1,92 @@
+//! Installing the flow formats into a `SessionContext`, and the extension trait that gives
+//! embedding applications one-line access to flow data.
+
+use crate::binary::{FlowBinFormatFactory, FlowBinTable, FlowBinTableFactory};
+use crate::text::{LineFormat, TextFlowFormat, TextFlowFormatFactory};
+use crate::udtf::{FlowBinFunc, TextFunc};
+use datafusion::catalog::TableProvider;
+use datafusion::common::Result;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::listing_table_factory::ListingTableFactory;
+use datafusion::prelude::{DataFrame, SessionContext};
+use std::path::Path;
+use std::sync::Arc;
+
+const TEXT_FORMATS: [LineFormat; 2] = [LineFormat::CsvFlow, LineFormat::Pipe];
+
+/// Installs every flow format: `STORED AS FLOWBIN | CSV_FLOW | PIPE` for `CREATE EXTERNAL
+/// TABLE` and `COPY`, and the table functions `flowbin()`, `csv_flow()`, `pipe()`.
+pub fn register(ctx: &SessionContext) -> Result<()> {
+    {
+        let state = ctx.state_ref();
+        let mut state = state.write();
+        state.register_file_format(Arc::new(FlowBinFormatFactory), true)?;
+        state.table_factories_mut().insert("FLOWBIN".into(), Arc::new(FlowBinTableFactory));
+        for format in TEXT_FORMATS {
+            state.register_file_format(Arc::new(TextFlowFormatFactory(format)), true)?;
+            state
+                .table_factories_mut()
+                .insert(format.name().to_uppercase(), Arc::new(ListingTableFactory::new()));
+        }
+    }
+    ctx.register_udtf("flowbin", Arc::new(FlowBinFunc));
+    for format in TEXT_FORMATS {
+        ctx.register_udtf(format.name(), Arc::new(TextFunc(format)));
+    }
+    Ok(())
+}
+
+/// A listing table over text flow files or directories of them (every file below a directory).
+pub fn text_table<P: AsRef<str>>(format: LineFormat, paths: &[P]) -> Result<ListingTable> {
+    let urls = paths
+        .iter()
+        .map(|p| {
+            let p = p.as_ref();
+            // A directory is listed recursively; it must end in '/' to be taken as one.
+            if Path::new(p).is_dir() && !p.ends_with('/') {
+                ListingTableUrl::parse(format!("{p}/"))
+            } else {
+                ListingTableUrl::parse(p)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options = ListingOptions::new(Arc::new(TextFlowFormat(format))).with_file_extension("");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(format.schema());
+    ListingTable::try_new(config)
+}
+
+/// One-line access to flow data from any `SessionContext`.
+pub trait SessionContextFlowExt {
+    /// Registers the binary trace(s) at `path` (a trace, or a directory of traces) as `name`.
+    fn register_flowbin(&self, name: &str, path: impl AsRef<Path>) -> Result<()>;
+    /// Reads binary traces (each path a trace or a directory of traces) as one DataFrame.
+    fn read_flowbin<P: AsRef<Path>>(&self, paths: &[P]) -> Result<DataFrame>;
+    /// Registers csv_flow or pipe files (or directories of them) as `name`.
+    fn register_text_flows(&self, name: &str, format: LineFormat, paths: &[&str]) -> Result<()>;
+    /// Reads csv_flow or pipe files (or directories of them) as one DataFrame.
+    fn read_text_flows(&self, format: LineFormat, paths: &[&str]) -> Result<DataFrame>;
+}
+
+impl SessionContextFlowExt for SessionContext {
+    fn register_flowbin(&self, name: &str, path: impl AsRef<Path>) -> Result<()> {
+        self.register_table(name, Arc::new(FlowBinTable::try_new(&[path])?))?;
+        Ok(())
+    }
+
+    fn read_flowbin<P: AsRef<Path>>(&self, paths: &[P]) -> Result<DataFrame> {
+        self.read_table(Arc::new(FlowBinTable::try_new(paths)?) as Arc<dyn TableProvider>)
+    }
+
+    fn register_text_flows(&self, name: &str, format: LineFormat, paths: &[&str]) -> Result<()> {
+        self.register_table(name, Arc::new(text_table(format, paths)?))?;
+        Ok(())
+    }
+
+    fn read_text_flows(&self, format: LineFormat, paths: &[&str]) -> Result<DataFrame> {
+        self.read_table(Arc::new(text_table(format, paths)?))
+    }
+}

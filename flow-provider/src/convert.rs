@@ -1,0 +1,32 @@
+//! The cutting and filtering of flow-models `convert`: skip/count on the input, a SQL filter,
+//! skip/count on the output, in that order.
+
+use datafusion::common::Result;
+use datafusion::prelude::DataFrame;
+
+#[derive(Debug, Clone, Default)]
+pub struct Cut {
+    pub skip_in: usize,
+    pub count_in: Option<usize>,
+    pub skip_out: usize,
+    pub count_out: Option<usize>,
+    /// A SQL boolean expression over the input's columns.
+    pub filter: Option<String>,
+}
+
+impl Cut {
+    pub fn apply(&self, mut df: DataFrame) -> Result<DataFrame> {
+        if self.skip_in > 0 || self.count_in.is_some() {
+            df = df.limit(self.skip_in, self.count_in)?;
+        }
+        if let Some(filter) = &self.filter {
+            let predicate = df.parse_sql_expr(filter)?;
+            df = df.filter(predicate)?;
+        }
+        if self.skip_out > 0 || self.count_out.is_some() {
+            df = df.limit(self.skip_out, self.count_out)?;
+        }
+        Ok(df)
+    }
+
+}
