@@ -5,14 +5,15 @@ use datafusion::common::Result;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::FlowBinTable;
-use std::sync::Arc;
 use flow_provider::text::LineFormat;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
     /// flow-models binary trace directories (or directories of traces)
     Binary,
     /// flow-models csv_flow text files
+    #[value(name = "csv_flow")]
     CsvFlow,
     /// nfdump `-o pipe` text (nfdump 1.6 or 1.7 layout)
     Pipe,
@@ -37,9 +38,11 @@ pub async fn read(ctx: &SessionContext, format: InputFormat, inputs: &[String]) 
         }
         InputFormat::CsvFlow => (ctx.read_text_flows(LineFormat::CsvFlow, &paths)?, None),
         InputFormat::Pipe => (ctx.read_text_flows(LineFormat::Pipe, &paths)?, None),
-        InputFormat::Parquet => {
-            (ctx.read_parquet(paths, ParquetReadOptions::default()).await?, None)
-        }
+        InputFormat::Parquet => (
+            ctx.read_parquet(paths, ParquetReadOptions::default())
+                .await?,
+            None,
+        ),
     };
     Ok(Input { df, rows })
 }

@@ -10,7 +10,7 @@ pub fn rows(total: Option<u64>) -> ProgressBar {
     } else {
         ProgressDrawTarget::hidden()
     };
-    let bar = match total {
+    match total {
         Some(n) => ProgressBar::with_draw_target(Some(n), target).with_style(
             ProgressStyle::with_template(
                 "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} flows ({per_sec}, eta {eta})",
@@ -22,6 +22,5 @@ pub fn rows(total: Option<u64>) -> ProgressBar {
             ProgressStyle::with_template("{elapsed_precise} {human_pos} flows ({per_sec})")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         ),
-    };
-    bar
+    }
 }

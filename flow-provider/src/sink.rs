@@ -26,7 +26,7 @@ pub enum FlowSink {
     Binary(FlowBinWriter),
     CsvFlowFile(BufWriter<AtomicFile>),
     CsvFlowStdout(BufWriter<std::io::Stdout>),
-    Parquet(ArrowWriter<AtomicFile>),
+    Parquet(Box<ArrowWriter<AtomicFile>>),
 }
 
 impl Write for AtomicFile {
@@ -64,7 +64,11 @@ impl FlowSink {
             )),
             (OutputFormat::Parquet, false) => {
                 let file = AtomicFile::create(Path::new(output))?;
-                FlowSink::Parquet(ArrowWriter::try_new(file, schema.clone().into(), None)?)
+                FlowSink::Parquet(Box::new(ArrowWriter::try_new(
+                    file,
+                    schema.clone().into(),
+                    None,
+                )?))
             }
         })
     }

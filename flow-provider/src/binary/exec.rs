@@ -9,9 +9,9 @@ use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use arrow::buffer::Buffer;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::stats::Precision;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -29,6 +29,7 @@ pub struct FlowBinExec {
     schema: SchemaRef,
     /// Total rows to read from the start of the concatenated traces (the limit, if any, applied).
     rows: usize,
+    limit: Option<usize>,
     partitions: usize,
     properties: Arc<PlanProperties>,
 }
@@ -50,7 +51,14 @@ impl FlowBinExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        Self { traces, schema, rows, partitions, properties }
+        Self {
+            traces,
+            schema,
+            rows,
+            limit,
+            partitions,
+            properties,
+        }
     }
 
     pub fn traces(&self) -> &[TraceDir] {
@@ -66,7 +74,12 @@ impl FlowBinExec {
 
 impl DisplayAs for FlowBinExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let cols: Vec<_> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let cols: Vec<_> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
         write!(
             f,
             "FlowBinExec: traces={}, rows={}, partitions={}, projection=[{}]",
@@ -145,20 +158,19 @@ impl ExecutionPlan for FlowBinExec {
         Ok(Arc::new(stats))
     }
 
-    fn supports_limit_pushdown(&self) -> bool {
-        true
-    }
-
     fn fetch(&self) -> Option<usize> {
-        Some(self.rows)
+        self.limit
     }
 
     fn with_fetch(&self, limit: Option<usize>) -> Option<Arc<dyn ExecutionPlan>> {
-        let limit = limit.map_or(self.rows, |l| l.min(self.rows));
+        let limit = match (limit, self.limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Some(Arc::new(FlowBinExec::new(
             self.traces.clone(),
             self.schema.clone(),
-            Some(limit),
+            limit,
             self.partitions,
         )))
     }
@@ -184,9 +196,10 @@ struct Batches {
 impl Batches {
     /// Maps the trace containing global row `row` (once per trace and partition).
     fn trace_at(&mut self, row: usize) -> Result<&MappedTrace> {
-        let current = self.mapped.as_ref().is_some_and(|m| {
-            row >= m.first_row && row < m.first_row + self.traces[m.index].rows
-        });
+        let current = self
+            .mapped
+            .as_ref()
+            .is_some_and(|m| row >= m.first_row && row < m.first_row + self.traces[m.index].rows);
         if !current {
             let mut first_row = 0;
             let mut index = 0;
@@ -202,9 +215,18 @@ impl Batches {
                 .schema
                 .fields()
                 .iter()
-                .map(|f| trace.column(f.name()).map(|c| map_file(&c.path)).transpose())
+                .map(|f| {
+                    trace
+                        .column(f.name())
+                        .map(|c| map_file(&c.path))
+                        .transpose()
+                })
                 .collect::<Result<Vec<_>>>()?;
-            self.mapped = Some(MappedTrace { index, first_row, columns });
+            self.mapped = Some(MappedTrace {
+                index,
+                first_row,
+                columns,
+            });
         }
         Ok(self.mapped.as_ref().expect("set above"))
     }

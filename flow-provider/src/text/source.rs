@@ -49,10 +49,15 @@ impl FileSource for TextSource {
     ) -> Result<Arc<dyn FileOpener>> {
         let opener = Arc::new(TextOpener {
             format: self.format,
+            columns: self.projection.file_indices.clone(),
             batch_size: self.batch_size.unwrap_or(8192),
             store: object_store,
         });
-        ProjectionOpener::try_new(self.projection.clone(), opener, self.table_schema.file_schema())
+        ProjectionOpener::try_new(
+            self.projection.clone(),
+            opener,
+            self.table_schema.file_schema(),
+        )
     }
 
     fn table_schema(&self) -> &TableSchema {
@@ -63,6 +68,12 @@ impl FileSource for TextSource {
         let mut s = self.clone();
         s.batch_size = Some(batch_size);
         Arc::new(s)
+    }
+
+    /// Lines do not align with byte ranges, so each file is read whole by one partition
+    /// (several files are still read in parallel).
+    fn supports_repartitioning(&self) -> bool {
+        false
     }
 
     fn try_pushdown_projection(
@@ -97,6 +108,8 @@ impl FileSource for TextSource {
 
 struct TextOpener {
     format: LineFormat,
+    /// The file columns the projection needs; the opener emits only these.
+    columns: Vec<usize>,
     batch_size: usize,
     store: Arc<dyn ObjectStore>,
 }
@@ -106,11 +119,14 @@ impl FileOpener for TextOpener {
         let store = self.store.clone();
         let format = self.format;
         let batch_size = self.batch_size;
+        let columns = self.columns.clone();
         Ok(Box::pin(async move {
             let location = file.object_meta.location.clone();
             let chunks = store.get(&location).await?.into_stream();
             let name = location.to_string();
-            Ok(parse_stream(chunks.map_err(Into::into).boxed(), format, batch_size, name))
+            let batches =
+                parse_stream(chunks.map_err(Into::into).boxed(), format, batch_size, name);
+            Ok(batches.map(move |b| Ok(b?.project(&columns)?)).boxed())
         }))
     }
 }
@@ -129,7 +145,8 @@ struct Lines {
 impl Lines {
     fn parse_line(&mut self, line: &[u8]) -> Result<()> {
         self.line_no += 1;
-        let text = std::str::from_utf8(line).map_err(|_| self.error("is not valid UTF-8".into()))?;
+        let text =
+            std::str::from_utf8(line).map_err(|_| self.error("is not valid UTF-8".into()))?;
         self.parser.push_line(text).map_err(|m| self.error(m))
     }
 
