@@ -155,8 +155,7 @@ async fn csv_flow_equals_the_original_tool() {
 /// Our binary output is read back by flow-models 2.2 itself (when its venv is present).
 #[tokio::test]
 async fn the_original_reads_our_binary_output() {
-    let python =
-        std::env::var("FLOW_MODELS_PYTHON").unwrap_or_else(|_| "/work/venv/fm/bin/python".into());
+    let python = std::env::var("FLOW_MODELS_PYTHON").unwrap_or_else(|_| "python3".into());
     let probe = std::process::Command::new(&python)
         .args(["-c", "import flow_models"])
         .output();

@@ -345,4 +345,43 @@ mod tests {
         assert!(q.push_line("1|2|3").unwrap_err().contains("found 3"));
         assert_eq!(q.rows(), 0);
     }
+
+    /// Random and mutated lines give a row or an error, never a panic.
+    #[test]
+    fn arbitrary_lines_never_panic() {
+        let seeds = [
+            "2, 6, 1, 2, 0, 0, 0, 167837953, 0, 0, 0, 167903797, 50002, 443, 1717243202, 750, 1717243203, 5, 10, 12345, 1",
+            "2|1717243202750|1717243203005|17|0|0|0|167837953|50002|0|0|0|167903797|53|64512|15169|3|4|27|8|2|362",
+        ];
+        let alphabet = b"0123456789,| -x\t\r9999999999999999999999";
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for format in [LineFormat::CsvFlow, LineFormat::Pipe] {
+            let mut parser = LineParser::new(format);
+            for seed in seeds {
+                for _ in 0..2000 {
+                    let mut bytes = seed.as_bytes().to_vec();
+                    for _ in 0..(next() % 6) {
+                        let i = (next() as usize) % bytes.len();
+                        match next() % 3 {
+                            0 => bytes[i] = alphabet[(next() as usize) % alphabet.len()],
+                            1 => {
+                                bytes.remove(i);
+                            }
+                            _ => bytes.insert(i, alphabet[(next() as usize) % alphabet.len()]),
+                        }
+                    }
+                    let line = String::from_utf8_lossy(&bytes);
+                    let _ = parser.push_line(&line);
+                }
+            }
+            let rows = parser.rows();
+            assert_eq!(parser.take_batch().unwrap().num_rows(), rows);
+        }
+    }
 }
