@@ -145,8 +145,10 @@ impl ExecutionPlan for FlowBinExec {
         Ok(Arc::new(stats))
     }
 
+    // A leaf takes limits through `with_fetch`; `true` here would mean "push the limit through
+    // to my input", and the optimizer would then drop a limit's skip (OFFSET).
     fn supports_limit_pushdown(&self) -> bool {
-        true
+        false
     }
 
     fn fetch(&self) -> Option<usize> {

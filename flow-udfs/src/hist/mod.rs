@@ -6,6 +6,7 @@ mod acc;
 mod csv;
 mod exec;
 mod spec;
+mod sql;
 mod table;
 
 pub use acc::HistAcc;

@@ -1,7 +1,7 @@
 //! `flow_duration(first, first_ms, last, last_ms, packets)`: flow duration in milliseconds, 0 for
 //! single-packet flows (the original's `duration` x value).
 
-use super::arrays;
+use super::{arrays, coerce_integers};
 use crate::duration::flow_duration;
 use arrow::array::{Array, AsArray, Int64Array};
 use arrow::datatypes::{DataType, Int64Type, UInt64Type};
@@ -27,7 +27,7 @@ pub struct FlowDuration {
 impl FlowDuration {
     pub fn new() -> Self {
         Self {
-            signature: Signature::exact(TYPES.to_vec(), Volatility::Immutable),
+            signature: Signature::user_defined(Volatility::Immutable),
         }
     }
 }
@@ -45,6 +45,10 @@ impl ScalarUDFImpl for FlowDuration {
 
     fn signature(&self) -> &Signature {
         &self.signature
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_integers(self.name(), args, &TYPES)
     }
 
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {

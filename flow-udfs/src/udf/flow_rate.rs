@@ -1,7 +1,7 @@
 //! `flow_rate(octets, duration)`: flow rate in bits per second, 0 when the duration is 0 (the
 //! original's `rate` x value), correctly rounded like Python's integer division.
 
-use super::arrays;
+use super::{arrays, coerce_integers};
 use crate::duration::flow_rate;
 use arrow::array::{AsArray, Float64Array};
 use arrow::datatypes::{DataType, Int64Type, UInt64Type};
@@ -21,7 +21,7 @@ pub struct FlowRate {
 impl FlowRate {
     pub fn new() -> Self {
         Self {
-            signature: Signature::exact(TYPES.to_vec(), Volatility::Immutable),
+            signature: Signature::user_defined(Volatility::Immutable),
         }
     }
 }
@@ -39,6 +39,10 @@ impl ScalarUDFImpl for FlowRate {
 
     fn signature(&self) -> &Signature {
         &self.signature
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_integers(self.name(), args, &TYPES)
     }
 
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {

@@ -8,7 +8,7 @@ mod log_bin;
 use arrow::array::ArrayRef;
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
-use datafusion::common::Result;
+use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
 
 pub use flow_duration::FlowDuration;
@@ -32,4 +32,19 @@ fn arrays(args: &[ColumnarValue], types: &[DataType], rows: usize) -> Result<Vec
         .zip(types)
         .map(|(a, t)| Ok(cast(&a.to_array(rows)?, t)?))
         .collect()
+}
+
+/// Integer arguments coerced to `types`, for functions over flow fields of any integer width.
+fn coerce_integers(name: &str, args: &[DataType], types: &[DataType]) -> Result<Vec<DataType>> {
+    if args.len() != types.len() {
+        return plan_err!(
+            "{name}() takes {} arguments, got {}",
+            types.len(),
+            args.len()
+        );
+    }
+    if let Some(t) = args.iter().find(|t| !t.is_integer() && !t.is_null()) {
+        return plan_err!("{name}() takes integers, got {t}");
+    }
+    Ok(types.to_vec())
 }
