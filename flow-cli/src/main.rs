@@ -30,6 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Convert(cmd::convert::Args),
+    Hist(cmd::hist::Args),
     Sql(cmd::sql::Args),
 }
 
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Convert(args) => cmd::convert::run(args).await,
+            Command::Hist(args) => cmd::hist::run(args).await,
             Command::Sql(args) => cmd::sql::run(args).await,
         }
     });

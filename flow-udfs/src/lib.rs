@@ -1,11 +1,24 @@
 //! flow-models functions for DataFusion. [`register_all`] is the single entry point that
 //! installs every format (from `flow-provider`) and every function of the project.
 
+pub mod bins;
+pub mod duration;
+pub mod hist;
+pub mod udf;
+
 use datafusion::common::Result;
 use datafusion::prelude::SessionContext;
+use std::sync::Arc;
 
 /// Installs all flow formats, table functions and functions into `ctx`.
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
     flow_provider::register(ctx)?;
+    register_hist(ctx);
     Ok(())
+}
+
+/// The histogram functions: `log_bin`, `log_bin_hi`, `flow_duration`, `flow_rate`, `flow_hist`.
+fn register_hist(ctx: &SessionContext) {
+    udf::all().into_iter().for_each(|f| ctx.register_udf(f));
+    ctx.register_udtf("flow_hist", Arc::new(hist::FlowHistFunc));
 }

@@ -1,0 +1,142 @@
+//! `flow_hist(<table or path>, 'length', 12 [, 'duration', 'rate', 'aggs'])`: the fast-path
+//! histogram as a SQL table function. The first argument names a registered table or view (any
+//! format, filtered views included); anything else is opened as a binary trace directory.
+
+use super::exec::HistExec;
+use super::spec::{HistSpec, SumColumn, XValue};
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{Result, ScalarValue, TableReference, plan_datafusion_err, plan_err};
+use datafusion::datasource::provider_as_source;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use flow_provider::binary::FlowBinTable;
+use std::sync::Arc;
+
+const USAGE: &str = "flow_hist('table or trace dir', 'length'|'size'|'duration'|'rate', bits \
+                     [, 'duration', 'rate', 'aggs'])";
+
+#[derive(Debug)]
+pub struct FlowHistFunc;
+
+fn string(e: &Expr) -> Result<&str> {
+    match e {
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::LargeUtf8(Some(s))
+            | ScalarValue::Utf8View(Some(s)),
+            _,
+        ) => Ok(s),
+        other => plan_err!("{USAGE}: expected a string, got {other}"),
+    }
+}
+
+fn integer(e: &Expr) -> Result<u32> {
+    let v = match e {
+        Expr::Literal(s, _) if s.data_type().is_integer() => {
+            s.cast_to(&arrow::datatypes::DataType::Int64)?
+        }
+        other => return plan_err!("{USAGE}: expected the number of bits, got {other}"),
+    };
+    match v {
+        ScalarValue::Int64(Some(b)) if b >= 0 => Ok(b.min(200) as u32),
+        other => plan_err!("{USAGE}: the number of bits must be >= 0, got {other}"),
+    }
+}
+
+impl TableFunctionImpl for FlowHistFunc {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let [source, x, bits, columns @ ..] = args.exprs() else {
+            return plan_err!("{USAGE}: too few arguments");
+        };
+        let columns = columns
+            .iter()
+            .map(|c| SumColumn::parse(string(c)?))
+            .collect::<Result<_>>()?;
+        let spec = HistSpec::new(XValue::parse(string(x)?)?, integer(bits)?, columns);
+        Ok(Arc::new(HistTable {
+            source: string(source)?.to_string(),
+            spec,
+        }))
+    }
+}
+
+/// The histogram of `source` as a table; the source is resolved when the query is planned.
+#[derive(Debug)]
+pub struct HistTable {
+    source: String,
+    spec: HistSpec,
+}
+
+/// The registered table called `name`, if there is one.
+async fn registered(state: &SessionState, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+    let options = state.config().options();
+    let reference = TableReference::from(name).resolve(
+        &options.catalog.default_catalog,
+        &options.catalog.default_schema,
+    );
+    let Some(catalog) = state.catalog_list().catalog(&reference.catalog) else {
+        return Ok(None);
+    };
+    let Some(schema) = catalog.schema(&reference.schema) else {
+        return Ok(None);
+    };
+    schema.table(&reference.table).await
+}
+
+#[async_trait]
+impl TableProvider for HistTable {
+    fn schema(&self) -> SchemaRef {
+        self.spec.output_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        session: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
+            return plan_err!("flow_hist needs a DataFusion SessionState");
+        };
+        let table = match registered(state, &self.source).await? {
+            Some(table) => table,
+            None => Arc::new(FlowBinTable::try_new(&[self.source.as_str()]).map_err(|e| {
+                plan_datafusion_err!(
+                    "flow_hist: '{}' is neither a registered table nor a binary trace: {e}",
+                    self.source
+                )
+            })?),
+        };
+        let plan = LogicalPlanBuilder::scan(self.source.as_str(), provider_as_source(table), None)?
+            .project(self.spec.input_exprs())?
+            .build()?;
+        let input = state.create_physical_plan(&plan).await?;
+        let hist: Arc<dyn ExecutionPlan> = Arc::new(HistExec::new(input, self.spec.clone()));
+        match projection {
+            Some(p) if p.len() != self.spec.output_schema().fields().len() => {
+                let exprs = p
+                    .iter()
+                    .map(|&i| {
+                        let f = self.spec.output_schema().field(i).clone();
+                        let e: Arc<dyn datafusion::physical_expr::PhysicalExpr> = Arc::new(
+                            datafusion::physical_expr::expressions::Column::new(f.name(), i),
+                        );
+                        (e, f.name().clone())
+                    })
+                    .collect::<Vec<_>>();
+                Ok(Arc::new(
+                    datafusion::physical_plan::projection::ProjectionExec::try_new(exprs, hist)?,
+                ))
+            }
+            _ => Ok(hist),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `log_bin(x, b)` and `log_bin_hi(x, b)`: the lower and upper edge of the logarithmic bin of
+//! `x` with `b` bits (see [`crate::bins`]); `b = 0` gives one bin per value, like `hist -b 0`.
+//!
+//! Unsigned integers give a UInt64 `bin_lo`, signed ones Int64, floats Float64; `bin_hi` of an
+//! integer can reach 2^64, so it is a DECIMAL(20, 0) (Float64 for floats).
+
+use super::arrays;
+use crate::bins::{log_bin_f64, log_bin_i128};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Decimal128Array, Float64Array, Int64Array, UInt64Array,
+};
+use arrow::datatypes::{DataType, Float64Type, Int64Type, UInt64Type};
+use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogBinEdge {
+    Lo,
+    Hi,
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct LogBin {
+    edge: LogBinEdge,
+    signature: Signature,
+}
+
+impl LogBin {
+    pub fn new(edge: LogBinEdge) -> Self {
+        Self {
+            edge,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+/// Bit counts are clamped: everything from 64 bits up means one bin per 64-bit value.
+fn bits(b: i64) -> Result<u32> {
+    if b < 0 {
+        return exec_err!("log_bin: the number of bits must be >= 0, got {b}");
+    }
+    Ok(b.min(200) as u32)
+}
+
+impl ScalarUDFImpl for LogBin {
+    fn name(&self) -> &str {
+        match self.edge {
+            LogBinEdge::Lo => "log_bin",
+            LogBinEdge::Hi => "log_bin_hi",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        let [x, b] = args else {
+            return plan_err!(
+                "{}(x, b) takes two arguments, got {}",
+                self.name(),
+                args.len()
+            );
+        };
+        let x = match x {
+            t if t.is_unsigned_integer() => DataType::UInt64,
+            t if t.is_signed_integer() || t.is_null() => DataType::Int64,
+            t if t.is_floating() || t.is_decimal() => DataType::Float64,
+            t => return plan_err!("{}: x must be a number, got {t}", self.name()),
+        };
+        if !b.is_integer() && !b.is_null() {
+            return plan_err!("{}: b must be an integer, got {b}", self.name());
+        }
+        Ok(vec![x, DataType::Int64])
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(match (self.edge, &args[0]) {
+            (LogBinEdge::Lo, t) => t.clone(),
+            (LogBinEdge::Hi, DataType::Float64) => DataType::Float64,
+            (LogBinEdge::Hi, _) => DataType::Decimal128(20, 0),
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let x_type = args.arg_fields[0].data_type().clone();
+        let a = arrays(
+            &args.args,
+            &[x_type.clone(), DataType::Int64],
+            args.number_rows,
+        )?;
+        let b = a[1].as_primitive::<Int64Type>();
+        let hi = self.edge == LogBinEdge::Hi;
+        // Each row's (bin_lo, bin_hi) as exact integers, except for floats.
+        let ints = |x: &dyn Fn(usize) -> Option<i128>| -> Result<Vec<Option<(i128, i128)>>> {
+            (0..args.number_rows)
+                .map(|i| match (x(i), b.is_valid(i)) {
+                    (Some(x), true) => Ok(Some(log_bin_i128(x, bits(b.value(i))?))),
+                    _ => Ok(None),
+                })
+                .collect()
+        };
+        let out: ArrayRef = match x_type {
+            DataType::UInt64 => {
+                let x = a[0].as_primitive::<UInt64Type>();
+                let bins = ints(&|i| x.is_valid(i).then(|| x.value(i) as i128))?;
+                if hi {
+                    Arc::new(edge_decimal(&bins))
+                } else {
+                    Arc::new(
+                        bins.iter()
+                            .map(|b| b.map(|b| b.0 as u64))
+                            .collect::<UInt64Array>(),
+                    )
+                }
+            }
+            DataType::Int64 => {
+                let x = a[0].as_primitive::<Int64Type>();
+                let bins = ints(&|i| x.is_valid(i).then(|| x.value(i) as i128))?;
+                if hi {
+                    Arc::new(edge_decimal(&bins))
+                } else {
+                    Arc::new(
+                        bins.iter()
+                            .map(|b| b.map(|b| b.0 as i64))
+                            .collect::<Int64Array>(),
+                    )
+                }
+            }
+            _ => {
+                let x = a[0].as_primitive::<Float64Type>();
+                let out = x
+                    .iter()
+                    .zip(b.iter())
+                    .map(|(x, b)| match (x, b) {
+                        (Some(x), Some(b)) => {
+                            let (lo, h) = log_bin_f64(x, bits(b)?);
+                            Ok(Some(if hi { h } else { lo }))
+                        }
+                        _ => Ok(None),
+                    })
+                    .collect::<Result<Float64Array>>()?;
+                Arc::new(out)
+            }
+        };
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+fn edge_decimal(bins: &[Option<(i128, i128)>]) -> Decimal128Array {
+    bins.iter()
+        .map(|b| b.map(|b| b.1))
+        .collect::<Decimal128Array>()
+        .with_precision_and_scale(20, 0)
+        .expect("20 digits hold every bin edge of a 64-bit value")
+}
