@@ -31,11 +31,16 @@ struct Cli {
 enum Command {
     Convert(cmd::convert::Args),
     Sql(cmd::sql::Args),
+    Merge(cmd::merge::Args),
+    Sort(cmd::sort::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("flow-models: cannot start the runtime: {e}");
@@ -46,6 +51,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Convert(args) => cmd::convert::run(args).await,
             Command::Sql(args) => cmd::sql::run(args).await,
+            Command::Merge(args) => cmd::merge::run(args).await,
+            Command::Sort(args) => cmd::sort::run(args).await,
         }
     });
     match result {

@@ -1,11 +1,16 @@
 //! flow-models functions for DataFusion. [`register_all`] is the single entry point that
 //! installs every format (from `flow-provider`) and every function of the project.
 
+pub mod merge;
+pub mod row_index;
+pub mod sort;
+
 use datafusion::common::Result;
 use datafusion::prelude::SessionContext;
 
 /// Installs all flow formats, table functions and functions into `ctx`.
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
     flow_provider::register(ctx)?;
+    ctx.register_udtf("flow_merge", std::sync::Arc::new(merge::FlowMergeFunc));
     Ok(())
 }

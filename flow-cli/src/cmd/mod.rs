@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
 pub mod convert;
+pub mod merge;
+pub mod sort;
 pub mod sql;
