@@ -5,8 +5,8 @@ use datafusion::common::Result;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::FlowBinTable;
-use flow_provider::text::LineFormat;
 use std::sync::Arc;
+use flow_provider::text::LineFormat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
@@ -37,11 +37,9 @@ pub async fn read(ctx: &SessionContext, format: InputFormat, inputs: &[String]) 
         }
         InputFormat::CsvFlow => (ctx.read_text_flows(LineFormat::CsvFlow, &paths)?, None),
         InputFormat::Pipe => (ctx.read_text_flows(LineFormat::Pipe, &paths)?, None),
-        InputFormat::Parquet => (
-            ctx.read_parquet(paths, ParquetReadOptions::default())
-                .await?,
-            None,
-        ),
+        InputFormat::Parquet => {
+            (ctx.read_parquet(paths, ParquetReadOptions::default()).await?, None)
+        }
     };
     Ok(Input { df, rows })
 }

@@ -23,15 +23,12 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
         let state = ctx.state_ref();
         let mut state = state.write();
         state.register_file_format(Arc::new(FlowBinFormatFactory), true)?;
-        state
-            .table_factories_mut()
-            .insert("FLOWBIN".into(), Arc::new(FlowBinTableFactory));
+        state.table_factories_mut().insert("FLOWBIN".into(), Arc::new(FlowBinTableFactory));
         for format in TEXT_FORMATS {
             state.register_file_format(Arc::new(TextFlowFormatFactory(format)), true)?;
-            state.table_factories_mut().insert(
-                format.name().to_uppercase(),
-                Arc::new(ListingTableFactory::new()),
-            );
+            state
+                .table_factories_mut()
+                .insert(format.name().to_uppercase(), Arc::new(ListingTableFactory::new()));
         }
     }
     ctx.register_udtf("flowbin", Arc::new(FlowBinFunc));

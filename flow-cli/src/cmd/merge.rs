@@ -39,12 +39,7 @@ pub struct Args {
     #[arg(short = 'i', long = "in-format", value_enum, default_value = "binary")]
     pub in_format: InputFormat,
     /// Format of the output
-    #[arg(
-        short = 'o',
-        long = "out-format",
-        value_enum,
-        default_value = "csv_flow"
-    )]
+    #[arg(short = 'o', long = "out-format", value_enum, default_value = "csv_flow")]
     pub out_format: OutFormat,
     /// Output file or directory (`-` = standard output, csv_flow only)
     #[arg(short = 'O', long = "output", default_value = "-")]
@@ -65,10 +60,7 @@ pub async fn run(args: Args) -> Result<()> {
     let df = ctx.read_table(Arc::new(table.clone()))?;
     let bar = progress::rows(None);
     let stream = df.execute_stream().await?;
-    write_stream(stream, args.out_format.into(), &args.output, |n| {
-        bar.inc(n as u64)
-    })
-    .await?;
+    write_stream(stream, args.out_format.into(), &args.output, |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
     let counters = table.counters();
     eprintln!("flow-models merge: {counters}");

@@ -58,10 +58,8 @@ pub async fn run(args: Args) -> Result<()> {
     let sort = sort_plan(scan, &args.keys, args.reverse)?;
     let bar = progress::rows(input.rows);
     let stream = execute_stream(sort.plan.clone(), ctx.task_ctx())?;
-    let written = write_stream(stream, args.out_format.into(), &args.output, |n| {
-        bar.inc(n as u64)
-    })
-    .await?;
+    let written =
+        write_stream(stream, args.out_format.into(), &args.output, |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
     let spill = sort.spill();
     eprintln!(
