@@ -3,7 +3,7 @@
 //! global across partitions: partition p starts after the rows of partitions 0..p, which holds
 //! for a single partition and for flowbin scans (consecutive row ranges with exact counts).
 
-use arrow::array::{RecordBatch, UInt64Array};
+use arrow::array::{Array, ArrayRef, MutableArrayData, RecordBatch, UInt64Array, make_array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -143,10 +143,25 @@ impl ExecutionPlan for RowIndexExec {
             let n = batch.num_rows() as u64;
             let rows = UInt64Array::from_iter_values(next..next + n);
             next += n;
-            let mut columns = batch.columns().to_vec();
+            let mut columns: Vec<ArrayRef> =
+                batch.columns().iter().map(compact).collect::<Result<_>>()?;
             columns.push(Arc::new(rows));
             Ok(RecordBatch::try_new(schema.clone(), columns)?)
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(out_schema, stream)))
     }
+}
+
+/// A copy of `a` in buffers of its own. Scans of memory-mapped traces hand out slices of the
+/// whole mapped file, and memory pools count a slice as its whole buffer: without the copy a
+/// spilling sort would see every batch as the size of the trace.
+fn compact(a: &ArrayRef) -> Result<ArrayRef> {
+    let data = a.to_data();
+    let used = data.get_slice_memory_size().unwrap_or(usize::MAX);
+    if a.get_buffer_memory_size() <= used.saturating_mul(2).saturating_add(4096) {
+        return Ok(a.clone());
+    }
+    let mut copy = MutableArrayData::new(vec![&data], false, data.len());
+    copy.try_extend(0, 0, data.len())?;
+    Ok(make_array(copy.freeze()))
 }
