@@ -23,9 +23,9 @@ impl Key {
     /// A cheap, well-mixed hash choosing the partition of a key (every record of one key must
     /// land in the same partition; the HashMap uses its own hasher).
     pub fn partition(&self, partitions: usize) -> usize {
-        let mut h: u64 = (self.af as u64) << 56 | (self.prot as u64) << 48;
-        h ^= (self.inif as u64) << 16 | self.outif as u64;
-        h ^= (self.sp as u64) << 32 | (self.dp as u64) << 8;
+        let mut h: u64 = ((self.af as u64) << 56) | ((self.prot as u64) << 48);
+        h ^= ((self.inif as u64) << 16) | self.outif as u64;
+        h ^= ((self.sp as u64) << 32) | ((self.dp as u64) << 8);
         for w in self.sa.iter().chain(&self.da) {
             h = (h ^ *w as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             h ^= h >> 29;
