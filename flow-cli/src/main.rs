@@ -32,6 +32,8 @@ enum Command {
     Convert(cmd::convert::Args),
     Hist(cmd::hist::Args),
     Sql(cmd::sql::Args),
+    Merge(cmd::merge::Args),
+    Sort(cmd::sort::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,8 @@ fn main() -> ExitCode {
             Command::Convert(args) => cmd::convert::run(args).await,
             Command::Hist(args) => cmd::hist::run(args).await,
             Command::Sql(args) => cmd::sql::run(args).await,
+            Command::Merge(args) => cmd::merge::run(args).await,
+            Command::Sort(args) => cmd::sort::run(args).await,
         }
     });
     match result {

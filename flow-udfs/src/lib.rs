@@ -5,6 +5,9 @@ pub mod bins;
 pub mod duration;
 pub mod hist;
 pub mod udf;
+pub mod merge;
+pub mod row_index;
+pub mod sort;
 
 use datafusion::common::Result;
 use datafusion::prelude::SessionContext;
@@ -14,6 +17,7 @@ use std::sync::Arc;
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
     flow_provider::register(ctx)?;
     register_hist(ctx);
+    ctx.register_udtf("flow_merge", Arc::new(merge::FlowMergeFunc));
     Ok(())
 }
 

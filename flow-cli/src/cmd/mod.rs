@@ -2,4 +2,6 @@
 
 pub mod convert;
 pub mod hist;
+pub mod merge;
+pub mod sort;
 pub mod sql;

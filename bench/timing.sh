@@ -1,0 +1,19 @@
+# Timing helpers for the bench scripts (sourced): run_reps NAME REPS CMD... records the median
+# wall time in MEDIAN[NAME] and the largest peak RSS in RSS[NAME]; ratio A B prints A/B.
+declare -A MEDIAN RSS
+run_reps() {
+    local name=$1 reps=$2; shift 2
+    local times=() peak=0 i out
+    for ((i = 0; i < reps; i++)); do
+        out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+        times+=("${out% *}")
+        (( ${out#* } > peak )) && peak=${out#* }
+    done
+    MEDIAN[$name]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+    RSS[$name]=$peak
+    printf '%-10s median %6.2f s over %d runs (%s), peak RSS %d MiB\n' \
+        "$name" "${MEDIAN[$name]}" "$reps" "${times[*]}" $((peak / 1024))
+}
+ratio() {
+    printf 'speed-up %s / %s: %.1fx\n' "$1" "$2" "$(echo "${MEDIAN[$1]} / ${MEDIAN[$2]}" | bc -l)"
+}

@@ -1,0 +1,88 @@
+//! The merge and sort subcommands end to end: counters and invariants on stderr, sorting in
+//! place, output identical to the original's (fixtures of tests/fixtures/merge).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/merge")
+}
+
+fn flow_models(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_flow-models")).args(args).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn copy_trace(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn merge_prints_counters_and_checks_invariants() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("merged");
+    let trace = fixtures().join("trace20k");
+    let (ok, err) = flow_models(&[
+        "merge",
+        "-I",
+        "15",
+        "-A",
+        "300",
+        "-o",
+        "binary",
+        "-O",
+        out.to_str().unwrap(),
+        trace.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    // The original merged this trace into trace20k.orig_merged: same number of records.
+    let orig = std::fs::metadata(fixtures().join("trace20k.orig_merged/packets.Q")).unwrap().len();
+    let ours = std::fs::metadata(out.join("packets.Q")).unwrap().len();
+    assert_eq!(ours, orig);
+    let written = orig / 8;
+    assert!(
+        err.contains(&format!(
+            "read 20000, merged {}, overlapping 0, written {written}",
+            20000 - written
+        )),
+        "{err}"
+    );
+    assert!(err.contains("invariants hold"), "{err}");
+}
+
+#[test]
+fn sort_in_place_replaces_the_trace_with_the_original_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace");
+    copy_trace(&fixtures().join("trace20k"), &trace);
+    let before = std::fs::read(trace.join("prot.B")).unwrap();
+    let t = trace.to_str().unwrap();
+    let (ok, err) = flow_models(&["sort", "-k", "prot", "--reverse", "-O", t, t]);
+    assert!(ok, "{err}");
+    assert!(err.contains("wrote 20000 flows"), "{err}");
+    // The original's permutation for `-k prot --reverse`, applied to the old prot column.
+    let perm = std::fs::read(fixtures().join("sort_prot_reverse.perm.I")).unwrap();
+    let expected: Vec<u8> = perm
+        .chunks_exact(4)
+        .map(|c| before[u32::from_le_bytes(c.try_into().unwrap()) as usize])
+        .collect();
+    assert_eq!(std::fs::read(trace.join("prot.B")).unwrap(), expected);
+    let names = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(names, 1, "no temporary or old directory left beside the trace");
+}
+
+#[test]
+fn sort_names_a_missing_key() {
+    let trace = fixtures().join("trace20k");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let (ok, err) =
+        flow_models(&["sort", "-k", "nope", "-O", out.to_str().unwrap(), trace.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("no field 'nope'"), "{err}");
+    assert!(!out.exists());
+}

@@ -1,0 +1,335 @@
+//! `MergeExec`, the physical merge operator. Two ways to feed it, both streaming:
+//! - `Ordered`: the input is known to be in (first, first_ms) order with its partitions being
+//!   consecutive row ranges (a time-ordered flowbin scan). Each output partition reads all input
+//!   partitions in order and keeps the keys that hash to it: one pass, no shuffle, no sort.
+//! - `Partitioned`: anything else. The operator requires its input hash-partitioned by key and
+//!   sorted by (first, first_ms, row position) within each partition, and DataFusion plans the
+//!   repartition and the (spilling) sort.
+
+use super::state::{Flow, Key, Merger};
+use super::{MergeParams, SharedCounters};
+use crate::row_index::ROW_COLUMN;
+use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch};
+use arrow::datatypes::{
+    ArrowPrimitiveType, SchemaRef, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use datafusion::arrow::compute::SortOptions;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::expressions::col;
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexRequirement, OrderingRequirements, PhysicalExpr,
+    PhysicalSortRequirement,
+};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, Partitioning, PlanProperties,
+};
+use flow_provider::fields::{KEY_FIELDS, STANDARD_FIELDS, standard_schema};
+use futures::StreamExt;
+use std::fmt;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Ordered { partitions: usize },
+    Partitioned,
+}
+
+#[derive(Debug)]
+pub struct MergeExec {
+    input: Arc<dyn ExecutionPlan>,
+    mode: Mode,
+    params: MergeParams,
+    counters: SharedCounters,
+    /// Input column index of each standard field, in canonical order.
+    columns: [usize; 21],
+    properties: Arc<PlanProperties>,
+}
+
+/// The input column of each of the 21 standard fields, checking names and types.
+fn standard_columns(schema: &SchemaRef) -> Result<[usize; 21]> {
+    let expected = standard_schema();
+    let mut columns = [0; 21];
+    for (i, (name, _)) in STANDARD_FIELDS.iter().enumerate() {
+        let index = schema.index_of(name).map_err(|_| {
+            DataFusionError::Plan(format!("merge: the input has no column '{name}'"))
+        })?;
+        let (got, want) = (schema.field(index).data_type(), expected.field(i).data_type());
+        if got != want {
+            return Err(DataFusionError::Plan(format!(
+                "merge: column '{name}' is {got}, expected {want} (CAST it)"
+            )));
+        }
+        columns[i] = index;
+    }
+    Ok(columns)
+}
+
+impl MergeExec {
+    pub fn try_new(
+        input: Arc<dyn ExecutionPlan>,
+        mode: Mode,
+        params: MergeParams,
+        counters: SharedCounters,
+    ) -> Result<Self> {
+        let columns = standard_columns(&input.schema())?;
+        let partitions = match mode {
+            Mode::Ordered { partitions } => partitions.max(1),
+            Mode::Partitioned => input.properties().partitioning.partition_count(),
+        };
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(standard_schema()),
+            Partitioning::UnknownPartitioning(partitions),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Ok(Self { input, mode, params, counters, columns, properties })
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+}
+
+impl DisplayAs for MergeExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "MergeExec: mode={:?}, inactive_ms={}, active_ms={}",
+            self.mode, self.params.inactive_ms, self.params.active_ms
+        )
+    }
+}
+
+impl ExecutionPlan for MergeExec {
+    fn name(&self) -> &str {
+        "MergeExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        match self.mode {
+            Mode::Ordered { .. } => vec![Distribution::UnspecifiedDistribution],
+            Mode::Partitioned => {
+                let schema = self.input.schema();
+                let keys = KEY_FIELDS.iter().map(|k| col(k, &schema)).collect::<Result<Vec<_>>>();
+                match keys {
+                    Ok(keys) => vec![Distribution::KeyPartitioned(keys)],
+                    Err(_) => vec![Distribution::SinglePartition],
+                }
+            }
+        }
+    }
+
+    fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
+        if self.mode != Mode::Partitioned {
+            return vec![None];
+        }
+        let schema = self.input.schema();
+        let asc = Some(SortOptions { descending: false, nulls_first: true });
+        let reqs = ["first", "first_ms", ROW_COLUMN]
+            .iter()
+            .filter_map(|c| col(c, &schema).ok())
+            .map(|e| PhysicalSortRequirement::new(e, asc));
+        vec![LexRequirement::new(reqs).map(OrderingRequirements::new)]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![self.mode == Mode::Partitioned]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = children
+            .pop()
+            .ok_or_else(|| DataFusionError::Internal("MergeExec needs exactly one child".into()))?;
+        Ok(Arc::new(MergeExec::try_new(input, self.mode, self.params, self.counters.clone())?))
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let (inputs, filter) = match self.mode {
+            Mode::Ordered { partitions } => {
+                let n = self.input.properties().partitioning.partition_count();
+                ((0..n).collect::<Vec<_>>(), (partitions > 1).then_some((partition, partitions)))
+            }
+            Mode::Partitioned => (vec![partition], None),
+        };
+        let run = Run {
+            input: self.input.clone(),
+            context: context.clone(),
+            inputs: inputs.into_iter(),
+            current: None,
+            filter,
+            columns: self.columns,
+            merger: Merger::new(self.params),
+            counters: self.counters.clone(),
+            batch_size: context.session_config().batch_size().max(1),
+            finished: false,
+        };
+        let stream = futures::stream::unfold(run, |mut run| async move {
+            let next = run.next_batch().await.transpose()?;
+            Some((next, run))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(standard_schema(), stream)))
+    }
+}
+
+/// The execution of one output partition.
+struct Run {
+    input: Arc<dyn ExecutionPlan>,
+    context: Arc<TaskContext>,
+    inputs: std::vec::IntoIter<usize>,
+    current: Option<SendableRecordBatchStream>,
+    /// (this partition, partition count) when records must be picked by key hash.
+    filter: Option<(usize, usize)>,
+    columns: [usize; 21],
+    merger: Merger,
+    counters: SharedCounters,
+    batch_size: usize,
+    finished: bool,
+}
+
+impl Run {
+    async fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        loop {
+            if self.merger.out.len() >= self.batch_size
+                || (self.finished && !self.merger.out.is_empty())
+            {
+                let n = self.merger.out.len().min(self.batch_size);
+                let flows: Vec<Flow> = self.merger.out.drain(..n).collect();
+                return Ok(Some(to_batch(&flows)?));
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            if self.current.is_none() {
+                match self.inputs.next() {
+                    Some(p) => self.current = Some(self.input.execute(p, self.context.clone())?),
+                    None => {
+                        self.merger.finish();
+                        self.counters.add(&self.merger.counters);
+                        self.finished = true;
+                        continue;
+                    }
+                }
+            }
+            let stream = self.current.as_mut().expect("set above");
+            match stream.next().await {
+                Some(batch) => self.push(&batch?)?,
+                None => self.current = None,
+            }
+        }
+    }
+
+    fn push(&mut self, batch: &RecordBatch) -> Result<()> {
+        let c = |i: usize| batch.column(self.columns[i]);
+        let af = values::<UInt8Type>(c(0))?;
+        let prot = values::<UInt8Type>(c(1))?;
+        let inif = values::<UInt16Type>(c(2))?;
+        let outif = values::<UInt16Type>(c(3))?;
+        let sa = [4, 5, 6, 7].map(|i| values::<UInt32Type>(c(i)));
+        let da = [8, 9, 10, 11].map(|i| values::<UInt32Type>(c(i)));
+        let [sa0, sa1, sa2, sa3] = sa;
+        let (sa0, sa1, sa2, sa3) = (sa0?, sa1?, sa2?, sa3?);
+        let [da0, da1, da2, da3] = da;
+        let (da0, da1, da2, da3) = (da0?, da1?, da2?, da3?);
+        let sp = values::<UInt16Type>(c(12))?;
+        let dp = values::<UInt16Type>(c(13))?;
+        let first = values::<UInt32Type>(c(14))?;
+        let first_ms = values::<UInt16Type>(c(15))?;
+        let last = values::<UInt32Type>(c(16))?;
+        let last_ms = values::<UInt16Type>(c(17))?;
+        let packets = values::<UInt64Type>(c(18))?;
+        let octets = values::<UInt64Type>(c(19))?;
+        let aggs = values::<UInt32Type>(c(20))?;
+        for i in 0..batch.num_rows() {
+            let key = Key {
+                af: af[i],
+                prot: prot[i],
+                inif: inif[i],
+                outif: outif[i],
+                sa: [sa0[i], sa1[i], sa2[i], sa3[i]],
+                da: [da0[i], da1[i], da2[i], da3[i]],
+                sp: sp[i],
+                dp: dp[i],
+            };
+            if let Some((mine, of)) = self.filter
+                && key.partition(of) != mine
+            {
+                continue;
+            }
+            self.merger.push(Flow {
+                key,
+                first: first[i],
+                first_ms: first_ms[i],
+                last: last[i],
+                last_ms: last_ms[i],
+                packets: packets[i],
+                octets: octets[i],
+                aggs: aggs[i],
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The raw values of a column (a NULL reads as 0, like a field missing in the original).
+fn values<T: ArrowPrimitiveType>(a: &ArrayRef) -> Result<&[T::Native]> {
+    a.as_primitive_opt::<T>().map(|p| p.values().as_ref()).ok_or_else(|| {
+        DataFusionError::Internal(format!("merge: unexpected column type {}", a.data_type()))
+    })
+}
+
+fn column<T: ArrowPrimitiveType>(flows: &[Flow], f: impl Fn(&Flow) -> T::Native) -> ArrayRef {
+    Arc::new(PrimitiveArray::<T>::from_iter_values(flows.iter().map(f)))
+}
+
+fn to_batch(flows: &[Flow]) -> Result<RecordBatch> {
+    let columns = vec![
+        column::<UInt8Type>(flows, |f| f.key.af),
+        column::<UInt8Type>(flows, |f| f.key.prot),
+        column::<UInt16Type>(flows, |f| f.key.inif),
+        column::<UInt16Type>(flows, |f| f.key.outif),
+        column::<UInt32Type>(flows, |f| f.key.sa[0]),
+        column::<UInt32Type>(flows, |f| f.key.sa[1]),
+        column::<UInt32Type>(flows, |f| f.key.sa[2]),
+        column::<UInt32Type>(flows, |f| f.key.sa[3]),
+        column::<UInt32Type>(flows, |f| f.key.da[0]),
+        column::<UInt32Type>(flows, |f| f.key.da[1]),
+        column::<UInt32Type>(flows, |f| f.key.da[2]),
+        column::<UInt32Type>(flows, |f| f.key.da[3]),
+        column::<UInt16Type>(flows, |f| f.key.sp),
+        column::<UInt16Type>(flows, |f| f.key.dp),
+        column::<UInt32Type>(flows, |f| f.first),
+        column::<UInt16Type>(flows, |f| f.first_ms),
+        column::<UInt32Type>(flows, |f| f.last),
+        column::<UInt16Type>(flows, |f| f.last_ms),
+        column::<UInt64Type>(flows, |f| f.packets),
+        column::<UInt64Type>(flows, |f| f.octets),
+        column::<UInt32Type>(flows, |f| f.aggs),
+    ];
+    Ok(RecordBatch::try_new(standard_schema(), columns)?)
+}

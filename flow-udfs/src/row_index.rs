@@ -1,0 +1,167 @@
+//! `RowIndexExec`: appends each row's position in the input (`__row`, UInt64) so that sorts
+//! can break ties by input order, which makes them stable like numpy's lexsort. Positions are
+//! global across partitions: partition p starts after the rows of partitions 0..p, which holds
+//! for a single partition and for flowbin scans (consecutive row ranges with exact counts).
+
+use arrow::array::{Array, ArrayRef, MutableArrayData, RecordBatch, UInt64Array, make_array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::stats::Precision;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::coop::CooperativeExec;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
+use flow_provider::binary::exec::FlowBinExec;
+use futures::StreamExt;
+use std::fmt;
+use std::sync::Arc;
+
+/// The flowbin scan `plan` is, looking through the wrappers DataFusion adds around scans
+/// (which keep its partitions and their order).
+pub fn flowbin_scan(plan: &Arc<dyn ExecutionPlan>) -> Option<&FlowBinExec> {
+    if let Some(scan) = plan.downcast_ref::<FlowBinExec>() {
+        return Some(scan);
+    }
+    if plan.downcast_ref::<CooperativeExec>().is_some() {
+        return plan.children().first().and_then(|c| flowbin_scan(c));
+    }
+    None
+}
+
+/// Name of the appended position column.
+pub const ROW_COLUMN: &str = "__row";
+
+#[derive(Debug)]
+pub struct RowIndexExec {
+    input: Arc<dyn ExecutionPlan>,
+    /// First global position of each input partition.
+    offsets: Vec<u64>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl RowIndexExec {
+    /// Fails when the input's partitions are not known to be consecutive ranges of the input
+    /// (then read it with one partition).
+    pub fn try_new(input: Arc<dyn ExecutionPlan>) -> Result<Self> {
+        let n = input.properties().partitioning.partition_count();
+        let mut offsets = vec![0u64; n];
+        if n > 1 {
+            let Some(scan) = flowbin_scan(&input) else {
+                return Err(DataFusionError::Plan(format!(
+                    "input positions need a single partition or a flowbin scan, got {} with \
+                     {n} partitions",
+                    input.name()
+                )));
+            };
+            for p in 1..n {
+                // FlowBinExec answers directly from its row ranges; no plan walk is needed.
+                #[allow(deprecated)]
+                let stats = scan.partition_statistics(Some(p - 1))?;
+                let Precision::Exact(rows) = stats.num_rows else {
+                    return Err(DataFusionError::Internal(
+                        "flowbin scan without exact partition row counts".into(),
+                    ));
+                };
+                offsets[p] = offsets[p - 1] + rows as u64;
+            }
+        }
+        let mut fields: Vec<Field> =
+            input.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new(ROW_COLUMN, DataType::UInt64, false));
+        let schema = Arc::new(Schema::new(fields));
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(n),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Ok(Self { input, offsets, schema, properties })
+    }
+}
+
+impl DisplayAs for RowIndexExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "RowIndexExec: offsets={:?}", self.offsets)
+    }
+}
+
+impl ExecutionPlan for RowIndexExec {
+    fn name(&self) -> &str {
+        "RowIndexExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        // A repartitioned input would no longer be in input order.
+        vec![false]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = children.pop().ok_or_else(|| {
+            DataFusionError::Internal("RowIndexExec needs exactly one child".into())
+        })?;
+        Ok(Arc::new(RowIndexExec::try_new(input)?))
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let mut next = self.offsets[partition];
+        let schema = self.schema.clone();
+        let out_schema = schema.clone();
+        let stream = self.input.execute(partition, context)?.map(move |batch| {
+            let batch = batch?;
+            let n = batch.num_rows() as u64;
+            let rows = UInt64Array::from_iter_values(next..next + n);
+            next += n;
+            let mut columns: Vec<ArrayRef> =
+                batch.columns().iter().map(compact).collect::<Result<_>>()?;
+            columns.push(Arc::new(rows));
+            Ok(RecordBatch::try_new(schema.clone(), columns)?)
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(out_schema, stream)))
+    }
+}
+
+/// A copy of `a` in buffers of its own. Scans of memory-mapped traces hand out slices of the
+/// whole mapped file, and memory pools count a slice as its whole buffer: without the copy a
+/// spilling sort would see every batch as the size of the trace.
+fn compact(a: &ArrayRef) -> Result<ArrayRef> {
+    let data = a.to_data();
+    let used = data.get_slice_memory_size().unwrap_or(usize::MAX);
+    if a.get_buffer_memory_size() <= used.saturating_mul(2).saturating_add(4096) {
+        return Ok(a.clone());
+    }
+    let mut copy = MutableArrayData::new(vec![&data], false, data.len());
+    copy.try_extend(0, 0, data.len())?;
+    Ok(make_array(copy.freeze()))
+}
