@@ -1,6 +1,8 @@
 //! flow-models functions for DataFusion. [`register_all`] is the single entry point that
 //! installs every format (from `flow-provider`) and every function of the project.
 
+pub mod mixture;
+
 use datafusion::common::Result;
 use datafusion::prelude::SessionContext;
 
