@@ -31,6 +31,8 @@ struct Cli {
 enum Command {
     Convert(cmd::convert::Args),
     Sql(cmd::sql::Args),
+    Fit(cmd::fit::Args),
+    Generate(cmd::generate::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +48,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Convert(args) => cmd::convert::run(args).await,
             Command::Sql(args) => cmd::sql::run(args).await,
+            Command::Fit(args) => cmd::fit::run(args).await,
+            Command::Generate(args) => cmd::generate::run(args).await,
         }
     });
     match result {

@@ -9,5 +9,6 @@ use datafusion::prelude::SessionContext;
 /// Installs all flow formats, table functions and functions into `ctx`.
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
     flow_provider::register(ctx)?;
+    mixture::register(ctx);
     Ok(())
 }

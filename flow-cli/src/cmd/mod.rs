@@ -2,3 +2,5 @@
 
 pub mod convert;
 pub mod sql;
+pub mod fit;
+pub mod generate;

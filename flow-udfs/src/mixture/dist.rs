@@ -5,7 +5,7 @@ use crate::mixture::FitError;
 use crate::mixture::special::{gammainc, gammaln, inv_boxcox1p, ndtr, xlog1py, xlogy};
 
 /// sqrt(2*pi) as numpy computes it (`np.sqrt(2 * np.pi)`).
-const SQRT_2PI: f64 = 2.5066282746310002;
+pub(crate) const SQRT_2PI: f64 = 2.5066282746310002;
 
 /// A scipy.stats continuous distribution used as a mixture component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -2,6 +2,7 @@
 // `fit_comp`, in the original's operation order (see npsum for the sums).
 
 use crate::mixture::dist::Dist;
+use crate::mixture::estep::Prepared;
 use crate::mixture::hist_csv::Histogram;
 use crate::mixture::initial::{InitialCounts, initial_mix};
 use crate::mixture::npsum::{buffered_sum, pairwise_sum};
@@ -21,7 +22,15 @@ pub fn fit(
     max_pareto_w: Option<f64>,
 ) -> Result<Mixture, FitError> {
     let sum = Num::Float(pairwise_sum(w));
-    fit_inner(x, Some(w), init, max_iter, max_pareto_w, Some(sum))
+    fit_inner(
+        x,
+        Some(w),
+        init,
+        max_iter,
+        max_pareto_w,
+        Some(sum),
+        &mut || {},
+    )
 }
 
 /// `fit_mix(x, mix, ws=None, ...)`: every point has weight 1; no `sum` is reported.
@@ -31,7 +40,7 @@ pub fn fit_unweighted(
     max_iter: usize,
     max_pareto_w: Option<f64>,
 ) -> Result<Mixture, FitError> {
-    fit_inner(x, None, init, max_iter, max_pareto_w, None)
+    fit_inner(x, None, init, max_iter, max_pareto_w, None, &mut || {})
 }
 
 /// `flow_models.fit.fit`: fits column `{y}_sum` of a histogram from an initial
@@ -42,6 +51,18 @@ pub fn fit_histogram(
     max_iter: usize,
     initial: &InitialOrMix,
     max_pareto_w: Option<f64>,
+) -> Result<Mixture, FitError> {
+    fit_histogram_with_progress(hist, y_value, max_iter, initial, max_pareto_w, &mut || {})
+}
+
+/// [`fit_histogram`] calling `progress` after every EM iteration (the original's `cb`).
+pub fn fit_histogram_with_progress(
+    hist: &Histogram,
+    y_value: &str,
+    max_iter: usize,
+    initial: &InitialOrMix,
+    max_pareto_w: Option<f64>,
+    progress: &mut dyn FnMut(),
 ) -> Result<Mixture, FitError> {
     let ws = hist.column(&format!("{y_value}_sum"))?;
     let init = match initial {
@@ -55,6 +76,7 @@ pub fn fit_histogram(
         max_iter,
         max_pareto_w,
         Some(ws.sum),
+        progress,
     )
 }
 
@@ -100,6 +122,7 @@ pub(crate) fn fit_inner(
     max_iter: usize,
     max_pareto_w: Option<f64>,
     sum: Option<Num>,
+    progress: &mut dyn FnMut(),
 ) -> Result<Mixture, FitError> {
     validate(x, ws)?;
     if init.components.is_empty() {
@@ -121,32 +144,11 @@ pub(crate) fn fit_inner(
 
     for _ in 0..max_iter {
         // E-step.
-        for (k, comp) in mix.iter().enumerate() {
-            let fr = comp.frozen()?;
-            let cw = comp.weight;
-            for (i, xi) in x.iter().enumerate() {
-                weights[i * kk + k] = fr.pdf(*xi) * cw;
-            }
-            // The first bin takes the CDF mass from 0: the original compares x[0]
-            // with the minimum of x[:1] (itself), so `previous_z` is always 0.
-            weights[k] = (fr.cdf(x[0]) - fr.cdf(0.0)) * cw;
-        }
-        for row in weights.chunks_exact_mut(kk) {
-            let mut s = pairwise_sum(row);
-            if s == 0.0 {
-                s = 1.0;
-            }
-            for v in row.iter_mut() {
-                *v /= s;
-            }
-        }
-        if let Some(ws) = ws {
-            for (row, wi) in weights.chunks_exact_mut(kk).zip(ws) {
-                for v in row.iter_mut() {
-                    *v = *v * wi / avg_ws;
-                }
-            }
-        }
+        let frozen = mix
+            .iter()
+            .map(|c| Ok((c.weight, c.frozen()?)))
+            .collect::<Result<Vec<_>, FitError>>()?;
+        Prepared::new(&frozen, x[0]).run(&mut weights, x, &lx, ws, avg_ws);
 
         let mut max_upper = 0.0f64;
         for comp in &mix {
@@ -185,6 +187,7 @@ pub(crate) fn fit_inner(
                 }
             }
         }
+        progress();
     }
 
     for (k, c) in mix.iter().enumerate() {

@@ -1,27 +1,54 @@
-// Pure-Rust port of the mixture-model fitting of flow-models 2.2
-// (`flow_models.fit` and `flow_models.lib.mix`), numerically faithful to the original.
+//! Mixture models of flow-models 2.2 (`flow_models.fit`, `flow_models.lib.mix`): EM fitting
+//! numerically faithful to the original, evaluation, sampling, and the JSON/.mode files.
 #![forbid(unsafe_code)]
 
 pub mod dist;
 pub mod em;
+mod estep;
+mod eval_udf;
+mod fit_udaf;
+pub mod generate;
+mod generate_udtf;
 pub mod hist_csv;
 pub mod initial;
 pub mod json;
 pub mod mix;
 pub mod npsum;
 pub mod pyfmt;
+pub mod sample;
+pub mod save;
 pub mod special;
+pub mod trace;
 
 pub use dist::{Dist, Frozen};
 pub use em::InitialOrMix;
-pub use em::{fit, fit_histogram, fit_unweighted};
+pub use em::{fit, fit_histogram, fit_histogram_with_progress, fit_unweighted};
 pub use hist_csv::Histogram;
 pub use initial::{InitialCounts, initial_mix};
 pub use json::mode_from_json;
 pub use json::{Initial, ModeArgs, mixture_from_json, mixture_to_json, mode_to_json};
 pub use mix::{AvgWhat, XKind, avg, cdf, pdf};
+pub use save::save;
 
 use std::fmt;
+use std::sync::Arc;
+
+/// Installs `mixture_fit`, `mixture_pdf`, `mixture_cdf` and `mixture_generate` into `ctx`.
+pub fn register(ctx: &datafusion::prelude::SessionContext) {
+    ctx.register_udaf(datafusion::logical_expr::AggregateUDF::from(
+        fit_udaf::MixtureFit::default(),
+    ));
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::from(
+        eval_udf::MixtureEval::pdf(),
+    ));
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::from(
+        eval_udf::MixtureEval::cdf(),
+    ));
+    ctx.register_udtf(
+        "mixture_generate",
+        Arc::new(generate_udtf::MixtureGenerateFunc),
+    );
+}
 
 /// A number that remembers whether Python held it as an int or a float,
 /// because the JSON output prints `0` and `0.0` differently.
@@ -98,3 +125,9 @@ impl fmt::Display for FitError {
 }
 
 impl std::error::Error for FitError {}
+
+impl From<FitError> for datafusion::common::DataFusionError {
+    fn from(e: FitError) -> Self {
+        datafusion::common::DataFusionError::External(Box::new(e))
+    }
+}
