@@ -40,6 +40,9 @@ impl Source {
     }
 }
 
+/// x values below this have their mean packet size cached in a table.
+const SMALL_X: usize = 1 << 16;
+
 /// Packets and octets of one flow before rounding (`generate_arrays`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RawFlow {
@@ -102,11 +105,13 @@ enum Draw {
         pick: WeightedIndex<f64>,
         flows: Vec<RawFlow>,
     },
-    /// x from the flows mixture; the mean packet size at each x is computed once and cached.
+    /// x from the flows mixture; the mean packet size at each x is computed once and cached
+    /// (in a table for the common small x, in a map above).
     Mixture {
         x: MixtureSampler,
         data: HashMap<String, Mixture>,
-        sizes: HashMap<u64, f64>,
+        small: Vec<Option<f64>>,
+        large: HashMap<u64, f64>,
     },
 }
 
@@ -138,7 +143,8 @@ impl FlowGenerator {
                 Draw::Mixture {
                     x: MixtureSampler::new(flows)?,
                     data,
-                    sizes: HashMap::new(),
+                    small: vec![None; SMALL_X],
+                    large: HashMap::new(),
                 }
             }
         };
@@ -149,13 +155,28 @@ impl FlowGenerator {
     pub fn next_raw<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<RawFlow, FitError> {
         match &mut self.draw {
             Draw::Rows { pick, flows } => Ok(flows[pick.sample(rng)]),
-            Draw::Mixture { x, data, sizes } => {
+            Draw::Mixture {
+                x,
+                data,
+                small,
+                large,
+            } => {
                 let v = x.draw_x(rng, self.kind);
-                let ps = match sizes.get(&(v as u64)) {
-                    Some(ps) => *ps,
+                let key = v as u64;
+                let cached = match small.get(key as usize) {
+                    Some(c) => *c,
+                    None => large.get(&key).copied(),
+                };
+                let ps = match cached {
+                    Some(ps) => ps,
                     None => {
                         let ps = avg(data, &[v], self.kind, AvgWhat::PacketSize)?[0];
-                        sizes.insert(v as u64, ps);
+                        match small.get_mut(key as usize) {
+                            Some(c) => *c = Some(ps),
+                            None => {
+                                large.insert(key, ps);
+                            }
+                        }
                         ps
                     }
                 };

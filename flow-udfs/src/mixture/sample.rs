@@ -31,6 +31,13 @@ impl Sampler {
     fn new(dist: Dist, p: &[f64]) -> Result<Sampler, FitError> {
         let fr = crate::mixture::Frozen::new(dist, p)?;
         let (c, loc, scale) = (fr.shape, fr.loc, fr.scale);
+        let shape_ok = match dist {
+            Dist::Lognorm | Dist::Gamma | Dist::WeibullMin => c > 0.0 && c.is_finite(),
+            _ => true,
+        };
+        if !shape_ok {
+            return Err(bad(format!("{} with shape {c}", dist.scipy_name())));
+        }
         if !(scale > 0.0 && loc.is_finite() && scale.is_finite()) {
             return Err(bad(format!(
                 "{} with loc {loc}, scale {scale}",
