@@ -34,6 +34,8 @@ enum Command {
     Sql(cmd::sql::Args),
     Merge(cmd::merge::Args),
     Sort(cmd::sort::Args),
+    Fit(cmd::fit::Args),
+    Generate(cmd::generate::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,8 @@ fn main() -> ExitCode {
             Command::Sql(args) => cmd::sql::run(args).await,
             Command::Merge(args) => cmd::merge::run(args).await,
             Command::Sort(args) => cmd::sort::run(args).await,
+            Command::Fit(args) => cmd::fit::run(args).await,
+            Command::Generate(args) => cmd::generate::run(args).await,
         }
     });
     match result {

@@ -24,3 +24,18 @@ pub fn rows(total: Option<u64>) -> ProgressBar {
         ),
     }
 }
+
+/// A bar over `total` steps of some iterative computation (e.g. EM iterations).
+pub fn steps(total: u64, unit: &str) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let template = format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit} (eta {{eta}})");
+    ProgressBar::with_draw_target(Some(total), target).with_style(
+        ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    )
+}

@@ -8,6 +8,7 @@ pub mod udf;
 pub mod merge;
 pub mod row_index;
 pub mod sort;
+pub mod mixture;
 
 use datafusion::common::Result;
 use datafusion::prelude::SessionContext;
@@ -18,6 +19,7 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     flow_provider::register(ctx)?;
     register_hist(ctx);
     ctx.register_udtf("flow_merge", Arc::new(merge::FlowMergeFunc));
+    mixture::register(ctx);
     Ok(())
 }
 

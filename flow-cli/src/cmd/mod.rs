@@ -5,3 +5,5 @@ pub mod hist;
 pub mod merge;
 pub mod sort;
 pub mod sql;
+pub mod fit;
+pub mod generate;
