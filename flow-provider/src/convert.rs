@@ -28,5 +28,4 @@ impl Cut {
         }
         Ok(df)
     }
-
 }
