@@ -21,10 +21,7 @@ fn parent_of(target: &Path) -> Result<PathBuf> {
 }
 
 fn hidden_prefix(target: &Path) -> String {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     format!(".{name}.tmp")
 }
 
@@ -41,10 +38,7 @@ impl AtomicFile {
             .prefix(&hidden_prefix(target))
             .tempfile_in(&parent)
             .map_err(|e| io_err("cannot create a temporary file in", &parent, e))?;
-        Ok(Self {
-            target: target.to_path_buf(),
-            temp,
-        })
+        Ok(Self { target: target.to_path_buf(), temp })
     }
 
     pub fn file(&mut self) -> &mut fs::File {
@@ -88,10 +82,7 @@ impl AtomicDir {
             .prefix(&hidden_prefix(target))
             .tempdir_in(&parent)
             .map_err(|e| io_err("cannot create a temporary directory in", &parent, e))?;
-        Ok(Self {
-            target: target.to_path_buf(),
-            temp,
-        })
+        Ok(Self { target: target.to_path_buf(), temp })
     }
 
     pub fn path(&self) -> &Path {
@@ -141,11 +132,7 @@ mod tests {
         assert!(!target.exists());
         drop(f);
         assert!(!target.exists());
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "temporary file removed"
-        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "temporary file removed");
         let mut f = AtomicFile::create(&target).unwrap();
         f.file().write_all(b"y").unwrap();
         f.commit().unwrap();
@@ -161,10 +148,7 @@ mod tests {
         let d = AtomicDir::create(&target, |_| Ok(())).unwrap();
         fs::write(d.path().join("new.Q"), b"").unwrap();
         drop(d);
-        assert!(
-            target.join("old.Q").exists(),
-            "abandoned write leaves the old trace"
-        );
+        assert!(target.join("old.Q").exists(), "abandoned write leaves the old trace");
         let d = AtomicDir::create(&target, |_| Ok(())).unwrap();
         fs::write(d.path().join("new.Q"), b"").unwrap();
         d.commit().unwrap();

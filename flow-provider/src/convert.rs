@@ -28,4 +28,5 @@ impl Cut {
         }
         Ok(df)
     }
+
 }

@@ -63,13 +63,9 @@ pub fn parse_file_name(name: &str) -> Option<(&str, char)> {
 /// Finds the traces at `root`: `root` itself when it holds column files, otherwise every
 /// directory below it that does (sorted by path, so `day-01 … day-30` come in order).
 pub fn discover(root: &Path) -> Result<Vec<TraceDir>> {
-    let meta =
-        fs::metadata(root).map_err(|e| error(format!("flowbin: {}: {e}", root.display())))?;
+    let meta = fs::metadata(root).map_err(|e| error(format!("flowbin: {}: {e}", root.display())))?;
     if !meta.is_dir() {
-        return Err(error(format!(
-            "flowbin: {} is not a directory",
-            root.display()
-        )));
+        return Err(error(format!("flowbin: {} is not a directory", root.display())));
     }
     let mut traces = Vec::new();
     collect(root, &mut traces)?;
@@ -93,11 +89,7 @@ fn collect(dir: &Path, traces: &mut Vec<TraceDir>) -> Result<()> {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         if let Some((field, code)) = parse_file_name(name) {
-            files.push(ColumnFile {
-                field: field.to_string(),
-                dtype: code,
-                path,
-            });
+            files.push(ColumnFile { field: field.to_string(), dtype: code, path });
         } else if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             subdirs.push(path);
         }
@@ -116,12 +108,7 @@ fn collect(dir: &Path, traces: &mut Vec<TraceDir>) -> Result<()> {
 /// Validates the column files of one directory and computes its row count.
 fn scan_trace(dir: &Path, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
     columns.sort_by(|a, b| {
-        let key = |c: &ColumnFile| {
-            (
-                standard_position(&c.field).unwrap_or(usize::MAX),
-                c.field.clone(),
-            )
-        };
+        let key = |c: &ColumnFile| (standard_position(&c.field).unwrap_or(usize::MAX), c.field.clone());
         key(a).cmp(&key(b)).then_with(|| a.path.cmp(&b.path))
     });
     let mut seen: HashMap<&str, &Path> = HashMap::new();
@@ -153,24 +140,16 @@ fn scan_trace(dir: &Path, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
         }
     }
     let rows = rows.map(|(n, _)| n).unwrap_or(0);
-    Ok(TraceDir {
-        path: dir.to_path_buf(),
-        columns,
-        rows,
-    })
+    Ok(TraceDir { path: dir.to_path_buf(), columns, rows })
 }
 
 /// Row count of one column file, checking that it is a readable regular file whose size is a
 /// whole number of values.
 fn column_len(c: &ColumnFile) -> Result<usize> {
-    let cannot =
-        |e: std::io::Error| error(format!("flowbin: cannot read {}: {e}", c.path.display()));
+    let cannot = |e: std::io::Error| error(format!("flowbin: cannot read {}: {e}", c.path.display()));
     let meta = fs::metadata(&c.path).map_err(cannot)?;
     if !meta.is_file() {
-        return Err(error(format!(
-            "flowbin: {} is not a regular file",
-            c.path.display()
-        )));
+        return Err(error(format!("flowbin: {} is not a regular file", c.path.display())));
     }
     fs::File::open(&c.path).map_err(cannot)?;
     let size = meta.len();
@@ -187,9 +166,7 @@ fn column_len(c: &ColumnFile) -> Result<usize> {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use arrow::buffer::Buffer;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::stats::Precision;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -50,13 +50,7 @@ impl FlowBinExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        Self {
-            traces,
-            schema,
-            rows,
-            partitions,
-            properties,
-        }
+        Self { traces, schema, rows, partitions, properties }
     }
 
     pub fn traces(&self) -> &[TraceDir] {
@@ -72,12 +66,7 @@ impl FlowBinExec {
 
 impl DisplayAs for FlowBinExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let cols: Vec<_> = self
-            .schema
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
+        let cols: Vec<_> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
         write!(
             f,
             "FlowBinExec: traces={}, rows={}, partitions={}, projection=[{}]",
@@ -195,10 +184,9 @@ struct Batches {
 impl Batches {
     /// Maps the trace containing global row `row` (once per trace and partition).
     fn trace_at(&mut self, row: usize) -> Result<&MappedTrace> {
-        let current = self
-            .mapped
-            .as_ref()
-            .is_some_and(|m| row >= m.first_row && row < m.first_row + self.traces[m.index].rows);
+        let current = self.mapped.as_ref().is_some_and(|m| {
+            row >= m.first_row && row < m.first_row + self.traces[m.index].rows
+        });
         if !current {
             let mut first_row = 0;
             let mut index = 0;
@@ -214,18 +202,9 @@ impl Batches {
                 .schema
                 .fields()
                 .iter()
-                .map(|f| {
-                    trace
-                        .column(f.name())
-                        .map(|c| map_file(&c.path))
-                        .transpose()
-                })
+                .map(|f| trace.column(f.name()).map(|c| map_file(&c.path)).transpose())
                 .collect::<Result<Vec<_>>>()?;
-            self.mapped = Some(MappedTrace {
-                index,
-                first_row,
-                columns,
-            });
+            self.mapped = Some(MappedTrace { index, first_row, columns });
         }
         Ok(self.mapped.as_ref().expect("set above"))
     }

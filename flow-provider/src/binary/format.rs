@@ -8,7 +8,9 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider, TableProviderFactory};
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{GetExt, Result, Statistics, exec_err, not_impl_err, plan_err};
+use datafusion::common::{
+    GetExt, Result, Statistics, exec_err, not_impl_err, plan_err,
+};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::CreateExternalTable;
 use datafusion::physical_expr::{LexRequirement, PhysicalExpr};
@@ -46,20 +48,11 @@ impl TableProviderFactory for FlowBinTableFactory {
         if let Some(k) = cmd.options.keys().next() {
             return plan_err!("STORED AS FLOWBIN takes no options (got '{k}')");
         }
-        let paths = cmd
-            .locations
-            .iter()
-            .map(|l| local_path(l))
-            .collect::<Result<Vec<_>>>()?;
+        let paths = cmd.locations.iter().map(|l| local_path(l)).collect::<Result<Vec<_>>>()?;
         let table = FlowBinTable::try_new(&paths)?;
         if !cmd.schema.fields().is_empty() {
             let declared: Vec<_> = cmd.schema.fields().iter().map(|f| f.name()).collect();
-            let found: Vec<_> = table
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
+            let found: Vec<_> = table.schema().fields().iter().map(|f| f.name().clone()).collect();
             if declared.iter().zip(&found).any(|(d, f)| *d != f) || declared.len() != found.len() {
                 return plan_err!(
                     "declared columns {declared:?} differ from the trace's columns {found:?}; \
@@ -165,22 +158,12 @@ impl FileFormat for FlowBinFormat {
             return not_impl_err!("FLOWBIN cannot write PARTITIONED BY output");
         }
         let target = local_path(&conf.original_url)?;
-        let sink = FlowBinSink {
-            target,
-            schema: conf.output_schema().clone(),
-        };
-        Ok(Arc::new(DataSinkExec::new(
-            input,
-            Arc::new(sink),
-            order_requirements,
-        )))
+        let sink = FlowBinSink { target, schema: conf.output_schema().clone() };
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), order_requirements)))
     }
 
     fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
-        Arc::new(NoListingSource {
-            table_schema,
-            metrics: Default::default(),
-        })
+        Arc::new(NoListingSource { table_schema, metrics: Default::default() })
     }
 }
 

@@ -1,8 +1,8 @@
 //! Column files mapped read-only into memory and handed to Arrow as buffers, without copying:
 //! the Arrow array's values are the page-cache pages of the file.
 
-use arrow::array::ArrayData;
 use arrow::array::{ArrayRef, make_array};
+use arrow::array::ArrayData;
 use arrow::buffer::Buffer;
 use arrow::datatypes::DataType;
 use datafusion::common::{DataFusionError, Result};
@@ -53,14 +53,9 @@ pub fn array_from_buffer(
     let start = offset.checked_mul(width);
     let bytes = len.checked_mul(width);
     let (Some(start), Some(bytes)) = (start, bytes) else {
-        return Err(DataFusionError::Execution(
-            "flowbin: row range overflows".into(),
-        ));
+        return Err(DataFusionError::Execution("flowbin: row range overflows".into()));
     };
-    if start
-        .checked_add(bytes)
-        .is_none_or(|end| end > buffer.len())
-    {
+    if start.checked_add(bytes).is_none_or(|end| end > buffer.len()) {
         return Err(DataFusionError::Execution(format!(
             "flowbin: rows {offset}..{} are beyond the end of the column ({} rows); \
              was the file truncated while the query ran?",

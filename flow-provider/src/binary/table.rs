@@ -58,8 +58,8 @@ fn union_schema(traces: &[TraceDir]) -> Result<SchemaRef> {
     for t in traces {
         for c in &t.columns {
             match fields.iter().find(|(name, _, _)| *name == c.field) {
-                Some((_, code, first))
-                    if *code != c.dtype && dtype_to_arrow(*code) != dtype_to_arrow(c.dtype) =>
+                Some((_, code, first)) if *code != c.dtype
+                    && dtype_to_arrow(*code) != dtype_to_arrow(c.dtype) =>
                 {
                     return Err(DataFusionError::Plan(format!(
                         "flowbin: field '{}' has type '{}' in {} but '{}' in {}",
@@ -75,19 +75,12 @@ fn union_schema(traces: &[TraceDir]) -> Result<SchemaRef> {
             }
         }
     }
-    fields
-        .sort_by_key(|(name, _, _)| (standard_position(name).unwrap_or(usize::MAX), name.clone()));
+    fields.sort_by_key(|(name, _, _)| (standard_position(name).unwrap_or(usize::MAX), name.clone()));
     let fields = fields
         .into_iter()
         .map(|(name, code, _)| {
-            let nullable = traces
-                .iter()
-                .any(|t| t.rows > 0 && t.column(&name).is_none());
-            Field::new(
-                name,
-                dtype_to_arrow(code).expect("validated code"),
-                nullable,
-            )
+            let nullable = traces.iter().any(|t| t.rows > 0 && t.column(&name).is_none());
+            Field::new(name, dtype_to_arrow(code).expect("validated code"), nullable)
         })
         .collect::<Vec<_>>();
     Ok(Arc::new(Schema::new(fields)))

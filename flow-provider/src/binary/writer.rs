@@ -65,11 +65,7 @@ impl FlowBinWriter {
                     .map_err(|e| err(format!("cannot create {}: {e}", path.display())))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self {
-            dir,
-            files,
-            rows: 0,
-        })
+        Ok(Self { dir, files, rows: 0 })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
@@ -86,8 +82,7 @@ impl FlowBinWriter {
             let width = data.data_type().primitive_width().unwrap_or(0);
             let values = &data.buffers()[0].as_slice()
                 [data.offset() * width..(data.offset() + data.len()) * width];
-            file.write_all(values)
-                .map_err(|e| err(format!("writing column '{name}': {e}")))?;
+            file.write_all(values).map_err(|e| err(format!("writing column '{name}': {e}")))?;
         }
         self.rows += batch.num_rows() as u64;
         Ok(())
@@ -99,8 +94,7 @@ impl FlowBinWriter {
             let file = file
                 .into_inner()
                 .map_err(|e| err(format!("writing column '{name}': {}", e.error())))?;
-            file.sync_all()
-                .map_err(|e| err(format!("syncing column '{name}': {e}")))?;
+            file.sync_all().map_err(|e| err(format!("syncing column '{name}': {e}")))?;
         }
         self.dir.commit()?;
         Ok(self.rows)

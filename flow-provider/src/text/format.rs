@@ -9,14 +9,11 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::catalog::Session;
-use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{GetExt, Result, Statistics, not_impl_err, plan_err};
-use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::physical_expr::LexRequirement;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
-use datafusion_datasource::TableSchema;
 use datafusion_datasource::file::FileSource;
 use datafusion_datasource::file_compression_type::FileCompressionType;
 use datafusion_datasource::file_format::{FileFormat, FileFormatFactory};
@@ -27,6 +24,9 @@ use datafusion_datasource::source::DataSourceExec;
 use datafusion_datasource::write::BatchSerializer;
 use datafusion_datasource::write::demux::DemuxedStreamReceiver;
 use datafusion_datasource::write::orchestration::spawn_writer_tasks_and_join;
+use datafusion_datasource::TableSchema;
+use datafusion::common::runtime::SpawnedTask;
+use datafusion::execution::SendableRecordBatchStream;
 use object_store::{ObjectMeta, ObjectStore};
 use std::collections::HashMap;
 use std::fmt;
@@ -102,9 +102,7 @@ impl FileFormat for TextFlowFormat {
         _state: &dyn Session,
         conf: FileScanConfig,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(DataSourceExec::from_data_source(
-            FileScanConfigBuilder::from(conf).build(),
-        ))
+        Ok(DataSourceExec::from_data_source(FileScanConfigBuilder::from(conf).build()))
     }
 
     async fn create_writer_physical_plan(
@@ -115,19 +113,12 @@ impl FileFormat for TextFlowFormat {
         order_requirements: Option<LexRequirement>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         if self.0 != LineFormat::CsvFlow {
-            return not_impl_err!(
-                "{} is a read-only format; write csv_flow instead",
-                self.0.name()
-            );
+            return not_impl_err!("{} is a read-only format; write csv_flow instead", self.0.name());
         }
         if conf.insert_op != InsertOp::Append {
             return not_impl_err!("overwriting is not supported for csv_flow");
         }
-        Ok(Arc::new(DataSinkExec::new(
-            input,
-            Arc::new(CsvFlowSink { config: conf }),
-            order_requirements,
-        )))
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(CsvFlowSink { config: conf }), order_requirements)))
     }
 
     fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {

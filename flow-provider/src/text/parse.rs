@@ -37,12 +37,9 @@ impl LineFormat {
     pub fn schema(self) -> SchemaRef {
         static CSV: LazyLock<SchemaRef> = LazyLock::new(crate::fields::standard_schema);
         static PIPE: LazyLock<SchemaRef> = LazyLock::new(|| {
-            let mut fields: Vec<Field> = CSV.fields().iter().map(|f| f.as_ref().clone()).collect();
-            fields.extend(
-                PIPE_EXTRA
-                    .iter()
-                    .map(|(n, t)| Field::new(*n, t.clone(), false)),
-            );
+            let mut fields: Vec<Field> =
+                CSV.fields().iter().map(|f| f.as_ref().clone()).collect();
+            fields.extend(PIPE_EXTRA.iter().map(|(n, t)| Field::new(*n, t.clone(), false)));
             Arc::new(Schema::new(fields))
         });
         match self {
@@ -73,19 +70,9 @@ pub struct LineParser {
 impl LineParser {
     pub fn new(format: LineFormat) -> Self {
         let schema = format.schema();
-        let maxima = schema
-            .fields()
-            .iter()
-            .map(|f| max_of(f.data_type()))
-            .collect();
+        let maxima = schema.fields().iter().map(|f| max_of(f.data_type())).collect();
         let columns = vec![Vec::new(); schema.fields().len()];
-        Self {
-            format,
-            schema,
-            maxima,
-            columns,
-            fields: Vec::with_capacity(24),
-        }
+        Self { format, schema, maxima, columns, fields: Vec::with_capacity(24) }
     }
 
     pub fn format(&self) -> LineFormat {
@@ -110,9 +97,7 @@ impl LineParser {
         };
         for (i, raw) in line.split(sep).enumerate() {
             let v = raw.trim();
-            let n = v
-                .parse::<u64>()
-                .map_err(|_| format!("field {} is '{v}', not an unsigned integer", i + 1))?;
+            let n = v.parse::<u64>().map_err(|_| format!("field {} is '{v}', not an unsigned integer", i + 1))?;
             self.fields.push(n);
         }
         let row = match (self.format, self.fields.len()) {
@@ -157,11 +142,7 @@ impl LineParser {
             .zip(self.schema.fields())
             .map(|(col, field)| {
                 let values: ArrayRef = Arc::new(UInt64Array::from(std::mem::take(col)));
-                Ok(cast_with_options(
-                    &values,
-                    field.data_type(),
-                    &CastOptions::default(),
-                )?)
+                Ok(cast_with_options(&values, field.data_type(), &CastOptions::default())?)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(RecordBatch::try_new(self.schema.clone(), arrays)?)
@@ -173,31 +154,20 @@ impl LineParser {
 fn pipe_row(f: &[u64], times: [u64; 4], p: usize) -> Vec<u64> {
     let [first, first_ms, last, last_ms] = times;
     vec![
-        f[0],      // af
-        f[p],      // prot
-        f[p + 13], // inif (input)
-        f[p + 14], // outif (output)
-        f[p + 1],
-        f[p + 2],
-        f[p + 3],
-        f[p + 4], // sa0..sa3
-        f[p + 6],
-        f[p + 7],
-        f[p + 8],
-        f[p + 9],  // da0..da3
-        f[p + 5],  // sp
-        f[p + 10], // dp
-        first,
-        first_ms,
-        last,
-        last_ms,
-        f[p + 17], // packets
-        f[p + 18], // octets
-        1,         // aggs: each pipe record is one flow
-        f[p + 11],
-        f[p + 12], // src_as, dst_as
-        f[p + 15],
-        f[p + 16], // tcp_flags, tos
+        f[0],                                   // af
+        f[p],                                   // prot
+        f[p + 13],                              // inif (input)
+        f[p + 14],                              // outif (output)
+        f[p + 1], f[p + 2], f[p + 3], f[p + 4], // sa0..sa3
+        f[p + 6], f[p + 7], f[p + 8], f[p + 9], // da0..da3
+        f[p + 5],                               // sp
+        f[p + 10],                              // dp
+        first, first_ms, last, last_ms,
+        f[p + 17],                              // packets
+        f[p + 18],                              // octets
+        1,                                      // aggs: each pipe record is one flow
+        f[p + 11], f[p + 12],                   // src_as, dst_as
+        f[p + 15], f[p + 16],                   // tcp_flags, tos
     ]
 }
 
@@ -205,38 +175,26 @@ fn pipe_row(f: &[u64], times: [u64; 4], p: usize) -> Vec<u64> {
 /// written as 0 (as flow-models does for missing array files); other columns are ignored.
 pub fn write_csv_flow(batch: &RecordBatch, out: &mut impl Write) -> Result<()> {
     let schema = batch.schema();
-    let strict = CastOptions {
-        safe: false,
-        ..Default::default()
-    };
+    let strict = CastOptions { safe: false, ..Default::default() };
     let mut columns: Vec<Option<UInt64Array>> = vec![None; STANDARD_FIELDS.len()];
     for (i, field) in schema.fields().iter().enumerate() {
-        let Some(pos) = standard_position(field.name()) else {
-            continue;
-        };
-        let array =
-            cast_with_options(batch.column(i), &DataType::UInt64, &strict).map_err(|e| {
-                DataFusionError::Execution(format!(
-                    "csv_flow: column '{}' ({}) cannot be written as an unsigned integer: {e}",
-                    field.name(),
-                    field.data_type()
-                ))
-            })?;
+        let Some(pos) = standard_position(field.name()) else { continue };
+        let array = cast_with_options(batch.column(i), &DataType::UInt64, &strict).map_err(|e| {
+            DataFusionError::Execution(format!(
+                "csv_flow: column '{}' ({}) cannot be written as an unsigned integer: {e}",
+                field.name(),
+                field.data_type()
+            ))
+        })?;
         if array.null_count() > 0 {
             return Err(DataFusionError::Execution(format!(
                 "csv_flow: column '{}' has NULL values, which csv_flow cannot store",
                 field.name()
             )));
         }
-        columns[pos] = Some(
-            array
-                .as_any()
-                .downcast_ref::<UInt64Array>()
-                .cloned()
-                .ok_or_else(|| {
-                    DataFusionError::Internal("cast to UInt64 gave another type".into())
-                })?,
-        );
+        columns[pos] = Some(array.as_any().downcast_ref::<UInt64Array>().cloned().ok_or_else(
+            || DataFusionError::Internal("cast to UInt64 gave another type".into()),
+        )?);
     }
     let mut line = String::with_capacity(128);
     let mut buf = itoa_buffer();
@@ -279,14 +237,8 @@ mod tests {
         let mut p = LineParser::new(LineFormat::CsvFlow);
         p.push_line(line).unwrap();
         let batch = p.take_batch().unwrap();
-        assert_eq!(
-            batch.column(12).as_primitive::<UInt16Type>().value(0),
-            50002
-        );
-        assert_eq!(
-            batch.column(19).as_primitive::<UInt64Type>().value(0),
-            12345
-        );
+        assert_eq!(batch.column(12).as_primitive::<UInt16Type>().value(0), 50002);
+        assert_eq!(batch.column(19).as_primitive::<UInt64Type>().value(0), 12345);
         let mut out = Vec::new();
         write_csv_flow(&batch, &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), format!("{line}\n"));
@@ -310,10 +262,7 @@ mod tests {
         assert_eq!(b.column(7).as_primitive::<UInt32Type>().value(0), 167837953);
         assert_eq!(b.column(12).as_primitive::<UInt16Type>().value(0), 50002);
         assert_eq!(b.column(13).as_primitive::<UInt16Type>().value(0), 53);
-        assert_eq!(
-            b.column(14).as_primitive::<UInt32Type>().value(0),
-            1717243202
-        );
+        assert_eq!(b.column(14).as_primitive::<UInt32Type>().value(0), 1717243202);
         assert_eq!(b.column(15).as_primitive::<UInt16Type>().value(0), 750);
         assert_eq!(b.column(17).as_primitive::<UInt16Type>().value(0), 5);
         assert_eq!(b.column(18).as_primitive::<UInt64Type>().value(0), 2);
@@ -327,16 +276,8 @@ mod tests {
         let mut p = LineParser::new(LineFormat::CsvFlow);
         assert!(p.push_line("1, 2, 3").unwrap_err().contains("expected 21"));
         let too_big = format!("2, 6, 70000{}", ", 0".repeat(18));
-        assert!(
-            p.push_line(&too_big)
-                .unwrap_err()
-                .contains("'inif' does not fit")
-        );
-        assert!(
-            p.push_line(&format!("x{}", ", 0".repeat(20)))
-                .unwrap_err()
-                .contains("field 1")
-        );
+        assert!(p.push_line(&too_big).unwrap_err().contains("'inif' does not fit"));
+        assert!(p.push_line(&format!("x{}", ", 0".repeat(20))).unwrap_err().contains("field 1"));
         let mut q = LineParser::new(LineFormat::Pipe);
         assert!(q.push_line("1|2|3").unwrap_err().contains("found 3"));
         assert_eq!(q.rows(), 0);

@@ -52,11 +52,7 @@ impl FileSource for TextSource {
             batch_size: self.batch_size.unwrap_or(8192),
             store: object_store,
         });
-        ProjectionOpener::try_new(
-            self.projection.clone(),
-            opener,
-            self.table_schema.file_schema(),
-        )
+        ProjectionOpener::try_new(self.projection.clone(), opener, self.table_schema.file_schema())
     }
 
     fn table_schema(&self) -> &TableSchema {
@@ -114,12 +110,7 @@ impl FileOpener for TextOpener {
             let location = file.object_meta.location.clone();
             let chunks = store.get(&location).await?.into_stream();
             let name = location.to_string();
-            Ok(parse_stream(
-                chunks.map_err(Into::into).boxed(),
-                format,
-                batch_size,
-                name,
-            ))
+            Ok(parse_stream(chunks.map_err(Into::into).boxed(), format, batch_size, name))
         }))
     }
 }
@@ -138,8 +129,7 @@ struct Lines {
 impl Lines {
     fn parse_line(&mut self, line: &[u8]) -> Result<()> {
         self.line_no += 1;
-        let text =
-            std::str::from_utf8(line).map_err(|_| self.error("is not valid UTF-8".into()))?;
+        let text = std::str::from_utf8(line).map_err(|_| self.error("is not valid UTF-8".into()))?;
         self.parser.push_line(text).map_err(|m| self.error(m))
     }
 
