@@ -3,43 +3,12 @@
 //! `STORED AS NFCAPD`, options, and errors naming file, block and offset.
 mod nfcapd_common;
 
-use arrow::array::{Array, AsArray};
+use arrow::array::AsArray;
 use datafusion::arrow::datatypes::UInt64Type;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use flow_provider::nfcapd::{Compression, Layout, read_header};
 use nfcapd_common::*;
 use std::path::Path;
-
-fn context(partitions: usize) -> SessionContext {
-    let config = SessionConfig::new().with_target_partitions(partitions);
-    let ctx = SessionContext::new_with_config(config);
-    flow_provider::register(&ctx).unwrap();
-    ctx
-}
-
-/// nfdump's `-o pipe` line built in SQL: 1.7 prints epoch ms, 1.6 seconds and ms apart.
-fn pipe_sql(source: &str, layout: Layout) -> String {
-    let times = match layout {
-        Layout::V2 => "first * 1000 + first_ms, last * 1000 + last_ms",
-        Layout::V1 => "first, first_ms, last, last_ms",
-    };
-    format!(
-        "SELECT concat_ws('|', af, {times}, prot, sa0, sa1, sa2, sa3, sp, da0, da1, da2, da3, dp, \
-         src_as, dst_as, inif, outif, tcp_flags, tos, packets, octets) AS line FROM {source}"
-    )
-}
-
-async fn lines(ctx: &SessionContext, sql: &str) -> Vec<String> {
-    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-    let mut out = Vec::new();
-    for b in batches {
-        let col = b.column(0);
-        let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8).unwrap();
-        let s = col.as_string::<i32>();
-        out.extend((0..s.len()).map(|i| s.value(i).to_string()));
-    }
-    out
-}
 
 async fn query_err(ctx: &SessionContext, sql: &str) -> String {
     match ctx.sql(sql).await {
@@ -349,5 +318,55 @@ async fn bad_files_are_errors_naming_the_file() {
         )
         .await;
         assert_eq!(n, vec!["0"], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn mutated_files_through_sql_give_rows_or_errors_never_panics() {
+    let dir = tempfile::Builder::new()
+        .prefix("nfcapd-mut")
+        .tempdir()
+        .unwrap();
+    let orig = rewrite(
+        &load("nf171_sfipfix_mixed_lzo.nfcapd"),
+        Compression::Lz4,
+        Some(40),
+    );
+    let v1 = rewrite(
+        &load("nf1622_sfv5_mixed_lzo.nfcapd"),
+        Compression::Lz4,
+        Some(40),
+    );
+    let ctx = context(2);
+    ctx.sql("SET datafusion.optimizer.repartition_file_min_size = 1")
+        .await
+        .unwrap();
+    let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
+    for (i, base) in [orig, v1].iter().cycle().take(200).enumerate() {
+        let mut b = base.clone();
+        if i % 4 == 0 {
+            b.truncate(rng.below(b.len()));
+        } else {
+            for _ in 0..1 + rng.below(4) {
+                let p = rng.below(b.len());
+                b[p] ^= 1 << rng.below(8);
+            }
+        }
+        let path = dir.path().join(format!("m{i}"));
+        std::fs::write(&path, &b).unwrap();
+        for skip in ["false", "true"] {
+            let sql = format!(
+                "SELECT count(*), sum(octets) FROM nfcapd('{}', {skip})",
+                sql_path(&path)
+            );
+            let result = match ctx.sql(&sql).await {
+                Ok(df) => df.collect().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                let e = e.to_string();
+                assert!(e.contains("nfcapd file") && !e.contains("panic"), "{e}");
+            }
+        }
     }
 }

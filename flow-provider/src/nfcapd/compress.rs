@@ -48,23 +48,29 @@ pub fn decompress<'a>(
     payload: &'a [u8],
     scratch: &'a mut Vec<u8>,
 ) -> Result<&'a [u8], String> {
+    if compression == Compression::Lz4 {
+        // LZ4 cannot expand more than ~255:1, so size the buffer accordingly. The buffer keeps
+        // its length between blocks: zero-filling megabytes per block would cost as much as
+        // decoding them.
+        let bound = payload
+            .len()
+            .saturating_mul(255)
+            .saturating_add(64)
+            .min(MAX_BLOCK_SIZE);
+        if scratch.len() < bound {
+            scratch.resize(bound, 0);
+        }
+        return match lz4_flex::block::decompress_into(payload, &mut scratch[..bound]) {
+            Ok(n) => Ok(&scratch[..n]),
+            Err(e) => Err(format!("LZ4 decompression failed: {e}")),
+        };
+    }
     scratch.clear();
     match compression {
-        Compression::None => return Ok(payload),
+        // (LZ4 returned above)
+        Compression::None | Compression::Lz4 => return Ok(payload),
         Compression::Lzo => lzo::decompress(payload, scratch, MAX_BLOCK_SIZE)
             .map_err(|e| format!("LZO decompression failed: {e}"))?,
-        Compression::Lz4 => {
-            // LZ4 cannot expand more than ~255:1, so size the buffer accordingly
-            let bound = payload.len().saturating_mul(255).saturating_add(64);
-            scratch.resize(bound.min(MAX_BLOCK_SIZE), 0);
-            match lz4_flex::block::decompress_into(payload, scratch) {
-                Ok(n) => scratch.truncate(n),
-                Err(e) => {
-                    scratch.clear();
-                    return Err(format!("LZ4 decompression failed: {e}"));
-                }
-            }
-        }
         Compression::Bz2 => {
             let limit = MAX_BLOCK_SIZE as u64 + 1;
             let mut rd = bzip2::read::BzDecoder::new(payload).take(limit);

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
+use arrow::array::{Array, AsArray};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
 use flow_provider::nfcapd::{
     Compression, FlowColumns, Layout, blocks_with, decompress, read_header,
 };
@@ -214,4 +217,36 @@ impl XorShift {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % (n.max(1) as u64)) as usize
     }
+}
+
+/// A session with the flow formats installed and `partitions` target partitions.
+pub fn context(partitions: usize) -> SessionContext {
+    let config = SessionConfig::new().with_target_partitions(partitions);
+    let ctx = SessionContext::new_with_config(config);
+    flow_provider::register(&ctx).unwrap();
+    ctx
+}
+
+/// nfdump's `-o pipe` line built in SQL: 1.7 prints epoch ms, 1.6 seconds and ms apart.
+pub fn pipe_sql(source: &str, layout: Layout) -> String {
+    let times = match layout {
+        Layout::V2 => "first * 1000 + first_ms, last * 1000 + last_ms",
+        Layout::V1 => "first, first_ms, last, last_ms",
+    };
+    format!(
+        "SELECT concat_ws('|', af, {times}, prot, sa0, sa1, sa2, sa3, sp, da0, da1, da2, da3, dp, \
+         src_as, dst_as, inif, outif, tcp_flags, tos, packets, octets) AS line FROM {source}"
+    )
+}
+
+pub async fn lines(ctx: &SessionContext, sql: &str) -> Vec<String> {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    let mut out = Vec::new();
+    for b in batches {
+        let col = b.column(0);
+        let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8).unwrap();
+        let s = col.as_string::<i32>();
+        out.extend((0..s.len()).map(|i| s.value(i).to_string()));
+    }
+    out
 }
