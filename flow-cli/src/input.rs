@@ -7,8 +7,8 @@ use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::FlowBinTable;
 use flow_provider::fields::STANDARD_FIELDS;
 use flow_provider::nfcapd::NfcapdOptions;
-use flow_provider::text::LineFormat;
 use std::sync::Arc;
+use flow_provider::text::LineFormat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
@@ -30,8 +30,8 @@ pub struct Input {
     pub rows: Option<u64>,
 }
 
-/// All inputs as one DataFrame, in the order given.
-/// `skip_corrupt` applies to nfcapd input: bad blocks/files are skipped with a warning.
+/// All inputs as one DataFrame, in the order given. `skip_corrupt` applies to nfcapd input:
+/// bad blocks and files are skipped with a warning.
 pub async fn read(
     ctx: &SessionContext,
     format: InputFormat,
@@ -53,11 +53,9 @@ pub async fn read(
             let names: Vec<&str> = STANDARD_FIELDS.iter().map(|(n, _)| *n).collect();
             (df.select_columns(&names)?, None)
         }
-        InputFormat::Parquet => (
-            ctx.read_parquet(paths, ParquetReadOptions::default())
-                .await?,
-            None,
-        ),
+        InputFormat::Parquet => {
+            (ctx.read_parquet(paths, ParquetReadOptions::default()).await?, None)
+        }
     };
     Ok(Input { df, rows })
 }

@@ -2,9 +2,9 @@
 //! embedding applications one-line access to flow data.
 
 use crate::binary::{FlowBinFormatFactory, FlowBinTable, FlowBinTableFactory};
+use crate::text::{LineFormat, TextFlowFormat, TextFlowFormatFactory};
 use crate::nfcapd::format::nfcapd_table;
 use crate::nfcapd::{NfcapdFormatFactory, NfcapdOptions};
-use crate::text::{LineFormat, TextFlowFormat, TextFlowFormatFactory};
 use crate::udtf::{FlowBinFunc, NfcapdFunc, NfcapdInfoFunc, TextFunc};
 use datafusion::catalog::TableProvider;
 use datafusion::common::Result;
@@ -26,20 +26,15 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
         let state = ctx.state_ref();
         let mut state = state.write();
         state.register_file_format(Arc::new(FlowBinFormatFactory), true)?;
-        state
-            .table_factories_mut()
-            .insert("FLOWBIN".into(), Arc::new(FlowBinTableFactory));
+        state.table_factories_mut().insert("FLOWBIN".into(), Arc::new(FlowBinTableFactory));
         for format in TEXT_FORMATS {
             state.register_file_format(Arc::new(TextFlowFormatFactory(format)), true)?;
-            state.table_factories_mut().insert(
-                format.name().to_uppercase(),
-                Arc::new(ListingTableFactory::new()),
-            );
+            state
+                .table_factories_mut()
+                .insert(format.name().to_uppercase(), Arc::new(ListingTableFactory::new()));
         }
         state.register_file_format(Arc::new(NfcapdFormatFactory), true)?;
-        state
-            .table_factories_mut()
-            .insert("NFCAPD".into(), Arc::new(ListingTableFactory::new()));
+        state.table_factories_mut().insert("NFCAPD".into(), Arc::new(ListingTableFactory::new()));
     }
     ctx.register_udtf("flowbin", Arc::new(FlowBinFunc));
     ctx.register_udtf("nfcapd", Arc::new(NfcapdFunc));

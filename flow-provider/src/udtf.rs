@@ -19,12 +19,9 @@ fn path_args(function: &str, exprs: &[Expr]) -> Result<Vec<String>> {
     exprs
         .iter()
         .map(|e| match e {
-            Expr::Literal(
-                ScalarValue::Utf8(Some(s))
-                | ScalarValue::LargeUtf8(Some(s))
-                | ScalarValue::Utf8View(Some(s)),
-                _,
-            ) => Ok(s.clone()),
+            Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _) => {
+                Ok(s.clone())
+            }
             other => plan_err!("{function}() takes string paths, got {other}"),
         })
         .collect()

@@ -50,12 +50,7 @@ pub struct Args {
     #[arg(short = 'i', long = "in-format", value_enum, default_value = "binary")]
     pub in_format: InputFormat,
     /// Format of the output
-    #[arg(
-        short = 'o',
-        long = "out-format",
-        value_enum,
-        default_value = "csv_flow"
-    )]
+    #[arg(short = 'o', long = "out-format", value_enum, default_value = "csv_flow")]
     pub out_format: OutFormat,
     /// Output file or directory (`-` = standard output, csv_flow only)
     #[arg(short = 'O', long = "output", default_value = "-")]
@@ -98,16 +93,11 @@ pub async fn run(args: Args) -> Result<()> {
     let df = cut.apply(input.df)?;
     let bar = progress::rows(total);
     let stream = df.execute_stream().await?;
-    let written = write_stream(stream, args.out_format.into(), &args.output, |n| {
-        bar.inc(n as u64)
-    })
-    .await?;
+    let written =
+        write_stream(stream, args.out_format.into(), &args.output, |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
     if args.output != "-" {
-        eprintln!(
-            "flow-models convert: wrote {written} flows to {}",
-            args.output
-        );
+        eprintln!("flow-models convert: wrote {written} flows to {}", args.output);
     }
     Ok(())
 }

@@ -57,10 +57,7 @@ pub async fn run(args: Args) -> Result<()> {
     }
     if interactive {
         if !args.quiet {
-            println!(
-                "flow-models SQL (DataFusion {})",
-                datafusion::DATAFUSION_VERSION
-            );
+            println!("flow-models SQL (DataFusion {})", datafusion::DATAFUSION_VERSION);
         }
         let mut print = print;
         exec::exec_from_repl(&ctx, &mut print)
