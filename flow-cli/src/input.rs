@@ -5,8 +5,10 @@ use datafusion::common::Result;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::FlowBinTable;
-use flow_provider::text::LineFormat;
+use flow_provider::fields::STANDARD_FIELDS;
+use flow_provider::nfcapd::NfcapdOptions;
 use std::sync::Arc;
+use flow_provider::text::LineFormat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
@@ -19,6 +21,8 @@ pub enum InputFormat {
     Pipe,
     /// Parquet files
     Parquet,
+    /// nfdump nfcapd files (nfdump 1.6 or 1.7), or directory trees of them
+    Nfcapd,
 }
 
 /// The inputs as one DataFrame, and their row count when the format knows it up front.
@@ -27,8 +31,14 @@ pub struct Input {
     pub rows: Option<u64>,
 }
 
-/// All inputs as one DataFrame, in the order given.
-pub async fn read(ctx: &SessionContext, format: InputFormat, inputs: &[String]) -> Result<Input> {
+/// All inputs as one DataFrame, in the order given. `skip_corrupt` applies to nfcapd input:
+/// bad blocks and files are skipped with a warning.
+pub async fn read(
+    ctx: &SessionContext,
+    format: InputFormat,
+    inputs: &[String],
+    skip_corrupt: bool,
+) -> Result<Input> {
     let paths: Vec<&str> = inputs.iter().map(String::as_str).collect();
     let (df, rows) = match format {
         InputFormat::Binary => {
@@ -38,11 +48,15 @@ pub async fn read(ctx: &SessionContext, format: InputFormat, inputs: &[String]) 
         }
         InputFormat::CsvFlow => (ctx.read_text_flows(LineFormat::CsvFlow, &paths)?, None),
         InputFormat::Pipe => (ctx.read_text_flows(LineFormat::Pipe, &paths)?, None),
-        InputFormat::Parquet => (
-            ctx.read_parquet(paths, ParquetReadOptions::default())
-                .await?,
-            None,
-        ),
+        InputFormat::Nfcapd => {
+            // convert's outputs hold the flow-models fields; nfdump's extras stay in SQL.
+            let df = ctx.read_nfcapd(&paths, NfcapdOptions { skip_corrupt })?;
+            let names: Vec<&str> = STANDARD_FIELDS.iter().map(|(n, _)| *n).collect();
+            (df.select_columns(&names)?, None)
+        }
+        InputFormat::Parquet => {
+            (ctx.read_parquet(paths, ParquetReadOptions::default()).await?, None)
+        }
     };
     Ok(Input { df, rows })
 }

@@ -3,7 +3,9 @@
 
 use crate::binary::{FlowBinFormatFactory, FlowBinTable, FlowBinTableFactory};
 use crate::text::{LineFormat, TextFlowFormat, TextFlowFormatFactory};
-use crate::udtf::{FlowBinFunc, TextFunc};
+use crate::nfcapd::format::nfcapd_table;
+use crate::nfcapd::{NfcapdFormatFactory, NfcapdOptions};
+use crate::udtf::{FlowBinFunc, NfcapdFunc, NfcapdInfoFunc, TextFunc};
 use datafusion::catalog::TableProvider;
 use datafusion::common::Result;
 use datafusion::datasource::listing::{
@@ -16,8 +18,9 @@ use std::sync::Arc;
 
 const TEXT_FORMATS: [LineFormat; 2] = [LineFormat::CsvFlow, LineFormat::Pipe];
 
-/// Installs every flow format: `STORED AS FLOWBIN | CSV_FLOW | PIPE` for `CREATE EXTERNAL
-/// TABLE` and `COPY`, and the table functions `flowbin()`, `csv_flow()`, `pipe()`.
+/// Installs every flow format: `STORED AS FLOWBIN | CSV_FLOW | PIPE | NFCAPD` for `CREATE
+/// EXTERNAL TABLE` and `COPY`, and the table functions `flowbin()`, `csv_flow()`, `pipe()`,
+/// `nfcapd()`, `nfcapd_info()`.
 pub fn register(ctx: &SessionContext) -> Result<()> {
     {
         let state = ctx.state_ref();
@@ -33,8 +36,12 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
                 Arc::new(ListingTableFactory::new()),
             );
         }
+        state.register_file_format(Arc::new(NfcapdFormatFactory), true)?;
+        state.table_factories_mut().insert("NFCAPD".into(), Arc::new(ListingTableFactory::new()));
     }
     ctx.register_udtf("flowbin", Arc::new(FlowBinFunc));
+    ctx.register_udtf("nfcapd", Arc::new(NfcapdFunc));
+    ctx.register_udtf("nfcapd_info", Arc::new(NfcapdInfoFunc));
     for format in TEXT_FORMATS {
         ctx.register_udtf(format.name(), Arc::new(TextFunc(format)));
     }
@@ -72,6 +79,10 @@ pub trait SessionContextFlowExt {
     fn register_text_flows(&self, name: &str, format: LineFormat, paths: &[&str]) -> Result<()>;
     /// Reads csv_flow or pipe files (or directories of them) as one DataFrame.
     fn read_text_flows(&self, format: LineFormat, paths: &[&str]) -> Result<DataFrame>;
+    /// Registers nfcapd files (or directory trees of them) as `name`.
+    fn register_nfcapd(&self, name: &str, paths: &[&str], options: NfcapdOptions) -> Result<()>;
+    /// Reads nfcapd files (or directory trees of them) as one DataFrame.
+    fn read_nfcapd(&self, paths: &[&str], options: NfcapdOptions) -> Result<DataFrame>;
 }
 
 impl SessionContextFlowExt for SessionContext {
@@ -91,5 +102,14 @@ impl SessionContextFlowExt for SessionContext {
 
     fn read_text_flows(&self, format: LineFormat, paths: &[&str]) -> Result<DataFrame> {
         self.read_table(Arc::new(text_table(format, paths)?))
+    }
+
+    fn register_nfcapd(&self, name: &str, paths: &[&str], options: NfcapdOptions) -> Result<()> {
+        self.register_table(name, Arc::new(nfcapd_table(paths, options)?))?;
+        Ok(())
+    }
+
+    fn read_nfcapd(&self, paths: &[&str], options: NfcapdOptions) -> Result<DataFrame> {
+        self.read_table(Arc::new(nfcapd_table(paths, options)?))
     }
 }

@@ -1,7 +1,10 @@
 //! Table functions that read flow data by path: `flowbin('dir', …)`, `csv_flow('file', …)`,
-//! `pipe('file', …)`.
+//! `pipe('file', …)`, `nfcapd('file or dir', …)`, `nfcapd_info('file or dir', …)`.
 
 use crate::binary::FlowBinTable;
+use crate::nfcapd::NfcapdOptions;
+use crate::nfcapd::format::nfcapd_table;
+use crate::nfcapd::info::info_table;
 use crate::text::LineFormat;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue, plan_err};
@@ -44,5 +47,33 @@ impl TableFunctionImpl for TextFunc {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let paths = path_args(self.0.name(), args.exprs())?;
         Ok(Arc::new(crate::context::text_table(self.0, &paths)?))
+    }
+}
+
+/// `nfcapd('file or dir', …[, skip_corrupt])`: a trailing boolean is the skip_corrupt option.
+#[derive(Debug)]
+pub struct NfcapdFunc;
+
+impl TableFunctionImpl for NfcapdFunc {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let mut exprs = args.exprs().to_vec();
+        let mut options = NfcapdOptions::default();
+        if let Some(Expr::Literal(ScalarValue::Boolean(Some(skip)), _)) = exprs.last() {
+            options.skip_corrupt = *skip;
+            exprs.pop();
+        }
+        let paths = path_args("nfcapd", &exprs)?;
+        Ok(Arc::new(nfcapd_table(&paths, options)?))
+    }
+}
+
+/// `nfcapd_info('file or dir', …)`: one row of header data per nfcapd file.
+#[derive(Debug)]
+pub struct NfcapdInfoFunc;
+
+impl TableFunctionImpl for NfcapdInfoFunc {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let paths = path_args("nfcapd_info", args.exprs())?;
+        Ok(Arc::new(info_table(&paths)?))
     }
 }

@@ -35,6 +35,8 @@ impl From<OutFormat> for OutputFormat {
     flow-models convert -i binary -o csv_flow -O - examples/data/sample\n\n  \
     # HTTPS flows only, as a new binary trace\n  \
     flow-models convert -i binary -o binary -O https --filter \"prot = 6 AND (sp = 443 OR dp = 443)\" examples/data/sample\n\n  \
+    # nfdump nfcapd files (a collector's directory tree) to a binary trace\n  \
+    flow-models convert -i nfcapd -o binary -O trace /var/cache/nfdump/2024/\n\n  \
     # skip the first 100 records, write the next 1000 to Parquet\n  \
     flow-models convert -i binary -o parquet -O sample.parquet --skip-in 100 --count-in 1000 examples/data/sample\n\n\
     --skip-in/--count-in cut the input before filtering, --skip-out/--count-out the output after it.\n\
@@ -74,11 +76,15 @@ pub struct Args {
     /// SQL boolean expression selecting the flows to keep, e.g. "prot = 17"
     #[arg(long)]
     pub filter: Option<String>,
+    /// nfcapd input: skip blocks and files that fail to decode (counted on stderr) instead
+    /// of stopping with an error
+    #[arg(long)]
+    pub skip_corrupt: bool,
 }
 
 pub async fn run(args: Args) -> Result<()> {
     let ctx = session::context(true)?;
-    let input = input::read(&ctx, args.in_format, &args.inputs).await?;
+    let input = input::read(&ctx, args.in_format, &args.inputs, args.skip_corrupt).await?;
     let cut = Cut {
         skip_in: args.skip_in,
         count_in: args.count_in,

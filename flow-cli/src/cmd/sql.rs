@@ -15,8 +15,9 @@ use std::sync::Arc;
     flow-models sql -c \"SELECT count(*), sum(packets), sum(octets) FROM flowbin('examples/data/sample')\"\n  \
     flow-models sql -q --format csv -c \"SELECT * FROM 'flows.parquet' LIMIT 10\"\n  \
     flow-models sql -f sql/summary.sql\n\n\
-    Sources: flowbin('dir', ...), csv_flow('file', ...), pipe('file', ...), 'file.parquet', and\n\
-    CREATE EXTERNAL TABLE t STORED AS FLOWBIN | CSV_FLOW | PIPE | PARQUET LOCATION 'path'.\n\
+    Sources: flowbin('dir', ...), csv_flow('file', ...), pipe('file', ...), 'file.parquet',\n\
+    nfcapd('file or dir', ...[, true = skip corrupt blocks]), nfcapd_info('file or dir', ...), and\n\
+    CREATE EXTERNAL TABLE t STORED AS FLOWBIN | CSV_FLOW | PIPE | NFCAPD | PARQUET LOCATION 'path'.\n\
     Sinks: COPY (query) TO 'dir' STORED AS FLOWBIN | CSV_FLOW | PARQUET.")]
 pub struct Args {
     /// Execute the given SQL statement(s), then exit

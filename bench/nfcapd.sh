@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# nfcapd read speed: flow-models' native decoder (release build, 1 and 2 partitions) against
+# nfdump reading and aggregating the same LZ4 file, in one run. The ≥ 5 M-record file is made
+# by nfdump itself: the fixtures merged into one file, that file merged 64 times, the result 44
+# times (`nfdump -R dir -y -w`; directories of symlinks, so nothing big is copied but the file).
+# Usage: bench/nfcapd.sh [repetitions]   (env WORK=dir for the scratch files, default /tmp)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reps=${1:-5}
+work=${WORK:-/tmp}/nfcapd-bench.$$
+trap 'rm -rf "$work"' EXIT
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flow-models/target}"
+command -v nfdump >/dev/null || { echo "nfdump not installed: nothing to compare with" >&2; exit 1; }
+cargo build -q --release -p flow-cli
+ours="$CARGO_TARGET_DIR/release/flow-models"
+
+merge() { # merge <n links to file> <file> <out>
+    local dir="$work/links.$3"
+    mkdir -p "$dir"
+    for i in $(seq 1 "$1"); do ln -s "$2" "$dir/nfcapd.$(printf %04d "$i")"; done
+    nfdump -R "$dir" -y -w "$3" 2>/dev/null
+}
+mkdir -p "$work/fixtures"
+for f in tests/data/nfcapd/*.nfcapd; do ln -s "$PWD/$f" "$work/fixtures/"; done
+nfdump -R "$work/fixtures" -y -w "$work/f0" 2>/dev/null
+merge 64 "$work/f0" "$work/f1"
+merge 44 "$work/f1" "$work/big"
+rm -f "$work/f0" "$work/f1"
+big="$work/big"
+records=$("$ours" sql -q --format csv -c "SELECT count(*) FROM nfcapd('$big')" | tail -1)
+echo "file: $(du -h "$big" | cut -f1), $records records, LZ4 (nfdump $(nfdump -V | sed 's/.*Version: //'))"
+echo "ours:   $("$ours" sql -q --format csv -c "SELECT sum(aggs), sum(packets), sum(octets) FROM nfcapd('$big')" | tail -1)"
+echo "nfdump: $(nfdump -r "$big" -I | awk -F': ' '/^(Flows|Packets|Bytes):/{printf "%s ", $2}')"
+
+time_it() { # prints seconds of one run of "$@"
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" >/dev/null 2>&1
+    t1=$(date +%s.%N)
+    echo "$t1 - $t0" | bc -l
+}
+median() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f", m}'; }
+
+sql="SELECT count(*), sum(packets), sum(octets) FROM nfcapd('$big')"
+declare -A runs
+for r in $(seq 1 "$reps"); do
+    runs[nfdump]+="$(time_it nfdump -r "$big" -q -s proto) "
+    for p in 1 2; do
+        runs[ours$p]+="$(time_it "$ours" sql -q -c "SET datafusion.execution.target_partitions = $p" -c "$sql") "
+    done
+done
+n=$(echo "${runs[nfdump]}" | tr ' ' '\n' | grep . | median)
+o1=$(echo "${runs[ours1]}" | tr ' ' '\n' | grep . | median)
+o2=$(echo "${runs[ours2]}" | tr ' ' '\n' | grep . | median)
+echo "median of $reps runs (seconds):"
+printf "  nfdump -r F -q -s proto          %s\n" "$n"
+printf "  flow-models sql, 1 partition     %s   (nfdump / ours = %.2fx)\n" "$o1" "$(echo "$n / $o1" | bc -l)"
+printf "  flow-models sql, 2 partitions    %s   (nfdump / ours = %.2fx; 1 / 2 partitions = %.2fx)\n" \
+    "$o2" "$(echo "$n / $o2" | bc -l)" "$(echo "$o1 / $o2" | bc -l)"

@@ -1,0 +1,249 @@
+//! The decoder's driver: per-block decoding into `FlowColumns` and a whole-file `decode_file`.
+//!
+//! Parallelism: layout 2 (nfdump 1.7) blocks are self-contained and can be decoded in any
+//! order / in parallel (each with its own `ExtMaps`, which stays unused). Layout 1 (nfdump
+//! 1.6) defines extension maps in-stream, so a layout 1 file must be decoded sequentially
+//! (in block order, one `ExtMaps` per file); parallelise across files instead.
+use super::block::{Blocks, RawBlock};
+use super::bytes::u16_at;
+use super::compress::decompress;
+use super::error::NfError;
+use super::header::{FileInfo, read_header};
+use super::record::{FlowColumns, FlowRow, Projection};
+use super::v1::ExtMaps;
+use super::{v1, v2};
+
+/// Upper bound of a (compressed or decompressed) block, nfdump's `BUFFSIZE` (5 MiB).
+pub const MAX_BLOCK_SIZE: usize = 5 * 1024 * 1024;
+
+/// Record types (nfdump `id.h`).
+const RECORD_EXTENSION_MAP: u16 = 2;
+const RECORD_COMMON: u16 = 10;
+const RECORD_V3: u16 = 11;
+
+/// Per-block / per-file decoding counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Data blocks seen (including skipped and corrupt ones).
+    pub blocks: u64,
+    /// Blocks skipped because of their type (array blocks, 1.5 blocks, unknown types).
+    pub blocks_skipped: u64,
+    /// Blocks that failed to decompress/decode (only counted with `skip_corrupt`).
+    pub blocks_corrupt: u64,
+    /// Flow records decoded.
+    pub flows: u64,
+    /// Non-flow records skipped (exporter, sampler, stat, nbar, ... and unknown types).
+    pub records_skipped: u64,
+    /// Flow records skipped because their extension map was missing (nfdump skips them too).
+    pub records_missing_map: u64,
+    /// The first error encountered in `skip_corrupt` mode, for diagnostics.
+    pub first_error: Option<NfError>,
+}
+
+/// Iterate over the data blocks of a whole file (header is parsed first).
+/// Yields at most one error, after which the iteration ends.
+pub fn blocks(bytes: &[u8]) -> Result<Blocks<'_>, NfError> {
+    let info = read_header(bytes)?;
+    Ok(Blocks::new(bytes, &info))
+}
+
+/// Iterate over the data blocks using an already parsed header.
+pub fn blocks_with<'a>(bytes: &'a [u8], info: &FileInfo) -> Blocks<'a> {
+    Blocks::new(bytes, info)
+}
+
+/// Decode one raw block, appending its flow records to `out`. Returns the number of flows
+/// appended. `maps` carries layout 1 extension maps across blocks (see module docs).
+/// On error `out` is left unchanged (rows of a partially decoded block are rolled back).
+pub fn decode_block(
+    info: &FileInfo,
+    raw: &RawBlock<'_>,
+    proj: &Projection,
+    maps: &mut ExtMaps,
+    out: &mut FlowColumns,
+) -> Result<usize, NfError> {
+    let mut scratch = Vec::new();
+    let mut stats = DecodeStats::default();
+    decode_block_with(info, raw, proj, maps, out, &mut scratch, &mut stats)
+}
+
+/// Like `decode_block`, reusing a decompression `scratch` buffer and updating `stats`.
+pub fn decode_block_with(
+    info: &FileInfo,
+    raw: &RawBlock<'_>,
+    proj: &Projection,
+    maps: &mut ExtMaps,
+    out: &mut FlowColumns,
+    scratch: &mut Vec<u8>,
+    stats: &mut DecodeStats,
+) -> Result<usize, NfError> {
+    stats.blocks += 1;
+    // nfdump 1.7 decodes block types 2 and 3 (both layouts), skips 4 (arrays) and others
+    if raw.block_type != 2 && raw.block_type != 3 {
+        stats.blocks_skipped += 1;
+        return Ok(0);
+    }
+    let err = |r: String| NfError::in_block(raw.index, raw.offset, r);
+    let data = decompress(info.compression, raw.payload, scratch).map_err(err)?;
+
+    // a corrupt block leaves `out` untouched: roll back to this checkpoint on error
+    let cp = out.checkpoint();
+    let rows_before = out.rows;
+    let mut local = DecodeStats::default();
+    let res = decode_records(data, raw, proj, maps, out, &mut local);
+    if let Err(e) = res {
+        out.rollback(&cp);
+        return Err(err(e));
+    }
+    let n = out.rows - rows_before;
+    stats.flows += n as u64;
+    stats.records_skipped += local.records_skipped;
+    stats.records_missing_map += local.records_missing_map;
+    Ok(n)
+}
+
+/// Walk the records of one decompressed block. Errors are relative to the block.
+fn decode_records(
+    data: &[u8],
+    raw: &RawBlock<'_>,
+    proj: &Projection,
+    maps: &mut ExtMaps,
+    out: &mut FlowColumns,
+    local: &mut DecodeStats,
+) -> Result<(), String> {
+    let mut pos = 0usize;
+    for i in 0..raw.num_records {
+        let (Some(rtype), Some(rsize)) = (u16_at(data, pos), u16_at(data, pos + 2)) else {
+            return Err(format!(
+                "record {i} header at block byte {pos} overruns block of {} bytes",
+                data.len()
+            ));
+        };
+        let rsize = usize::from(rsize);
+        if rsize < 4 {
+            return Err(format!(
+                "record {i} at block byte {pos}: invalid size {rsize}"
+            ));
+        }
+        let Some(rec) = data.get(pos..pos + rsize) else {
+            return Err(format!(
+                "record {i} at block byte {pos}: size {rsize} overruns block of {} bytes",
+                data.len()
+            ));
+        };
+        match rtype {
+            RECORD_V3 => {
+                let mut row = FlowRow::default();
+                v2::decode_v3(rec, &mut row)
+                    .map_err(|r| format!("record {i} (V3) at block byte {pos}: {r}"))?;
+                out.push_row(&row, proj);
+            }
+            RECORD_COMMON => {
+                let map_id = u16_at(rec, 6).unwrap_or(0);
+                if maps.get(map_id).is_none() && rec.len() >= 8 {
+                    // nfdump: "Missing extension map. Skip record."
+                    local.records_missing_map += 1;
+                } else {
+                    let mut row = FlowRow::default();
+                    v1::decode_common(rec, maps, &mut row)
+                        .map_err(|r| format!("record {i} (common) at block byte {pos}: {r}"))?;
+                    out.push_row(&row, proj);
+                }
+            }
+            RECORD_EXTENSION_MAP => maps
+                .insert_record(rec)
+                .map_err(|r| format!("record {i} (extension map) at block byte {pos}: {r}"))?,
+            // legacy type 1 records (nfdump skips them too), exporter/sampler/stat/nbar/
+            // ifname/vrfname records and unknown types
+            _ => local.records_skipped += 1,
+        }
+        pos += rsize;
+    }
+    Ok(())
+}
+
+/// Decode a whole file. With `skip_corrupt`, blocks that fail to decompress or decode are
+/// skipped and counted (`DecodeStats::blocks_corrupt`); framing errors (bad block header,
+/// truncation) end the file early. Without it, the first error is returned.
+pub fn decode_file(
+    bytes: &[u8],
+    proj: &Projection,
+    skip_corrupt: bool,
+) -> Result<(FlowColumns, DecodeStats), NfError> {
+    let info = read_header(bytes)?;
+    if let Some(e) = &info.appendix_error {
+        if !skip_corrupt {
+            return Err(e.clone());
+        }
+    }
+    let mut out = FlowColumns::default();
+    let mut stats = DecodeStats::default();
+    if let Some(s) = &info.stat {
+        // a capacity hint only: never trust the header for large allocations
+        let hint = s.numflows.min(info.file_len / 16).min(1 << 20);
+        out.reserve(usize::try_from(hint).unwrap_or(0), proj);
+    }
+    let mut maps = ExtMaps::new();
+    let mut scratch = Vec::new();
+    for blk in Blocks::new(bytes, &info) {
+        let res = blk.and_then(|raw| {
+            decode_block_with(
+                &info,
+                &raw,
+                proj,
+                &mut maps,
+                &mut out,
+                &mut scratch,
+                &mut stats,
+            )
+        });
+        if let Err(e) = res {
+            if !skip_corrupt {
+                return Err(e);
+            }
+            stats.blocks_corrupt += 1;
+            if stats.first_error.is_none() {
+                stats.first_error = Some(e);
+            }
+        }
+    }
+    Ok((out, stats))
+}
+
+/// A reusable per-file decoder holding the decompression buffer and extension maps.
+#[derive(Debug)]
+pub struct Decoder {
+    pub info: FileInfo,
+    pub proj: Projection,
+    pub maps: ExtMaps,
+    pub stats: DecodeStats,
+    scratch: Vec<u8>,
+}
+
+impl Decoder {
+    pub fn new(info: FileInfo, proj: Projection) -> Self {
+        Decoder {
+            info,
+            proj,
+            maps: ExtMaps::new(),
+            stats: DecodeStats::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn decode_block(
+        &mut self,
+        raw: &RawBlock<'_>,
+        out: &mut FlowColumns,
+    ) -> Result<usize, NfError> {
+        decode_block_with(
+            &self.info,
+            raw,
+            &self.proj,
+            &mut self.maps,
+            out,
+            &mut self.scratch,
+            &mut self.stats,
+        )
+    }
+}

@@ -1,0 +1,202 @@
+//! nfcapd as a DataFusion `FileFormat`: what `STORED AS NFCAPD`, the `nfcapd()` table function
+//! and `register_nfcapd` resolve to. The scan is a plain `DataSourceExec` over file groups, so
+//! its parameters are paths, byte ranges, projection, limit and `NfcapdOptions` (plain data).
+
+use super::info::list_files;
+use super::schema::nfcapd_schema;
+use super::source::NfcapdSource;
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::common::{GetExt, Result, Statistics, exec_err, plan_err};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion_datasource::TableSchema;
+use datafusion_datasource::file::FileSource;
+use datafusion_datasource::file_compression_type::FileCompressionType;
+use datafusion_datasource::file_format::{FileFormat, FileFormatFactory};
+use datafusion_datasource::file_scan_config::{FileScanConfig, FileScanConfigBuilder};
+use datafusion_datasource::source::DataSourceExec;
+use object_store::{ObjectMeta, ObjectStore};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Reading options. `skip_corrupt`: skip blocks (and files) that fail to decode, with a
+/// warning on stderr counting them, instead of failing the query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NfcapdOptions {
+    pub skip_corrupt: bool,
+}
+
+impl NfcapdOptions {
+    /// From `OPTIONS ('skip_corrupt' 'true')` (also spelled `format.skip_corrupt`).
+    pub fn from_map(options: &HashMap<String, String>) -> Result<Self> {
+        let mut parsed = Self::default();
+        for (key, value) in options {
+            match key.strip_prefix("format.").unwrap_or(key) {
+                "skip_corrupt" => {
+                    parsed.skip_corrupt = match value.to_ascii_lowercase().as_str() {
+                        "true" | "1" | "yes" => true,
+                        "false" | "0" | "no" => false,
+                        _ => {
+                            return plan_err!(
+                                "nfcapd: skip_corrupt must be true or false, got '{value}'"
+                            );
+                        }
+                    }
+                }
+                _ => return plan_err!("nfcapd: unknown option '{key}' (known: skip_corrupt)"),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct NfcapdFormatFactory;
+
+impl GetExt for NfcapdFormatFactory {
+    fn get_ext(&self) -> String {
+        "nfcapd".into()
+    }
+}
+
+impl FileFormatFactory for NfcapdFormatFactory {
+    fn create(
+        &self,
+        _state: &dyn Session,
+        options: &HashMap<String, String>,
+    ) -> Result<Arc<dyn FileFormat>> {
+        Ok(Arc::new(NfcapdFormat(NfcapdOptions::from_map(options)?)))
+    }
+
+    fn default(&self) -> Arc<dyn FileFormat> {
+        Arc::new(NfcapdFormat::default())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct NfcapdFormat(pub NfcapdOptions);
+
+#[async_trait]
+impl FileFormat for NfcapdFormat {
+    /// Collector files are named `nfcapd.YYYYMMDDhhmm`: there is no common extension, so
+    /// every file of a listed directory is read (nfcapd's own side files are skipped).
+    fn get_ext(&self) -> String {
+        String::new()
+    }
+
+    fn get_ext_with_compression(&self, _c: &FileCompressionType) -> Result<String> {
+        Ok(String::new())
+    }
+
+    fn compression_type(&self) -> Option<FileCompressionType> {
+        None
+    }
+
+    async fn infer_schema(
+        &self,
+        _state: &dyn Session,
+        _store: &Arc<dyn ObjectStore>,
+        _objects: &[ObjectMeta],
+    ) -> Result<SchemaRef> {
+        Ok(nfcapd_schema())
+    }
+
+    async fn infer_stats(
+        &self,
+        _state: &dyn Session,
+        _store: &Arc<dyn ObjectStore>,
+        table_schema: SchemaRef,
+        _object: &ObjectMeta,
+    ) -> Result<Statistics> {
+        Ok(Statistics::new_unknown(&table_schema))
+    }
+
+    async fn create_physical_plan(
+        &self,
+        _state: &dyn Session,
+        conf: FileScanConfig,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(DataSourceExec::from_data_source(
+            FileScanConfigBuilder::from(conf).build(),
+        ))
+    }
+
+    fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
+        Arc::new(NfcapdSource::new(self.0, table_schema))
+    }
+}
+
+/// A table over nfcapd files, lists of them, or directory trees (every file below a
+/// directory, e.g. a collector's `yyyy/mm/dd/nfcapd.YYYYMMDDhhmm` layout).
+pub fn nfcapd_table<P: AsRef<str>>(paths: &[P], options: NfcapdOptions) -> Result<ListingTable> {
+    if paths.is_empty() {
+        return plan_err!("nfcapd: no file or directory given");
+    }
+    let mut urls = Vec::new();
+    for p in paths {
+        let p = p.as_ref();
+        // DataFusion lists only the top level of a directory by default (and drops empty
+        // files silently): expand trees here, and treat an empty nfcapd file as an error.
+        let files = if Path::new(p).is_dir() {
+            list_files(Path::new(p))?
+        } else {
+            vec![p.into()]
+        };
+        for f in files {
+            if std::fs::metadata(&f).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                if !options.skip_corrupt {
+                    return exec_err!("nfcapd file {}: at byte offset 0: empty file", f.display());
+                }
+                eprintln!("nfcapd: warning: skipping empty file {}", f.display());
+            }
+            urls.push(ListingTableUrl::parse(f.to_string_lossy())?);
+        }
+    }
+    if urls.is_empty() {
+        return plan_err!(
+            "nfcapd: no files found in {}",
+            paths
+                .iter()
+                .map(|p| p.as_ref())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let listing = ListingOptions::new(Arc::new(NfcapdFormat(options))).with_file_extension("");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(listing)
+        .with_schema(nfcapd_schema());
+    ListingTable::try_new(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_parse_and_reject_unknown_keys() {
+        let map = |k: &str, v: &str| HashMap::from([(k.to_string(), v.to_string())]);
+        assert!(
+            NfcapdOptions::from_map(&map("skip_corrupt", "true"))
+                .unwrap()
+                .skip_corrupt
+        );
+        assert!(
+            NfcapdOptions::from_map(&map("format.skip_corrupt", "TRUE"))
+                .unwrap()
+                .skip_corrupt
+        );
+        assert!(
+            !NfcapdOptions::from_map(&map("skip_corrupt", "false"))
+                .unwrap()
+                .skip_corrupt
+        );
+        assert!(NfcapdOptions::from_map(&map("skip_corrupt", "maybe")).is_err());
+        assert!(NfcapdOptions::from_map(&map("compression", "lz4")).is_err());
+    }
+}

@@ -1,0 +1,189 @@
+//! Safe LZO1X decompressor (own implementation of the LZO1X stream format as produced by
+//! `lzo1x_1_compress`), bounds-checked on input and capped on output, never panics.
+
+/// Decompress an LZO1X stream from `src`, appending to `out` (which must be empty) at most
+/// `cap` bytes. The stream must end with the end-of-stream marker and be fully consumed
+/// (like `lzo1x_decompress_safe`, which nfdump uses).
+pub fn decompress(src: &[u8], out: &mut Vec<u8>, cap: usize) -> Result<(), &'static str> {
+    let mut d = Dec {
+        src,
+        ip: 0,
+        out,
+        cap,
+    };
+    d.run()
+}
+
+struct Dec<'a, 'b> {
+    src: &'a [u8],
+    ip: usize,
+    out: &'b mut Vec<u8>,
+    cap: usize,
+}
+
+impl Dec<'_, '_> {
+    fn byte(&mut self) -> Result<usize, &'static str> {
+        let b = *self.src.get(self.ip).ok_or("input overrun")?;
+        self.ip += 1;
+        Ok(usize::from(b))
+    }
+
+    fn le16(&mut self) -> Result<usize, &'static str> {
+        let lo = self.byte()?;
+        let hi = self.byte()?;
+        Ok(lo | (hi << 8))
+    }
+
+    /// Extended length: a run of zero bytes (each worth 255) ended by a non-zero byte.
+    fn ext_len(&mut self, base: usize) -> Result<usize, &'static str> {
+        let mut n = base;
+        loop {
+            let b = self.byte()?;
+            if b != 0 {
+                return n.checked_add(b).ok_or("length overflow");
+            }
+            n = n.checked_add(255).ok_or("length overflow")?;
+            if n > self.cap {
+                return Err("length exceeds output limit");
+            }
+        }
+    }
+
+    fn literals(&mut self, n: usize) -> Result<(), &'static str> {
+        if n == 0 {
+            return Ok(());
+        }
+        if self.out.len().saturating_add(n) > self.cap {
+            return Err("output overrun");
+        }
+        let end = self.ip.checked_add(n).ok_or("input overrun")?;
+        let s = self.src.get(self.ip..end).ok_or("input overrun")?;
+        self.out.extend_from_slice(s);
+        self.ip = end;
+        Ok(())
+    }
+
+    fn copy_match(&mut self, dist: usize, len: usize) -> Result<(), &'static str> {
+        if dist == 0 || dist > self.out.len() {
+            return Err("lookbehind overrun");
+        }
+        if self.out.len().saturating_add(len) > self.cap {
+            return Err("output overrun");
+        }
+        let start = self.out.len() - dist;
+        if dist >= len {
+            self.out.extend_from_within(start..start + len);
+        } else {
+            // overlapping copy: byte by byte
+            for i in 0..len {
+                let b = *self.out.get(start + i).ok_or("lookbehind overrun")?;
+                self.out.push(b);
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&mut self) -> Result<(), &'static str> {
+        // `state`: number of literals copied after the previous instruction (0..3) or 4 when
+        // the previous instruction was a literal run of >= 4 bytes.
+        let mut state: usize = 0;
+        let first = usize::from(*self.src.first().ok_or("empty input")?);
+        if first > 17 {
+            self.ip = 1;
+            let n = first - 17;
+            self.literals(n)?;
+            state = if n < 4 { n } else { 4 };
+        }
+        loop {
+            let t = self.byte()?;
+            let (dist, len, next_state);
+            if t >= 64 {
+                // M2: 3..8 bytes within 2 KiB
+                let h = self.byte()?;
+                dist = (h << 3) + ((t >> 2) & 7) + 1;
+                len = (t >> 5) + 1;
+                next_state = t & 3;
+            } else if t >= 32 {
+                // M3: within 16 KiB
+                let mut l = t & 31;
+                if l == 0 {
+                    l = self.ext_len(31)?;
+                }
+                len = l + 2;
+                let v = self.le16()?;
+                dist = (v >> 2) + 1;
+                next_state = v & 3;
+            } else if t >= 16 {
+                // M4: 16..48 KiB, or end of stream
+                let mut l = t & 7;
+                if l == 0 {
+                    l = self.ext_len(7)?;
+                }
+                len = l + 2;
+                let v = self.le16()?;
+                let d = ((t & 8) << 11) + (v >> 2);
+                if d == 0 {
+                    // end-of-stream marker
+                    if self.ip != self.src.len() {
+                        return Err("input not consumed");
+                    }
+                    return Ok(());
+                }
+                dist = d + 16384;
+                next_state = v & 3;
+            } else if state == 0 {
+                // literal run of >= 4 bytes
+                let n = if t == 0 { self.ext_len(15)? + 3 } else { t + 3 };
+                self.literals(n)?;
+                state = 4;
+                continue;
+            } else if state < 4 {
+                // M1: 2 bytes within 1 KiB
+                let h = self.byte()?;
+                dist = (h << 2) + (t >> 2) + 1;
+                len = 2;
+                next_state = t & 3;
+            } else {
+                // M1 after a long literal run: 3 bytes at 2..3 KiB
+                let h = self.byte()?;
+                dist = (h << 2) + (t >> 2) + 2049;
+                len = 3;
+                next_state = t & 3;
+            }
+            self.copy_match(dist, len)?;
+            self.literals(next_state)?;
+            state = next_state;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decompress;
+
+    #[test]
+    fn literal_only_stream() {
+        // 0x11+5=22 -> 5 literals, then end marker 0x11 0x00 0x00
+        let src = [22u8, b'h', b'e', b'l', b'l', b'o', 0x11, 0, 0];
+        let mut out = Vec::new();
+        decompress(&src, &mut out, 100).unwrap();
+        assert_eq!(out, b"hello");
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut x: u32 = 0x1234_5678;
+        for len in 0..300usize {
+            let mut v = Vec::with_capacity(len);
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                v.push(x as u8);
+            }
+            let mut out = Vec::new();
+            let _ = decompress(&v, &mut out, 4096);
+            assert!(out.len() <= 4096);
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Decoded output: `FlowColumns` (one Vec per column, filled only for projected columns),
+//! the per-record scratch `FlowRow`, the `Column` list and the `Projection` bitset.
+
+/// An IP address as four u32 words, most significant first; IPv4 is `[0, 0, 0, addr]`;
+/// all zero when absent.
+pub type IpWords = [u32; 4];
+
+macro_rules! define_columns {
+    ($( $(#[$doc:meta])* $name:ident : $ty:ty ),* $(,)?) => {
+        /// All output columns, in output order.
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum Column { $( $(#[$doc])* $name ),* }
+
+        impl Column {
+            /// All columns in output order.
+            pub const ALL: &'static [Column] = &[ $( Column::$name ),* ];
+
+            /// Column name (same as the `FlowColumns` field name).
+            pub fn name(self) -> &'static str {
+                match self { $( Column::$name => stringify!($name) ),* }
+            }
+
+            /// Look a column up by name.
+            pub fn from_name(name: &str) -> Option<Column> {
+                match name { $( stringify!($name) => Some(Column::$name), )* _ => None }
+            }
+        }
+
+        /// Columnar decoded flows: one `Vec` per column. Only columns contained in the
+        /// `Projection` used for decoding are filled; the others stay empty.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct FlowColumns {
+            /// Number of decoded flow records (independent of the projection).
+            pub rows: usize,
+            $( $(#[$doc])* pub $name: Vec<$ty>, )*
+        }
+
+        /// One decoded record (internal scratch, reset per record).
+        #[derive(Debug, Clone, Copy, Default, PartialEq)]
+        pub struct FlowRow { $( $(#[$doc])* pub $name: $ty, )* }
+
+        impl FlowColumns {
+            /// Append one row, only to the projected columns.
+            pub fn push_row(&mut self, r: &FlowRow, p: &Projection) {
+                $( if p.contains(Column::$name) { self.$name.push(r.$name); } )*
+                self.rows += 1;
+            }
+
+            /// Move all rows of `other` to the end of `self` (both must use the same projection).
+            pub fn append(&mut self, other: &mut FlowColumns) {
+                $( self.$name.append(&mut other.$name); )*
+                self.rows += other.rows;
+                other.rows = 0;
+            }
+
+            /// Reserve space for `n` more rows in the projected columns.
+            pub fn reserve(&mut self, n: usize, p: &Projection) {
+                $( if p.contains(Column::$name) { self.$name.reserve(n); } )*
+            }
+
+            /// Remember the current length of every column (see `rollback`).
+            pub fn checkpoint(&self) -> Checkpoint {
+                Checkpoint { rows: self.rows, lens: vec![ $( self.$name.len() ),* ] }
+            }
+
+            /// Truncate all columns back to a `checkpoint` (drops rows of a failed block).
+            pub fn rollback(&mut self, cp: &Checkpoint) {
+                let mut it = cp.lens.iter();
+                $( if let Some(&n) = it.next() { self.$name.truncate(n); } )*
+                self.rows = cp.rows;
+            }
+
+            /// Clear all columns (keeps allocations).
+            pub fn clear(&mut self) {
+                $( self.$name.clear(); )*
+                self.rows = 0;
+            }
+        }
+    };
+}
+
+define_columns! {
+    // ---- flow-models columns ----
+    /// Address family: 2 (IPv4) or 10 (IPv6).
+    af: u8,
+    /// IP protocol.
+    prot: u8,
+    /// Input interface (SNMP index). u32: nfdump 1.7 stores 32-bit interface indices.
+    inif: u32,
+    /// Output interface (SNMP index), u32.
+    outif: u32,
+    sa0: u32,
+    sa1: u32,
+    sa2: u32,
+    /// Source address word 3 (IPv4 address lives here).
+    sa3: u32,
+    da0: u32,
+    da1: u32,
+    da2: u32,
+    /// Destination address word 3 (IPv4 address lives here).
+    da3: u32,
+    /// Source port.
+    sp: u16,
+    /// Destination port; for ICMP nfdump stores type*256+code here.
+    dp: u16,
+    /// First seen, epoch seconds.
+    first: u32,
+    /// First seen, milliseconds part.
+    first_ms: u16,
+    /// Last seen, epoch seconds.
+    last: u32,
+    /// Last seen, milliseconds part.
+    last_ms: u16,
+    /// Input packets.
+    packets: u64,
+    /// Input bytes.
+    octets: u64,
+    /// Aggregated flows count (1 if not stored or 0).
+    aggs: u32,
+    // ---- extra columns ----
+    tcp_flags: u8,
+    /// Source ToS.
+    tos: u8,
+    dst_tos: u8,
+    /// Flow direction (0 ingress, 1 egress).
+    dir: u8,
+    src_as: u32,
+    dst_as: u32,
+    src_mask: u8,
+    dst_mask: u8,
+    out_packets: u64,
+    out_bytes: u64,
+    /// IP next hop (4 words, IPv4 in word 3, zero if absent).
+    next_hop: IpWords,
+    /// BGP next hop (4 words, IPv4 in word 3, zero if absent).
+    bgp_next_hop: IpWords,
+    /// Exporting router IP (4 words, IPv4 in word 3, zero if absent).
+    router_ip: IpWords,
+    /// nfdump exporter sysid.
+    exporter_id: u16,
+    engine_type: u8,
+    engine_id: u8,
+    /// Source VLAN (nfdump 1.7 stores u32; saturated to u16).
+    src_vlan: u16,
+    /// Destination VLAN (saturated to u16).
+    dst_vlan: u16,
+    fwd_status: u8,
+    biflow_dir: u8,
+    flow_end_reason: u8,
+    /// Time the flow was received by the collector, epoch ms (0 if absent).
+    received_ms: u64,
+    // ---- optional (nullable) columns ----
+    in_src_mac: Option<u64>,
+    out_dst_mac: Option<u64>,
+    in_dst_mac: Option<u64>,
+    out_src_mac: Option<u64>,
+    /// The 10 MPLS label words as stored by nfdump.
+    mpls_labels: Option<[u32; 10]>,
+    client_nw_delay_usec: Option<u64>,
+    server_nw_delay_usec: Option<u64>,
+    appl_latency_usec: Option<u64>,
+    bgp_next_adjacent_as: Option<u32>,
+    bgp_prev_adjacent_as: Option<u32>,
+    /// NSEL/NEL event time, epoch ms.
+    event_time_ms: Option<u64>,
+    conn_id: Option<u32>,
+    fw_event: Option<u8>,
+    fw_xevent: Option<u16>,
+    nat_event: Option<u8>,
+    nat_pool_id: Option<u32>,
+    xlate_src_ip: Option<IpWords>,
+    xlate_dst_ip: Option<IpWords>,
+    xlate_src_port: Option<u16>,
+    xlate_dst_port: Option<u16>,
+    ingress_vrf: Option<u32>,
+    egress_vrf: Option<u32>,
+}
+
+/// Column lengths captured by `FlowColumns::checkpoint`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    rows: usize,
+    lens: Vec<usize>,
+}
+
+/// Set of wanted columns (bitset). Unwanted columns are never built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Projection(u128);
+
+impl Projection {
+    /// All columns.
+    pub fn all() -> Self {
+        let mut p = Projection(0);
+        for c in Column::ALL {
+            p = p.with(*c);
+        }
+        p
+    }
+
+    /// No column (only `FlowColumns::rows` is counted).
+    pub fn none() -> Self {
+        Projection(0)
+    }
+
+    /// Only the given columns.
+    pub fn of(cols: &[Column]) -> Self {
+        cols.iter().fold(Projection(0), |p, c| p.with(*c))
+    }
+
+    /// Columns by name; unknown names are returned as `Err`.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, String> {
+        let mut p = Projection(0);
+        for n in names {
+            let c = Column::from_name(n.as_ref())
+                .ok_or_else(|| format!("unknown column {}", n.as_ref()))?;
+            p = p.with(c);
+        }
+        Ok(p)
+    }
+
+    #[must_use]
+    pub fn with(self, c: Column) -> Self {
+        Projection(self.0 | (1u128 << (c as u8)))
+    }
+
+    #[inline]
+    pub fn contains(&self, c: Column) -> bool {
+        self.0 & (1u128 << (c as u8)) != 0
+    }
+}
+
+impl Default for Projection {
+    fn default() -> Self {
+        Projection::all()
+    }
+}
+
+impl FlowRow {
+    /// Split epoch milliseconds into the (seconds, ms) column pair, saturating at u32::MAX s.
+    pub(crate) fn split_ms(ms: u64) -> (u32, u16) {
+        let secs = u32::try_from(ms / 1000).unwrap_or(u32::MAX);
+        (secs, (ms % 1000) as u16)
+    }
+
+    pub(crate) fn set_src(&mut self, w: IpWords) {
+        [self.sa0, self.sa1, self.sa2, self.sa3] = w;
+    }
+
+    pub(crate) fn set_dst(&mut self, w: IpWords) {
+        [self.da0, self.da1, self.da2, self.da3] = w;
+    }
+}

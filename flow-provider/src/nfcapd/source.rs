@@ -1,0 +1,325 @@
+//! Opening one nfcapd file for a scan: the `FileSource`/`FileOpener` pair. Local files are
+//! memory-mapped, remote objects fetched whole; both feed the same block decoder. A file split
+//! into byte ranges (`FileRange`) decodes, in each partition, the layout 2 blocks whose header
+//! starts inside its range; layout 1 files carry extension maps in-stream, so the range that
+//! holds the first block decodes the whole file and the others yield nothing.
+
+use super::NfcapdOptions;
+use super::block::Blocks;
+use super::decode::{DecodeStats, decode_block_with};
+use super::error::NfError;
+use super::header::{FileInfo, Layout, read_header};
+use super::record::{FlowColumns, Projection};
+use super::schema::{projection_for, to_batch};
+use super::v1::ExtMaps;
+use crate::binary::mmap::map_file;
+use arrow::array::RecordBatch;
+use arrow::buffer::Buffer;
+use arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::projection::ProjectionExprs;
+use datafusion_datasource::file::FileSource;
+use datafusion_datasource::file_scan_config::FileScanConfig;
+use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
+use datafusion_datasource::projection::{ProjectionOpener, SplitProjection};
+use datafusion_datasource::{PartitionedFile, TableSchema};
+use futures::StreamExt;
+use object_store::{ObjectStore, ObjectStoreExt};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct NfcapdSource {
+    options: NfcapdOptions,
+    table_schema: TableSchema,
+    projection: SplitProjection,
+    batch_size: Option<usize>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl NfcapdSource {
+    pub fn new(options: NfcapdOptions, table_schema: TableSchema) -> Self {
+        Self {
+            options,
+            projection: SplitProjection::unprojected(&table_schema),
+            table_schema,
+            batch_size: None,
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+}
+
+impl FileSource for NfcapdSource {
+    fn create_file_opener(
+        &self,
+        object_store: Arc<dyn ObjectStore>,
+        _base_config: &FileScanConfig,
+        _partition: usize,
+    ) -> Result<Arc<dyn FileOpener>> {
+        // Only the projected file columns are decoded; ProjectionOpener applies the rest.
+        let file_schema = self.table_schema.file_schema();
+        let schema = Arc::new(file_schema.project(&self.projection.file_indices)?);
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let opener = Arc::new(NfcapdOpener {
+            options: self.options,
+            projection: projection_for(&names),
+            schema: schema.clone(),
+            batch_size: self.batch_size.unwrap_or(8192),
+            store: object_store,
+        });
+        ProjectionOpener::try_new(self.projection.clone(), opener, file_schema)
+    }
+
+    fn table_schema(&self) -> &TableSchema {
+        &self.table_schema
+    }
+
+    fn with_batch_size(&self, batch_size: usize) -> Arc<dyn FileSource> {
+        let mut s = self.clone();
+        s.batch_size = Some(batch_size);
+        Arc::new(s)
+    }
+
+    fn try_pushdown_projection(
+        &self,
+        projection: &ProjectionExprs,
+    ) -> Result<Option<Arc<dyn FileSource>>> {
+        let mut s = self.clone();
+        let merged = self.projection.source.try_merge(projection)?;
+        s.projection = SplitProjection::new(self.table_schema.file_schema(), &merged);
+        Ok(Some(Arc::new(s)))
+    }
+
+    fn projection(&self) -> Option<&ProjectionExprs> {
+        Some(&self.projection.source)
+    }
+
+    fn metrics(&self) -> &ExecutionPlanMetricsSet {
+        &self.metrics
+    }
+
+    fn file_type(&self) -> &str {
+        "nfcapd"
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        datafusion::physical_plan::apply_expression_roots(self.projection.source.iter(), f)
+    }
+}
+
+struct NfcapdOpener {
+    options: NfcapdOptions,
+    projection: Projection,
+    schema: SchemaRef,
+    batch_size: usize,
+    store: Arc<dyn ObjectStore>,
+}
+
+/// Files nfcapd keeps beside its data in a collector directory: its statistics file and the
+/// file it is still writing. Reading a whole tree skips them instead of failing on them.
+pub fn is_collector_side_file(name: &str) -> bool {
+    name == ".nfstat" || name.starts_with("nfcapd.current.")
+}
+
+impl FileOpener for NfcapdOpener {
+    fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
+        let store = self.store.clone();
+        let local = store.to_string().contains("LocalFileSystem");
+        let (options, projection, schema, batch_size) = (
+            self.options,
+            self.projection,
+            self.schema.clone(),
+            self.batch_size,
+        );
+        Ok(Box::pin(async move {
+            let location = file.object_meta.location.clone();
+            let name = if local {
+                format!("/{location}")
+            } else {
+                location.to_string()
+            };
+            if location.filename().is_some_and(is_collector_side_file) {
+                return Ok(futures::stream::empty().boxed());
+            }
+            let bytes = if local {
+                map_file(&PathBuf::from(&name))?
+            } else {
+                Buffer::from(store.get(&location).await?.bytes().await?)
+            };
+            let range = file
+                .range
+                .map(|r| (r.start.max(0) as u64, r.end.max(0) as u64));
+            let batches =
+                FileBatches::open(bytes, name, range, options, projection, schema, batch_size)?;
+            Ok(futures::stream::iter(batches).boxed())
+        }))
+    }
+}
+
+/// Decodes the blocks of one file (or of one byte range of it) into batches.
+struct FileBatches {
+    bytes: Buffer,
+    name: String,
+    info: Option<FileInfo>,
+    /// Byte range whose blocks this scan decodes.
+    range: (u64, u64),
+    /// Position and index of the next block header.
+    cursor: (u64, u64),
+    skip_corrupt: bool,
+    projection: Projection,
+    schema: SchemaRef,
+    batch_size: usize,
+    maps: ExtMaps,
+    scratch: Vec<u8>,
+    stats: DecodeStats,
+    out: FlowColumns,
+    done: bool,
+}
+
+impl FileBatches {
+    fn open(
+        bytes: Buffer,
+        name: String,
+        range: Option<(u64, u64)>,
+        options: NfcapdOptions,
+        projection: Projection,
+        schema: SchemaRef,
+        batch_size: usize,
+    ) -> Result<Self> {
+        let range = range.unwrap_or((0, u64::MAX));
+        let mut info = match read_header(&bytes) {
+            Ok(info) => Some(info),
+            // A broken header belongs to the range that starts the file.
+            Err(_) if range.0 > 0 => None,
+            Err(e) if options.skip_corrupt => {
+                eprintln!(
+                    "nfcapd: warning: skipping unreadable file: {}",
+                    e.with_file(&name)
+                );
+                None
+            }
+            Err(e) => return Err(nf_error(e, &name)),
+        };
+        if let Some(i) = &mut info {
+            if let Some(e) = i.appendix_error.take() {
+                if !options.skip_corrupt && range.0 == 0 {
+                    return Err(nf_error(e, &name));
+                }
+            }
+        }
+        let cursor = info.as_ref().map_or((0, 0), |i| (i.first_block_offset, 0));
+        // Layout 1 blocks depend on maps from earlier blocks: one range takes the whole file.
+        let range = match &info {
+            Some(i) if i.layout == Layout::V1 => {
+                if range.0 <= i.first_block_offset && i.first_block_offset < range.1 {
+                    (0, u64::MAX)
+                } else {
+                    (0, 0)
+                }
+            }
+            _ => range,
+        };
+        Ok(Self {
+            done: info.is_none(),
+            bytes,
+            name,
+            info,
+            range,
+            cursor,
+            skip_corrupt: options.skip_corrupt,
+            projection,
+            schema,
+            batch_size: batch_size.max(1),
+            maps: ExtMaps::new(),
+            scratch: Vec::new(),
+            stats: DecodeStats::default(),
+            out: FlowColumns::default(),
+        })
+    }
+
+    /// Decodes blocks until a batch is full or the range is done.
+    fn fill(&mut self) -> Result<()> {
+        let Some(info) = &self.info else {
+            self.done = true;
+            return Ok(());
+        };
+        while self.out.rows < self.batch_size && !self.done {
+            let mut blocks = Blocks::resume(&self.bytes, info, self.cursor.0, self.cursor.1);
+            let next = blocks.next();
+            self.cursor = blocks.position();
+            let in_range = |offset: u64| offset >= self.range.0 && offset < self.range.1;
+            let result = match next {
+                Some(Ok(raw)) if in_range(raw.offset) => decode_block_with(
+                    info,
+                    &raw,
+                    &self.projection,
+                    &mut self.maps,
+                    &mut self.out,
+                    &mut self.scratch,
+                    &mut self.stats,
+                )
+                .map(|_| ()),
+                Some(Ok(raw)) if raw.offset < self.range.0 => continue,
+                // A framing error ends the walk; it is reported by the range it happens in.
+                Some(Err(e)) if in_range(e.offset) => {
+                    self.done = true;
+                    Err(e)
+                }
+                _ => {
+                    self.done = true;
+                    Ok(())
+                }
+            };
+            if let Err(e) = result {
+                if !self.skip_corrupt {
+                    return Err(nf_error(e, &self.name));
+                }
+                self.stats.blocks_corrupt += 1;
+                if self.stats.first_error.is_none() {
+                    self.stats.first_error = Some(e);
+                }
+            }
+        }
+        if self.done {
+            if let Some(e) = self.stats.first_error.take() {
+                eprintln!(
+                    "nfcapd: warning: skipped {} corrupt block(s); first: {}",
+                    self.stats.blocks_corrupt,
+                    e.with_file(&self.name)
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn nf_error(e: NfError, name: &str) -> DataFusionError {
+    DataFusionError::Execution(e.with_file(name).to_string())
+}
+
+impl Iterator for FileBatches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done && self.out.rows == 0 {
+            return None;
+        }
+        if !self.done {
+            if let Err(e) = self.fill() {
+                self.done = true;
+                self.out.clear();
+                return Some(Err(e));
+            }
+        }
+        if self.out.rows == 0 {
+            return None;
+        }
+        Some(to_batch(&mut self.out, &self.schema))
+    }
+}
