@@ -23,6 +23,7 @@ fn context(partitions: usize) -> SessionContext {
 }
 
 fn csv(batches: &[RecordBatch]) -> String {
+    assert!(!batches.is_empty(), "no batches");
     let mut out = Vec::new();
     for (i, b) in batches.iter().enumerate() {
         let mut text = Vec::new();
@@ -34,9 +35,6 @@ fn csv(batches: &[RecordBatch]) -> String {
             text.iter().position(|&c| c == b'\n').unwrap() + 1
         };
         out.extend_from_slice(&text[skip..]);
-    }
-    if batches.is_empty() {
-        panic!("no batches");
     }
     String::from_utf8(out).unwrap()
 }
@@ -98,10 +96,19 @@ fn spec(x: XValue, bits: u32, columns: &[SumColumn]) -> HistSpec {
 
 use SumColumn::{Aggs, Duration, Rate};
 
+/// Fixture name, spec, --skip-in, --count-in, --filter.
+type Case = (
+    &'static str,
+    HistSpec,
+    usize,
+    Option<usize>,
+    Option<&'static str>,
+);
+
 #[tokio::test]
 async fn equals_the_original() {
     let all = [Duration, Rate, Aggs];
-    let cases: Vec<(&str, HistSpec, usize, Option<usize>, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         ("length_b0", spec(XValue::Length, 0, &[]), 0, None, None),
         ("length_b12", spec(XValue::Length, 12, &[]), 0, None, None),
         ("size_b0", spec(XValue::Size, 0, &[]), 0, None, None),
@@ -217,8 +224,8 @@ async fn rate_b0_has_one_line_per_bin() {
         let v: Vec<i128> = line.split(',').map(|f| f.parse().unwrap()).collect();
         let e = merged.entry(v[0]).or_default();
         e[0] = v[1];
-        for i in 1..5 {
-            e[i] += v[i + 1];
+        for (i, sum) in e.iter_mut().enumerate().skip(1) {
+            *sum += v[i + 1];
         }
     }
     assert!(

@@ -39,7 +39,7 @@ fn divide_rounded(n: u128, d: u128) -> f64 {
     let k = (d.ilog2() + 56).saturating_sub(n.ilog2()).min(50);
     let scaled = n << k;
     let q = scaled / d;
-    let sticky = (scaled % d != 0) as u128;
+    let sticky = !scaled.is_multiple_of(d) as u128;
     (q | sticky) as f64 / (k as f64).exp2()
 }
 

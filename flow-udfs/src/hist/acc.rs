@@ -254,13 +254,11 @@ impl HistAcc {
         add(&mut self.octets, &other.octets);
         add(&mut self.duration, &other.duration);
         add(&mut self.aggs, &other.aggs);
-        for k in 0..self.rate_sum.len() {
-            Compensated::add(
-                &mut self.rate_sum[k],
-                &mut self.rate_comp[k],
-                other.rate_sum[k],
-            );
-            self.rate_comp[k] += other.rate_comp[k];
+        let mine = self.rate_sum.iter_mut().zip(self.rate_comp.iter_mut());
+        let theirs = other.rate_sum.iter().zip(&other.rate_comp);
+        for ((sum, comp), (&o_sum, &o_comp)) in mine.zip(theirs) {
+            Compensated::add(sum, comp, o_sum);
+            *comp += o_comp;
         }
         for (lo, o) in other.sparse {
             let s = self.sparse.entry(lo).or_insert(Sums {
