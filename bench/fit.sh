@@ -3,7 +3,9 @@
 # published one-hour histograms, in one run; prints per-run times, medians and the ratio, and
 # checks that our mixture equals the published one (which the original reproduces).
 #
-# usage: bench/fit.sh [REPS]            (default 5; env: PYTHON, REF, CARGO_TARGET_DIR)
+# usage: bench/fit.sh [REPS]            (default 5; env: PYTHON, REF, CARGO_TARGET_DIR, PROFILE)
+# PROFILE=dev uses the debug build, whose flow-udfs (all the EM code) is optimised at
+# opt-level 3 by the workspace profile; the default is the release build.
 #
 # flow-models 2.2's CLI crashes in save() after fitting (to_json() got an unexpected keyword
 # argument 'sum'); its time is measured up to that crash, i.e. imports + reading + the whole
@@ -15,8 +17,9 @@ PYTHON=${PYTHON:-/work/venv/fm/bin/python}
 REF=${REF:-../shared/reference/agh_2015061019_IPv4_anon}
 [ -d "$REF" ] || REF=/work/shared/reference/agh_2015061019_IPv4_anon
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p flow-cli
-OURS=$(realpath "$TARGET/release/flow-models")
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then cargo build --release -q -p flow-cli; else cargo build -q -p flow-cli; fi
+OURS=$(realpath "$TARGET/$([ "$PROFILE" = release ] && echo release || echo debug)/flow-models")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -59,6 +62,6 @@ print(f'{"":28} same mixture as published: max relative difference {dev:.1e}')
 PY
 }
 
-echo "reps: $REPS; cores: $(nproc); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ours: $OURS ($PROFILE); reps: $REPS; cores: $(nproc); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 run_case "length.csv -U 6 -L 4" length.csv -y flows -i 400 -U 6 -L 4
 run_case "size.csv -L 8" size.csv -y flows -i 400 -L 8

@@ -181,10 +181,12 @@ pub(crate) fn fit_inner(
         for (comp, s) in mix.iter_mut().zip(&colsum) {
             let weight = s / n as f64;
             comp.weight = weight;
-            if let Some(mpw) = max_pareto_w {
-                if mpw != 0.0 && comp.dist == Dist::Genpareto && mpw < weight {
-                    comp.weight = mpw;
-                }
+            if let Some(mpw) = max_pareto_w
+                && mpw != 0.0
+                && comp.dist == Dist::Genpareto
+                && mpw < weight
+            {
+                comp.weight = mpw;
             }
         }
         progress();
