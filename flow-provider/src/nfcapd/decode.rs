@@ -171,10 +171,10 @@ pub fn decode_file(
     skip_corrupt: bool,
 ) -> Result<(FlowColumns, DecodeStats), NfError> {
     let info = read_header(bytes)?;
-    if let Some(e) = &info.appendix_error {
-        if !skip_corrupt {
-            return Err(e.clone());
-        }
+    if let Some(e) = &info.appendix_error
+        && !skip_corrupt
+    {
+        return Err(e.clone());
     }
     let mut out = FlowColumns::default();
     let mut stats = DecodeStats::default();

@@ -206,12 +206,12 @@ impl FileBatches {
             }
             Err(e) => return Err(nf_error(e, &name)),
         };
-        if let Some(i) = &mut info {
-            if let Some(e) = i.appendix_error.take() {
-                if !options.skip_corrupt && range.0 == 0 {
-                    return Err(nf_error(e, &name));
-                }
-            }
+        if let Some(i) = &mut info
+            && let Some(e) = i.appendix_error.take()
+            && !options.skip_corrupt
+            && range.0 == 0
+        {
+            return Err(nf_error(e, &name));
         }
         let cursor = info.as_ref().map_or((0, 0), |i| (i.first_block_offset, 0));
         // Layout 1 blocks depend on maps from earlier blocks: one range takes the whole file.
@@ -286,14 +286,14 @@ impl FileBatches {
                 }
             }
         }
-        if self.done {
-            if let Some(e) = self.stats.first_error.take() {
-                eprintln!(
-                    "nfcapd: warning: skipped {} corrupt block(s); first: {}",
-                    self.stats.blocks_corrupt,
-                    e.with_file(&self.name)
-                );
-            }
+        if self.done
+            && let Some(e) = self.stats.first_error.take()
+        {
+            eprintln!(
+                "nfcapd: warning: skipped {} corrupt block(s); first: {}",
+                self.stats.blocks_corrupt,
+                e.with_file(&self.name)
+            );
         }
         Ok(())
     }
@@ -310,12 +310,12 @@ impl Iterator for FileBatches {
         if self.done && self.out.rows == 0 {
             return None;
         }
-        if !self.done {
-            if let Err(e) = self.fill() {
-                self.done = true;
-                self.out.clear();
-                return Some(Err(e));
-            }
+        if !self.done
+            && let Err(e) = self.fill()
+        {
+            self.done = true;
+            self.out.clear();
+            return Some(Err(e));
         }
         if self.out.rows == 0 {
             return None;
