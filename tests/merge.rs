@@ -22,7 +22,9 @@ use std::sync::Arc;
 type Row = [u64; 21];
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/merge").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/merge")
+        .join(name)
 }
 
 fn trace() -> String {
@@ -39,7 +41,9 @@ fn context(partitions: usize) -> SessionContext {
 fn rows(batches: &[RecordBatch]) -> Vec<Row> {
     let mut out = Vec::new();
     for b in batches {
-        let cols: Vec<_> = (0..21).map(|i| cast(b.column(i), &DataType::UInt64).unwrap()).collect();
+        let cols: Vec<_> = (0..21)
+            .map(|i| cast(b.column(i), &DataType::UInt64).unwrap())
+            .collect();
         for r in 0..b.num_rows() {
             let mut row = [0u64; 21];
             for (i, c) in cols.iter().enumerate() {
@@ -96,7 +100,9 @@ fn binary_rows(dir: &Path) -> Vec<Row> {
                 .collect(),
         );
     }
-    (0..cols[0].len()).map(|r| std::array::from_fn(|i| cols[i][r])).collect()
+    (0..cols[0].len())
+        .map(|r| std::array::from_fn(|i| cols[i][r]))
+        .collect()
 }
 
 fn csv_rows(path: &Path) -> Vec<Row> {
@@ -119,7 +125,10 @@ async fn trace_merges_like_the_original() {
         let table = Arc::new(FlowBinTable::try_new(&[trace()]).unwrap());
         let params = MergeParams::from_seconds(15.0, 300.0).unwrap();
         let (ours, c, plan) = merge(&ctx, table, params).await;
-        assert!(plan.contains("mode=Ordered"), "a time-ordered trace streams: {plan}");
+        assert!(
+            plan.contains("mode=Ordered"),
+            "a time-ordered trace streams: {plan}"
+        );
         // The trace has no overlapping records, so no fix applies: the same multiset.
         assert_eq!(c.overlapping, 0);
         assert_eq!(multiset(&ours), multiset(&original));
@@ -139,16 +148,31 @@ async fn unordered_input_is_sorted_per_key_first() {
     let dir = tempfile::tempdir().unwrap();
     let shuffled = dir.path().join("by-octets");
     let ctx = context(2);
-    let scan = ctx.read_flowbin(&[trace()]).unwrap().create_physical_plan().await.unwrap();
+    let scan = ctx
+        .read_flowbin(&[trace()])
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
     let sort = sort_plan(scan, &["octets".to_string()], false).unwrap();
     let stream = execute_stream(sort.plan, ctx.task_ctx()).unwrap();
-    write_stream(stream, OutputFormat::Binary, shuffled.to_str().unwrap(), |_| ()).await.unwrap();
+    write_stream(
+        stream,
+        OutputFormat::Binary,
+        shuffled.to_str().unwrap(),
+        |_| (),
+    )
+    .await
+    .unwrap();
     for partitions in [1, 2] {
         let ctx = context(partitions);
         let table = Arc::new(FlowBinTable::try_new(&[&shuffled]).unwrap());
         let params = MergeParams::from_seconds(15.0, 300.0).unwrap();
         let (ours, _, plan) = merge(&ctx, table, params).await;
-        assert!(plan.contains("mode=Partitioned") && plan.contains("RowIndexExec"), "{plan}");
+        assert!(
+            plan.contains("mode=Partitioned") && plan.contains("RowIndexExec"),
+            "{plan}"
+        );
         assert_eq!(multiset(&ours), multiset(&original));
     }
 }
@@ -157,7 +181,9 @@ async fn unordered_input_is_sorted_per_key_first() {
 async fn case(name: &str, inactive: f64) -> (Vec<Row>, Vec<Row>, Counters) {
     let ctx = context(2);
     let path = fixture(&format!("case_{name}.csv"));
-    let input = ctx.read_text_flows(LineFormat::CsvFlow, &[path.to_str().unwrap()]).unwrap();
+    let input = ctx
+        .read_text_flows(LineFormat::CsvFlow, &[path.to_str().unwrap()])
+        .unwrap();
     let params = MergeParams::from_seconds(inactive, 300.0).unwrap();
     let (mut ours, c, _) = merge(&ctx, input.into_view(), params).await;
     ours.sort();
@@ -166,7 +192,9 @@ async fn case(name: &str, inactive: f64) -> (Vec<Row>, Vec<Row>, Counters) {
     (ours, original, c)
 }
 
-const KEY: [u64; 14] = [2, 6, 0, 0, 0, 0, 0, 167772161, 0, 0, 0, 167772162, 40000, 443];
+const KEY: [u64; 14] = [
+    2, 6, 0, 0, 0, 0, 0, 167772161, 0, 0, 0, 167772162, 40000, 443,
+];
 
 fn flow(times: [u64; 4], packets: u64, octets: u64, aggs: u64) -> Row {
     let mut r = [0u64; 21];
@@ -185,7 +213,10 @@ async fn fix_millisecond_borrow() {
     // The original computes 15 s + (1000 - -700) ms and keeps the records apart.
     assert_eq!(
         original,
-        vec![flow([1000, 0, 1290, 800], 100, 10000, 1), flow([1306, 100, 1310, 0], 5, 500, 1)]
+        vec![
+            flow([1000, 0, 1290, 800], 100, 10000, 1),
+            flow([1306, 100, 1310, 0], 5, 500, 1)
+        ]
     );
 }
 
@@ -194,7 +225,10 @@ async fn fix_overlapping_records_are_kept() {
     let (ours, original, c) = case("overlap", 15.0).await;
     assert_eq!(
         ours,
-        vec![flow([1000, 0, 1290, 0], 100, 10000, 1), flow([1200, 0, 1250, 0], 7, 700, 1)]
+        vec![
+            flow([1000, 0, 1290, 0], 100, 10000, 1),
+            flow([1200, 0, 1250, 0], 7, 700, 1)
+        ]
     );
     assert_eq!((c.overlapping, c.merged, c.written), (1, 0, 2));
     assert!(original.is_empty(), "the original drops both records");
@@ -213,7 +247,11 @@ async fn fix_reversed_records_are_merged_in_start_order() {
 async fn fix_fractional_timeout_keeps_its_millisecond() {
     let (ours, original, _) = case("fraction", 15.001).await;
     assert_eq!(ours, vec![flow([1000, 0, 1306, 0], 103, 10300, 2)]);
-    assert_eq!(original.len(), 2, "15.001 s became 15.000 s, so the 15 s gap did not merge");
+    assert_eq!(
+        original.len(),
+        2,
+        "15.001 s became 15.000 s, so the 15 s gap did not merge"
+    );
 }
 
 #[tokio::test]
@@ -227,7 +265,10 @@ async fn chain_merges_as_in_the_original() {
 async fn sql_merge(ctx: &SessionContext, inactive_ms: i64) -> Vec<Row> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/merge.sql"))
         .unwrap();
-    let text = text.replace("CAST(15000 AS BIGINT)", &format!("CAST({inactive_ms} AS BIGINT)"));
+    let text = text.replace(
+        "CAST(15000 AS BIGINT)",
+        &format!("CAST({inactive_ms} AS BIGINT)"),
+    );
     let mut rows = rows(&ctx.sql(&text).await.unwrap().collect().await.unwrap());
     rows.sort();
     rows
@@ -256,9 +297,14 @@ async fn sql_twin_equals_the_operator() {
     ] {
         let ctx = context(1);
         let path = fixture(&format!("case_{name}.csv"));
-        ctx.register_text_flows("flows", LineFormat::CsvFlow, &[path.to_str().unwrap()]).unwrap();
+        ctx.register_text_flows("flows", LineFormat::CsvFlow, &[path.to_str().unwrap()])
+            .unwrap();
         let (ours, _, _) = case(name, inactive).await;
-        assert_eq!(sql_merge(&ctx, (inactive * 1000.0).round() as i64).await, ours, "case {name}");
+        assert_eq!(
+            sql_merge(&ctx, (inactive * 1000.0).round() as i64).await,
+            ours,
+            "case {name}"
+        );
     }
 }
 
@@ -269,18 +315,34 @@ async fn flow_merge_takes_a_table_or_a_path() {
     let original = binary_rows(&fixture("trace20k.orig_merged")).len() as i64;
     for source in ["t".to_string(), trace()] {
         let df = ctx
-            .sql(&format!("SELECT count(*) AS n FROM flow_merge('{source}', 15, 300)"))
+            .sql(&format!(
+                "SELECT count(*) AS n FROM flow_merge('{source}', 15, 300)"
+            ))
             .await
             .unwrap();
         let batches = df.collect().await.unwrap();
         assert_eq!(
-            batches[0].column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0),
+            batches[0]
+                .column(0)
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .value(0),
             original
         );
     }
-    let err = ctx.sql("SELECT * FROM flow_merge('no/such/trace')").await.unwrap_err().to_string();
-    assert!(err.contains("neither a registered table nor a readable trace"), "{err}");
-    let err = ctx.sql("SELECT * FROM flow_merge('t', 'x')").await.unwrap_err().to_string();
+    let err = ctx
+        .sql("SELECT * FROM flow_merge('no/such/trace')")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("neither a registered table nor a readable trace"),
+        "{err}"
+    );
+    let err = ctx
+        .sql("SELECT * FROM flow_merge('t', 'x')")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("number of seconds"), "{err}");
 }
 
@@ -292,7 +354,12 @@ async fn check_sort(ctx: &SessionContext, case: &str, keys: &[&str], reverse: bo
         .map(|c| u32::from_le_bytes(c.try_into().unwrap()) as usize)
         .collect();
     let input = binary_rows(&fixture("trace20k"));
-    let scan = ctx.read_flowbin(&[trace()]).unwrap().create_physical_plan().await.unwrap();
+    let scan = ctx
+        .read_flowbin(&[trace()])
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
     let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     let sort = sort_plan(scan, &keys, reverse).unwrap();
     let ours = rows(&collect(sort.plan.clone(), ctx.task_ctx()).await.unwrap());
@@ -324,12 +391,17 @@ async fn sort_spills_under_a_memory_limit_and_stays_exact() {
         .with_memory_pool(Arc::new(FairSpillPool::new(2 << 20)))
         .build_arc()
         .unwrap();
-    let mut config = SessionConfig::new().with_target_partitions(2).with_batch_size(1024);
+    let mut config = SessionConfig::new()
+        .with_target_partitions(2)
+        .with_batch_size(1024);
     config.options_mut().execution.sort_spill_reservation_bytes = 128 << 10;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     flow_udfs::register_all(&ctx).unwrap();
     for (case, keys, reverse) in SORTS {
-        assert!(check_sort(&ctx, case, keys, reverse).await > 0, "sort {case} should have spilled");
+        assert!(
+            check_sort(&ctx, case, keys, reverse).await > 0,
+            "sort {case} should have spilled"
+        );
     }
 }
 
@@ -337,9 +409,21 @@ async fn sort_spills_under_a_memory_limit_and_stays_exact() {
 async fn merge_rejects_inputs_without_flow_fields() {
     let ctx = context(1);
     let df = ctx.sql("SELECT 1 AS af").await.unwrap();
-    let table = MergeTable::new(df.into_view(), MergeParams::from_seconds(15.0, 300.0).unwrap());
-    let err = ctx.read_table(Arc::new(table)).unwrap().collect().await.unwrap_err().to_string();
-    assert!(err.contains("no column 'prot'") || err.contains("af"), "{err}");
+    let table = MergeTable::new(
+        df.into_view(),
+        MergeParams::from_seconds(15.0, 300.0).unwrap(),
+    );
+    let err = ctx
+        .read_table(Arc::new(table))
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no column 'prot'") || err.contains("af"),
+        "{err}"
+    );
     assert!(MergeParams::from_seconds(f64::NAN, 300.0).is_err());
     assert!(MergeParams::from_seconds(-1.0, 300.0).is_err());
 }

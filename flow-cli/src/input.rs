@@ -7,8 +7,8 @@ use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::FlowBinTable;
 use flow_provider::fields::STANDARD_FIELDS;
 use flow_provider::nfcapd::NfcapdOptions;
-use std::sync::Arc;
 use flow_provider::text::LineFormat;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
@@ -54,9 +54,11 @@ pub async fn read(
             let names: Vec<&str> = STANDARD_FIELDS.iter().map(|(n, _)| *n).collect();
             (df.select_columns(&names)?, None)
         }
-        InputFormat::Parquet => {
-            (ctx.read_parquet(paths, ParquetReadOptions::default()).await?, None)
-        }
+        InputFormat::Parquet => (
+            ctx.read_parquet(paths, ParquetReadOptions::default())
+                .await?,
+            None,
+        ),
     };
     Ok(Input { df, rows })
 }

@@ -12,7 +12,7 @@ fn data(name: &str) -> PathBuf {
 
 fn convert(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_flow-models"))
-        .args(["convert", "-i", "nfcapd", "-o", "csv-flow", "-O", "-"])
+        .args(["convert", "-i", "nfcapd", "-o", "csv_flow", "-O", "-"])
         .args(args)
         .output()
         .unwrap()

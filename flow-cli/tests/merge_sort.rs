@@ -9,8 +9,14 @@ fn fixtures() -> PathBuf {
 }
 
 fn flow_models(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_flow-models")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_flow-models"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn copy_trace(from: &Path, to: &Path) {
@@ -40,7 +46,9 @@ fn merge_prints_counters_and_checks_invariants() {
     ]);
     assert!(ok, "{err}");
     // The original merged this trace into trace20k.orig_merged: same number of records.
-    let orig = std::fs::metadata(fixtures().join("trace20k.orig_merged/packets.Q")).unwrap().len();
+    let orig = std::fs::metadata(fixtures().join("trace20k.orig_merged/packets.Q"))
+        .unwrap()
+        .len();
     let ours = std::fs::metadata(out.join("packets.Q")).unwrap().len();
     assert_eq!(ours, orig);
     let written = orig / 8;
@@ -72,7 +80,10 @@ fn sort_in_place_replaces_the_trace_with_the_original_order() {
         .collect();
     assert_eq!(std::fs::read(trace.join("prot.B")).unwrap(), expected);
     let names = std::fs::read_dir(dir.path()).unwrap().count();
-    assert_eq!(names, 1, "no temporary or old directory left beside the trace");
+    assert_eq!(
+        names, 1,
+        "no temporary or old directory left beside the trace"
+    );
 }
 
 #[test]
@@ -80,8 +91,14 @@ fn sort_names_a_missing_key() {
     let trace = fixtures().join("trace20k");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
-    let (ok, err) =
-        flow_models(&["sort", "-k", "nope", "-O", out.to_str().unwrap(), trace.to_str().unwrap()]);
+    let (ok, err) = flow_models(&[
+        "sort",
+        "-k",
+        "nope",
+        "-O",
+        out.to_str().unwrap(),
+        trace.to_str().unwrap(),
+    ]);
     assert!(!ok);
     assert!(err.contains("no field 'nope'"), "{err}");
     assert!(!out.exists());

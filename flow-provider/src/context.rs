@@ -2,9 +2,9 @@
 //! embedding applications one-line access to flow data.
 
 use crate::binary::{FlowBinFormatFactory, FlowBinTable, FlowBinTableFactory};
-use crate::text::{LineFormat, TextFlowFormat, TextFlowFormatFactory};
 use crate::nfcapd::format::nfcapd_table;
 use crate::nfcapd::{NfcapdFormatFactory, NfcapdOptions};
+use crate::text::{LineFormat, TextFlowFormat, TextFlowFormatFactory};
 use crate::udtf::{FlowBinFunc, NfcapdFunc, NfcapdInfoFunc, TextFunc};
 use datafusion::catalog::TableProvider;
 use datafusion::common::Result;
@@ -37,7 +37,9 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
             );
         }
         state.register_file_format(Arc::new(NfcapdFormatFactory), true)?;
-        state.table_factories_mut().insert("NFCAPD".into(), Arc::new(ListingTableFactory::new()));
+        state
+            .table_factories_mut()
+            .insert("NFCAPD".into(), Arc::new(ListingTableFactory::new()));
     }
     ctx.register_udtf("flowbin", Arc::new(FlowBinFunc));
     ctx.register_udtf("nfcapd", Arc::new(NfcapdFunc));

@@ -4,11 +4,11 @@
 pub mod bins;
 pub mod duration;
 pub mod hist;
-pub mod udf;
 pub mod merge;
+pub mod mixture;
 pub mod row_index;
 pub mod sort;
-pub mod mixture;
+pub mod udf;
 
 use datafusion::common::Result;
 use datafusion::prelude::SessionContext;

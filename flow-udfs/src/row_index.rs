@@ -71,8 +71,12 @@ impl RowIndexExec {
                 offsets[p] = offsets[p - 1] + rows as u64;
             }
         }
-        let mut fields: Vec<Field> =
-            input.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut fields: Vec<Field> = input
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
         fields.push(Field::new(ROW_COLUMN, DataType::UInt64, false));
         let schema = Arc::new(Schema::new(fields));
         let properties = Arc::new(PlanProperties::new(
@@ -81,7 +85,12 @@ impl RowIndexExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        Ok(Self { input, offsets, schema, properties })
+        Ok(Self {
+            input,
+            offsets,
+            schema,
+            properties,
+        })
     }
 }
 

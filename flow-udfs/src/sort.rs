@@ -46,12 +46,17 @@ impl SortPlan {
 /// exact reverse of that order. The output has the scan's columns.
 pub fn sort_plan(scan: Arc<dyn ExecutionPlan>, keys: &[String], reverse: bool) -> Result<SortPlan> {
     if keys.is_empty() {
-        return Err(DataFusionError::Plan("sort: give at least one key field (-k)".into()));
+        return Err(DataFusionError::Plan(
+            "sort: give at least one key field (-k)".into(),
+        ));
     }
     let columns = scan.schema().fields().len();
     let indexed: Arc<dyn ExecutionPlan> = Arc::new(RowIndexExec::try_new(scan)?);
     let schema = indexed.schema();
-    let options = SortOptions { descending: reverse, nulls_first: !reverse };
+    let options = SortOptions {
+        descending: reverse,
+        nulls_first: !reverse,
+    };
     let exprs = keys
         .iter()
         .map(String::as_str)
@@ -100,7 +105,10 @@ pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
         Some('T') => (&t[..t.len() - 1], 1 << 40),
         _ => (t, 1),
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("'{s}' is not a size like 2G or 512M"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size like 2G or 512M"))?;
     if !v.is_finite() || v <= 0.0 {
         return Err(format!("'{s}' is not a positive size"));
     }

@@ -110,7 +110,7 @@ pub async fn run(args: Args) -> Result<()> {
     // Skipping and counting need the input in order (one partition); otherwise use every core.
     let ordered = args.skip_in > 0 || args.count_in.is_some();
     let ctx = session::context(ordered)?;
-    let input = input::read(&ctx, args.in_format, &args.inputs).await?;
+    let input = input::read(&ctx, args.in_format, &args.inputs, false).await?;
     let cut = Cut {
         skip_in: args.skip_in,
         count_in: args.count_in,

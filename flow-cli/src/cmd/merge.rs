@@ -39,7 +39,12 @@ pub struct Args {
     #[arg(short = 'i', long = "in-format", value_enum, default_value = "binary")]
     pub in_format: InputFormat,
     /// Format of the output
-    #[arg(short = 'o', long = "out-format", value_enum, default_value = "csv_flow")]
+    #[arg(
+        short = 'o',
+        long = "out-format",
+        value_enum,
+        default_value = "csv_flow"
+    )]
     pub out_format: OutFormat,
     /// Output file or directory (`-` = standard output, csv_flow only)
     #[arg(short = 'O', long = "output", default_value = "-")]
@@ -55,12 +60,15 @@ pub struct Args {
 pub async fn run(args: Args) -> Result<()> {
     let params = MergeParams::from_seconds(args.inactive, args.active)?;
     let ctx = session::context_with_memory(false, args.memory_limit, args.temp_dir)?;
-    let input = input::read(&ctx, args.in_format, &args.inputs).await?;
+    let input = input::read(&ctx, args.in_format, &args.inputs, false).await?;
     let table = MergeTable::new(input.df.into_view(), params);
     let df = ctx.read_table(Arc::new(table.clone()))?;
     let bar = progress::rows(None);
     let stream = df.execute_stream().await?;
-    write_stream(stream, args.out_format.into(), &args.output, |n| bar.inc(n as u64)).await?;
+    write_stream(stream, args.out_format.into(), &args.output, |n| {
+        bar.inc(n as u64)
+    })
+    .await?;
     bar.finish_and_clear();
     let counters = table.counters();
     eprintln!("flow-models merge: {counters}");

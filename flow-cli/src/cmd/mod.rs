@@ -1,9 +1,9 @@
 //! One module per subcommand.
 
 pub mod convert;
+pub mod fit;
+pub mod generate;
 pub mod hist;
 pub mod merge;
 pub mod sort;
 pub mod sql;
-pub mod fit;
-pub mod generate;

@@ -53,13 +53,15 @@ pub async fn run(args: Args) -> Result<()> {
     // Parquet inputs in one partition so that the scan order is the input order.
     let ordered = args.in_format != InputFormat::Binary;
     let ctx = session::context_with_memory(ordered, args.memory_limit, args.temp_dir)?;
-    let input = input::read(&ctx, args.in_format, &args.inputs).await?;
+    let input = input::read(&ctx, args.in_format, &args.inputs, false).await?;
     let scan = input.df.create_physical_plan().await?;
     let sort = sort_plan(scan, &args.keys, args.reverse)?;
     let bar = progress::rows(input.rows);
     let stream = execute_stream(sort.plan.clone(), ctx.task_ctx())?;
-    let written =
-        write_stream(stream, args.out_format.into(), &args.output, |n| bar.inc(n as u64)).await?;
+    let written = write_stream(stream, args.out_format.into(), &args.output, |n| {
+        bar.inc(n as u64)
+    })
+    .await?;
     bar.finish_and_clear();
     let spill = sort.spill();
     eprintln!(

@@ -57,7 +57,10 @@ fn standard_columns(schema: &SchemaRef) -> Result<[usize; 21]> {
         let index = schema.index_of(name).map_err(|_| {
             DataFusionError::Plan(format!("merge: the input has no column '{name}'"))
         })?;
-        let (got, want) = (schema.field(index).data_type(), expected.field(i).data_type());
+        let (got, want) = (
+            schema.field(index).data_type(),
+            expected.field(i).data_type(),
+        );
         if got != want {
             return Err(DataFusionError::Plan(format!(
                 "merge: column '{name}' is {got}, expected {want} (CAST it)"
@@ -86,7 +89,14 @@ impl MergeExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        Ok(Self { input, mode, params, counters, columns, properties })
+        Ok(Self {
+            input,
+            mode,
+            params,
+            counters,
+            columns,
+            properties,
+        })
     }
 
     pub fn mode(&self) -> Mode {
@@ -122,7 +132,10 @@ impl ExecutionPlan for MergeExec {
             Mode::Ordered { .. } => vec![Distribution::UnspecifiedDistribution],
             Mode::Partitioned => {
                 let schema = self.input.schema();
-                let keys = KEY_FIELDS.iter().map(|k| col(k, &schema)).collect::<Result<Vec<_>>>();
+                let keys = KEY_FIELDS
+                    .iter()
+                    .map(|k| col(k, &schema))
+                    .collect::<Result<Vec<_>>>();
                 match keys {
                     Ok(keys) => vec![Distribution::KeyPartitioned(keys)],
                     Err(_) => vec![Distribution::SinglePartition],
@@ -136,7 +149,10 @@ impl ExecutionPlan for MergeExec {
             return vec![None];
         }
         let schema = self.input.schema();
-        let asc = Some(SortOptions { descending: false, nulls_first: true });
+        let asc = Some(SortOptions {
+            descending: false,
+            nulls_first: true,
+        });
         let reqs = ["first", "first_ms", ROW_COLUMN]
             .iter()
             .filter_map(|c| col(c, &schema).ok())
@@ -155,7 +171,12 @@ impl ExecutionPlan for MergeExec {
         let input = children
             .pop()
             .ok_or_else(|| DataFusionError::Internal("MergeExec needs exactly one child".into()))?;
-        Ok(Arc::new(MergeExec::try_new(input, self.mode, self.params, self.counters.clone())?))
+        Ok(Arc::new(MergeExec::try_new(
+            input,
+            self.mode,
+            self.params,
+            self.counters.clone(),
+        )?))
     }
 
     fn apply_expressions(
@@ -173,7 +194,10 @@ impl ExecutionPlan for MergeExec {
         let (inputs, filter) = match self.mode {
             Mode::Ordered { partitions } => {
                 let n = self.input.properties().partitioning.partition_count();
-                ((0..n).collect::<Vec<_>>(), (partitions > 1).then_some((partition, partitions)))
+                (
+                    (0..n).collect::<Vec<_>>(),
+                    (partitions > 1).then_some((partition, partitions)),
+                )
             }
             Mode::Partitioned => (vec![partition], None),
         };
@@ -193,7 +217,10 @@ impl ExecutionPlan for MergeExec {
             let next = run.next_batch().await.transpose()?;
             Some((next, run))
         });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(standard_schema(), stream)))
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            standard_schema(),
+            stream,
+        )))
     }
 }
 
@@ -298,9 +325,11 @@ impl Run {
 
 /// The raw values of a column (a NULL reads as 0, like a field missing in the original).
 fn values<T: ArrowPrimitiveType>(a: &ArrayRef) -> Result<&[T::Native]> {
-    a.as_primitive_opt::<T>().map(|p| p.values().as_ref()).ok_or_else(|| {
-        DataFusionError::Internal(format!("merge: unexpected column type {}", a.data_type()))
-    })
+    a.as_primitive_opt::<T>()
+        .map(|p| p.values().as_ref())
+        .ok_or_else(|| {
+            DataFusionError::Internal(format!("merge: unexpected column type {}", a.data_type()))
+        })
 }
 
 fn column<T: ArrowPrimitiveType>(flows: &[Flow], f: impl Fn(&Flow) -> T::Native) -> ArrayRef {

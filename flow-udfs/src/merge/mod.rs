@@ -87,10 +87,16 @@ impl Counters {
             ));
         }
         if self.packets_in != self.packets_out {
-            broken.push(format!("packets in {} != out {}", self.packets_in, self.packets_out));
+            broken.push(format!(
+                "packets in {} != out {}",
+                self.packets_in, self.packets_out
+            ));
         }
         if self.octets_in != self.octets_out {
-            broken.push(format!("octets in {} != out {}", self.octets_in, self.octets_out));
+            broken.push(format!(
+                "octets in {} != out {}",
+                self.octets_in, self.octets_out
+            ));
         }
         if self.aggs_in != self.aggs_out + self.aggs_dropped {
             broken.push(format!(
@@ -101,7 +107,10 @@ impl Counters {
         if broken.is_empty() {
             Ok(())
         } else {
-            Err(DataFusionError::Internal(format!("merge invariant broken: {}", broken.join("; "))))
+            Err(DataFusionError::Internal(format!(
+                "merge invariant broken: {}",
+                broken.join("; ")
+            )))
         }
     }
 }

@@ -31,7 +31,11 @@ pub struct MergeTable {
 
 impl MergeTable {
     pub fn new(inner: Arc<dyn TableProvider>, params: MergeParams) -> Self {
-        Self { inner, params, counters: SharedCounters::default() }
+        Self {
+            inner,
+            params,
+            counters: SharedCounters::default(),
+        }
     }
 
     /// What the merges run so far did (summed over partitions).
@@ -95,7 +99,12 @@ pub async fn merge_plan(
         Ok(indexed) => Arc::new(indexed),
         Err(_) => scan,
     };
-    Ok(Arc::new(MergeExec::try_new(input, Mode::Partitioned, params, counters)?))
+    Ok(Arc::new(MergeExec::try_new(
+        input,
+        Mode::Partitioned,
+        params,
+        counters,
+    )?))
 }
 
 #[async_trait]
@@ -117,9 +126,14 @@ impl TableProvider for MergeTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let scan = self.inner.scan(state, None, &[], None).await?;
         let partitions = state.config().target_partitions();
-        let plan =
-            merge_plan(scan, self.params, self.counters.clone(), partitions, state.task_ctx())
-                .await?;
+        let plan = merge_plan(
+            scan,
+            self.params,
+            self.counters.clone(),
+            partitions,
+            state.task_ctx(),
+        )
+        .await?;
         match projection {
             None => Ok(plan),
             Some(cols) => {
@@ -169,8 +183,12 @@ impl TableFunctionImpl for FlowMergeFunc {
         if exprs.len() > 3 {
             return plan_err!("flow_merge takes at most 3 arguments, got {}", exprs.len());
         }
-        let inactive = exprs.get(1).map_or(Ok(15.0), |e| number(e, "inactive timeout"))?;
-        let active = exprs.get(2).map_or(Ok(300.0), |e| number(e, "active timeout"))?;
+        let inactive = exprs
+            .get(1)
+            .map_or(Ok(15.0), |e| number(e, "inactive timeout"))?;
+        let active = exprs
+            .get(2)
+            .map_or(Ok(300.0), |e| number(e, "active timeout"))?;
         let params = MergeParams::from_seconds(inactive, active)?;
         let inner = match lookup_table(args.session(), &source)? {
             Some(t) => t,
