@@ -5,7 +5,11 @@ run_reps() {
     local name=$1 reps=$2; shift 2
     local times=() peak=0 i out
     for ((i = 0; i < reps; i++)); do
-        out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+        local tf
+        tf=$(mktemp)
+        /usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>&1
+        out=$(tail -1 "$tf")
+        rm -f "$tf"
         times+=("${out% *}")
         (( ${out#* } > peak )) && peak=${out#* }
     done
