@@ -10,6 +10,21 @@ use flow_provider::nfcapd::NfcapdOptions;
 use flow_provider::text::LineFormat;
 use std::sync::Arc;
 
+/// The input flags every subcommand shares.
+#[derive(clap::Args, Debug)]
+pub struct InputArgs {
+    /// Input files or directories
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Format of the input
+    #[arg(short = 'i', long = "in-format", value_enum, default_value = "binary")]
+    pub in_format: InputFormat,
+    /// nfcapd input: skip blocks and files that fail to decode (counted on stderr) instead
+    /// of stopping with an error
+    #[arg(long)]
+    pub skip_corrupt: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
     /// flow-models binary trace directories (or directories of traces)
@@ -33,14 +48,10 @@ pub struct Input {
 
 /// All inputs as one DataFrame, in the order given. `skip_corrupt` applies to nfcapd input:
 /// bad blocks and files are skipped with a warning.
-pub async fn read(
-    ctx: &SessionContext,
-    format: InputFormat,
-    inputs: &[String],
-    skip_corrupt: bool,
-) -> Result<Input> {
-    let paths: Vec<&str> = inputs.iter().map(String::as_str).collect();
-    let (df, rows) = match format {
+pub async fn read(ctx: &SessionContext, args: &InputArgs) -> Result<Input> {
+    let paths: Vec<&str> = args.inputs.iter().map(String::as_str).collect();
+    let skip_corrupt = args.skip_corrupt;
+    let (df, rows) = match args.in_format {
         InputFormat::Binary => {
             let table = FlowBinTable::try_new(&paths)?;
             let rows = table.num_rows() as u64;

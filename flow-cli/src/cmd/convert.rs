@@ -1,6 +1,6 @@
 //! `flow-models convert`: read flows in one format, cut and filter them, write another format.
 
-use crate::input::{self, InputFormat};
+use crate::input::{self, InputArgs};
 use crate::{progress, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
@@ -44,12 +44,8 @@ impl From<OutFormat> for OutputFormat {
     sp dp first first_ms last last_ms packets octets aggs (replacing flow-models' Python --filter-expr).\n\
     Outputs are written under a temporary name and renamed when complete.")]
 pub struct Args {
-    /// Input files or directories
-    #[arg(required = true)]
-    pub inputs: Vec<String>,
-    /// Format of the input
-    #[arg(short = 'i', long = "in-format", value_enum, default_value = "binary")]
-    pub in_format: InputFormat,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Format of the output
     #[arg(
         short = 'o',
@@ -76,15 +72,11 @@ pub struct Args {
     /// SQL boolean expression selecting the flows to keep, e.g. "prot = 17"
     #[arg(long)]
     pub filter: Option<String>,
-    /// nfcapd input: skip blocks and files that fail to decode (counted on stderr) instead
-    /// of stopping with an error
-    #[arg(long)]
-    pub skip_corrupt: bool,
 }
 
 pub async fn run(args: Args) -> Result<()> {
     let ctx = session::context(true)?;
-    let input = input::read(&ctx, args.in_format, &args.inputs, args.skip_corrupt).await?;
+    let input = input::read(&ctx, &args.input).await?;
     let cut = Cut {
         skip_in: args.skip_in,
         count_in: args.count_in,

@@ -1,7 +1,7 @@
 //! `flow-models hist`: histogram of flow length, size, duration or rate (csv_hist), through the
 //! fast path of `flow_udfs::hist`.
 
-use crate::input::{self, InputFormat};
+use crate::input::{self, InputArgs};
 use crate::{progress, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
@@ -48,12 +48,8 @@ pub enum OutFormat {
     --skip-in/--count-in cut the input before --filter (a SQL boolean expression over the flow\n\
     columns, replacing flow-models' Python --filter-expr). Output files are written atomically.")]
 pub struct Args {
-    /// Input files or directories
-    #[arg(required = true)]
-    pub inputs: Vec<String>,
-    /// Format of the input
-    #[arg(short = 'i', long = "in-format", value_enum, default_value = "binary")]
-    pub in_format: InputFormat,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// The value binned
     #[arg(short = 'x', long = "x-value", value_enum, default_value = "length")]
     pub x: X,
@@ -110,7 +106,7 @@ pub async fn run(args: Args) -> Result<()> {
     // Skipping and counting need the input in order (one partition); otherwise use every core.
     let ordered = args.skip_in > 0 || args.count_in.is_some();
     let ctx = session::context(ordered)?;
-    let input = input::read(&ctx, args.in_format, &args.inputs, false).await?;
+    let input = input::read(&ctx, &args.input).await?;
     let cut = Cut {
         skip_in: args.skip_in,
         count_in: args.count_in,

@@ -1,7 +1,7 @@
 //! `flow-models merge`: stitch flow records split by the active timeout back into flows.
 
 use crate::cmd::convert::OutFormat;
-use crate::input::{self, InputFormat};
+use crate::input::{self, InputArgs};
 use crate::{progress, session};
 use datafusion::common::Result;
 use flow_provider::sink::write_stream;
@@ -26,18 +26,14 @@ use std::sync::Arc;
     on standard error. A time-ordered binary trace is merged in one streaming pass; other\n\
     inputs are sorted per key first (spilling beyond --memory-limit).")]
 pub struct Args {
-    /// Input files or directories
-    #[arg(required = true)]
-    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Inactive timeout of the collector, in seconds (fractions allowed)
     #[arg(short = 'I', long = "inactive-timeout", default_value_t = 15.0)]
     pub inactive: f64,
     /// Active timeout of the collector, in seconds (fractions allowed)
     #[arg(short = 'A', long = "active-timeout", default_value_t = 300.0)]
     pub active: f64,
-    /// Format of the input
-    #[arg(short = 'i', long = "in-format", value_enum, default_value = "binary")]
-    pub in_format: InputFormat,
     /// Format of the output
     #[arg(
         short = 'o',
@@ -60,7 +56,7 @@ pub struct Args {
 pub async fn run(args: Args) -> Result<()> {
     let params = MergeParams::from_seconds(args.inactive, args.active)?;
     let ctx = session::context_with_memory(false, args.memory_limit, args.temp_dir)?;
-    let input = input::read(&ctx, args.in_format, &args.inputs, false).await?;
+    let input = input::read(&ctx, &args.input).await?;
     let table = MergeTable::new(input.df.into_view(), params);
     let df = ctx.read_table(Arc::new(table.clone()))?;
     let bar = progress::rows(None);

@@ -1,7 +1,7 @@
 //! `flow-models sort`: order a trace by key fields, stably, spilling beyond a memory limit.
 
 use crate::cmd::convert::OutFormat;
-use crate::input::{self, InputFormat};
+use crate::input::{self, InputArgs, InputFormat};
 use crate::{progress, session};
 use datafusion::common::Result;
 use datafusion::physical_plan::execute_stream;
@@ -22,18 +22,14 @@ use std::path::PathBuf;
     is the exact reverse of the ascending order, so the output is byte-identical to\n\
     `python -m flow_models.sort`. Any column of the input can be a key. SQL: ORDER BY.")]
 pub struct Args {
-    /// Input trace directory
-    #[arg(required = true)]
-    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Key fields, most significant first
     #[arg(short = 'k', long = "key-fields", num_args = 1.., required = true)]
     pub keys: Vec<String>,
     /// Descending order (the exact reverse of the ascending one)
     #[arg(long)]
     pub reverse: bool,
-    /// Format of the input
-    #[arg(short = 'i', long = "in-format", value_enum, default_value = "binary")]
-    pub in_format: InputFormat,
     /// Format of the output
     #[arg(short = 'o', long = "out-format", value_enum, default_value = "binary")]
     pub out_format: OutFormat,
@@ -51,9 +47,9 @@ pub struct Args {
 pub async fn run(args: Args) -> Result<()> {
     // Input positions are known for binary traces at any partitioning; read the text and
     // Parquet inputs in one partition so that the scan order is the input order.
-    let ordered = args.in_format != InputFormat::Binary;
+    let ordered = args.input.in_format != InputFormat::Binary;
     let ctx = session::context_with_memory(ordered, args.memory_limit, args.temp_dir)?;
-    let input = input::read(&ctx, args.in_format, &args.inputs, false).await?;
+    let input = input::read(&ctx, &args.input).await?;
     let scan = input.df.create_physical_plan().await?;
     let sort = sort_plan(scan, &args.keys, args.reverse)?;
     let bar = progress::rows(input.rows);
