@@ -63,6 +63,8 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`flow-models hist … | head`): not an error.
+        Err(e) if e.to_string().contains("Broken pipe") => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("flow-models: error: {e}");
             ExitCode::FAILURE
