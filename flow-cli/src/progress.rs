@@ -1,5 +1,8 @@
 //! Progress reporting on stderr for long runs; invisible when stderr is not a terminal.
 
+use datafusion::common::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use flow_provider::sink::{OutputFormat, write_stream};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 
@@ -38,4 +41,18 @@ pub fn steps(total: u64, unit: &str) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     )
+}
+
+/// Drains `stream` into a new `format` output at `output` (`-`: standard output) with a bar
+/// over `total` rows; returns the number of rows written.
+pub async fn write(
+    stream: SendableRecordBatchStream,
+    format: OutputFormat,
+    output: &str,
+    total: Option<u64>,
+) -> Result<u64> {
+    let bar = rows(total);
+    let written = write_stream(stream, format, output, |n| bar.inc(n as u64)).await?;
+    bar.finish_and_clear();
+    Ok(written)
 }

@@ -2,31 +2,34 @@
 
 use datafusion::common::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use flow_udfs::sort::parse_size;
+use std::path::PathBuf;
+
+/// Memory flags of the subcommands that sort (merge, sort).
+#[derive(clap::Args, Debug, Default)]
+pub struct SpillArgs {
+    /// Memory for sorting, e.g. 2G; beyond it the sort spills to disk
+    #[arg(long, value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+    /// Directory for spill files (default: the system temporary directory)
+    #[arg(long)]
+    pub temp_dir: Option<PathBuf>,
+}
 
 /// A context with everything registered. `ordered` keeps one partition so rows come out in
 /// input order (what convert's --skip/--count semantics need); otherwise both cores are used.
 pub fn context(ordered: bool) -> Result<SessionContext> {
-    let mut config = SessionConfig::new().with_information_schema(true);
-    if ordered {
-        config = config.with_target_partitions(1);
-    }
-    let ctx = SessionContext::new_with_config(config).enable_url_table();
-    flow_udfs::register_all(&ctx)?;
-    Ok(ctx)
+    spilling_context(ordered, SpillArgs::default())
 }
 
-/// Like [`context`], with operators sharing at most `memory_limit` bytes and spilling to
-/// `temp_dir` (default: the system temporary directory) beyond it.
-pub fn context_with_memory(
-    ordered: bool,
-    memory_limit: Option<usize>,
-    temp_dir: Option<std::path::PathBuf>,
-) -> Result<SessionContext> {
+/// Like [`context`], with operators sharing at most `--memory-limit` bytes and spilling to
+/// `--temp-dir` beyond it.
+pub fn spilling_context(ordered: bool, spill: SpillArgs) -> Result<SessionContext> {
     let mut config = SessionConfig::new().with_information_schema(true);
     if ordered {
         config = config.with_target_partitions(1);
     }
-    let runtime = flow_udfs::sort::spilling_runtime(memory_limit, temp_dir)?;
+    let runtime = flow_udfs::sort::spilling_runtime(spill.memory_limit, spill.temp_dir)?;
     let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
     flow_udfs::register_all(&ctx)?;
     Ok(ctx)

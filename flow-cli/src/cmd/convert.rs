@@ -5,7 +5,7 @@ use crate::{progress, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
 use flow_provider::convert::Cut;
-use flow_provider::sink::{OutputFormat, write_stream};
+use flow_provider::sink::OutputFormat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutFormat {
@@ -89,13 +89,8 @@ pub async fn run(args: Args) -> Result<()> {
         cut.count_in.map_or(rows, |c| rows.min(c as u64))
     });
     let df = cut.apply(input.df)?;
-    let bar = progress::rows(total);
     let stream = df.execute_stream().await?;
-    let written = write_stream(stream, args.out_format.into(), &args.output, |n| {
-        bar.inc(n as u64)
-    })
-    .await?;
-    bar.finish_and_clear();
+    let written = progress::write(stream, args.out_format.into(), &args.output, total).await?;
     if args.output != "-" {
         eprintln!(
             "flow-models convert: wrote {written} flows to {}",

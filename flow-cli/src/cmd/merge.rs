@@ -2,12 +2,10 @@
 
 use crate::cmd::convert::OutFormat;
 use crate::input::{self, InputArgs};
-use crate::{progress, session};
+use crate::progress;
+use crate::session::{self, SpillArgs};
 use datafusion::common::Result;
-use flow_provider::sink::write_stream;
 use flow_udfs::merge::{MergeParams, MergeTable};
-use flow_udfs::sort::parse_size;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Merge flow records split by the active timeout back into whole flows.
@@ -45,27 +43,18 @@ pub struct Args {
     /// Output file or directory (`-` = standard output, csv_flow only)
     #[arg(short = 'O', long = "output", default_value = "-")]
     pub output: String,
-    /// Memory for sorting unordered input, e.g. 2G; beyond it the sort spills to disk
-    #[arg(long, value_parser = parse_size)]
-    pub memory_limit: Option<usize>,
-    /// Directory for spill files (default: the system temporary directory)
-    #[arg(long)]
-    pub temp_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub spill: SpillArgs,
 }
 
 pub async fn run(args: Args) -> Result<()> {
     let params = MergeParams::from_seconds(args.inactive, args.active)?;
-    let ctx = session::context_with_memory(false, args.memory_limit, args.temp_dir)?;
+    let ctx = session::spilling_context(false, args.spill)?;
     let input = input::read(&ctx, &args.input).await?;
     let table = MergeTable::new(input.df.into_view(), params);
     let df = ctx.read_table(Arc::new(table.clone()))?;
-    let bar = progress::rows(None);
     let stream = df.execute_stream().await?;
-    write_stream(stream, args.out_format.into(), &args.output, |n| {
-        bar.inc(n as u64)
-    })
-    .await?;
-    bar.finish_and_clear();
+    progress::write(stream, args.out_format.into(), &args.output, None).await?;
     let counters = table.counters();
     eprintln!("flow-models merge: {counters}");
     counters.check()?;

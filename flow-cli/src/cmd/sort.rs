@@ -2,12 +2,11 @@
 
 use crate::cmd::convert::OutFormat;
 use crate::input::{self, InputArgs, InputFormat};
-use crate::{progress, session};
+use crate::progress;
+use crate::session::{self, SpillArgs};
 use datafusion::common::Result;
 use datafusion::physical_plan::execute_stream;
-use flow_provider::sink::write_stream;
-use flow_udfs::sort::{parse_size, sort_plan};
-use std::path::PathBuf;
+use flow_udfs::sort::sort_plan;
 
 /// Sort flow records by key fields (stable; output identical to flow-models' sort).
 #[derive(clap::Args, Debug)]
@@ -36,29 +35,20 @@ pub struct Args {
     /// Output directory (may be the input directory: sorting in place)
     #[arg(short = 'O', long = "output", required = true)]
     pub output: String,
-    /// Memory for sorting, e.g. 2G; beyond it the sort spills to disk
-    #[arg(long, value_parser = parse_size)]
-    pub memory_limit: Option<usize>,
-    /// Directory for spill files (default: the system temporary directory)
-    #[arg(long)]
-    pub temp_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub spill: SpillArgs,
 }
 
 pub async fn run(args: Args) -> Result<()> {
     // Input positions are known for binary traces at any partitioning; read the text and
     // Parquet inputs in one partition so that the scan order is the input order.
     let ordered = args.input.in_format != InputFormat::Binary;
-    let ctx = session::context_with_memory(ordered, args.memory_limit, args.temp_dir)?;
+    let ctx = session::spilling_context(ordered, args.spill)?;
     let input = input::read(&ctx, &args.input).await?;
     let scan = input.df.create_physical_plan().await?;
     let sort = sort_plan(scan, &args.keys, args.reverse)?;
-    let bar = progress::rows(input.rows);
     let stream = execute_stream(sort.plan.clone(), ctx.task_ctx())?;
-    let written = write_stream(stream, args.out_format.into(), &args.output, |n| {
-        bar.inc(n as u64)
-    })
-    .await?;
-    bar.finish_and_clear();
+    let written = progress::write(stream, args.out_format.into(), &args.output, input.rows).await?;
     let spill = sort.spill();
     eprintln!(
         "flow-models sort: wrote {written} flows to {}; spilled {} files, {} rows, {} bytes",
