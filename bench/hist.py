@@ -56,16 +56,17 @@ def run(cmd, out_path):
 
 
 def measure(name, cmd, out_path):
-    walls, anons, rsss = [], [], []
+    walls, anons, rsss, stderrs = [], [], [], []
     for _ in range(REPS):
         wall, anon, rss, stderr = run(cmd, out_path)
         walls.append(wall)
         anons.append(anon)
         rsss.append(rss)
+        stderrs.append(stderr)
     med = statistics.median(walls)
     print(f'{name:<34} median {med:7.3f} s  (min {min(walls):.3f}, max {max(walls):.3f})  '
           f'peak RssAnon {max(anons):7.1f} MB, VmRSS {max(rsss):6.0f} MB', flush=True)
-    return med, max(anons), stderr
+    return med, max(anons), stderrs
 
 
 def main():
@@ -90,11 +91,11 @@ def main():
         duck, duck_anon, err = measure('duckdb (memmap->arrow, process)',
                                        [PY, str(ROOT / 'bench' / 'hist_duckdb.py'), str(TRACE), x, str(BITS)],
                                        tmp / 'duck.csv')
-        query = float(err.split('duckdb query:')[1].split()[0])
+        query = statistics.median(float(e.split('duckdb query:')[1].split()[0]) for e in err)
         same = (tmp / 'ours.csv').read_bytes() == (tmp / 'np.csv').read_bytes() == (tmp / 'duck.csv').read_bytes()
         print(f'  outputs identical: {same}')
         print(f'  ours: {rows / ours / 1e6:.0f} M flows/s; hist_np/ours = {npy / ours:.1f}x; '
-              f'duckdb process/ours = {duck / ours:.1f}x; duckdb query only (last run {query:.3f} s)/ours = '
+              f'duckdb process/ours = {duck / ours:.1f}x; duckdb query only (median {query:.3f} s)/ours = '
               f'{query / ours:.1f}x; anon memory ours {ours_anon:.1f} MB vs hist_np {npy_anon:.0f} MB, '
               f'duckdb {duck_anon:.0f} MB')
 

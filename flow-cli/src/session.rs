@@ -25,7 +25,7 @@ pub fn context(ordered: bool) -> Result<SessionContext> {
 /// Like [`context`], with operators sharing at most `--memory-limit` bytes and spilling to
 /// `--temp-dir` beyond it.
 pub fn spilling_context(ordered: bool, spill: SpillArgs) -> Result<SessionContext> {
-    let mut config = SessionConfig::new().with_information_schema(true);
+    let mut config = SessionConfig::from_env()?.with_information_schema(true);
     if ordered {
         config = config.with_target_partitions(1);
     }
