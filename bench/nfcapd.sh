@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # nfcapd read speed: flow-models' native decoder (release build, 1 and 2 partitions) against
 # nfdump reading and aggregating the same LZ4 file, in one run. The ≥ 5 M-record file is made
-# by nfdump itself: the fixtures merged into one file, that file merged 64 times, the result 44
+# by nfdump itself: the fixtures merged into one file, that file merged 64 times, the result 45
 # times (`nfdump -R dir -y -w`; directories of symlinks, so nothing big is copied but the file).
 # Usage: bench/nfcapd.sh [repetitions]   (env WORK=dir for the scratch files, default /tmp)
 set -euo pipefail
@@ -24,7 +24,7 @@ mkdir -p "$work/fixtures"
 for f in tests/data/nfcapd/*.nfcapd; do ln -s "$PWD/$f" "$work/fixtures/"; done
 nfdump -R "$work/fixtures" -y -w "$work/f0" 2>/dev/null
 merge 64 "$work/f0" "$work/f1"
-merge 44 "$work/f1" "$work/big"
+merge 45 "$work/f1" "$work/big"
 rm -f "$work/f0" "$work/f1"
 big="$work/big"
 records=$("$ours" sql -q --format csv -c "SELECT count(*) FROM nfcapd('$big')" | tail -1)
@@ -42,18 +42,22 @@ time_it() { # prints seconds of one run of "$@"
 median() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f", m}'; }
 
 sql="SELECT count(*), sum(packets), sum(octets) FROM nfcapd('$big')"
+# nfdump 1.7 reads and decompresses on a thread of its own, so its default run uses both cores;
+# `taskset -c 0` pins a whole process (every thread) to one core for the one-core comparison.
+one_core=(taskset -c 0)
+command -v taskset >/dev/null || { echo "taskset missing: one-core runs are not pinned" >&2; one_core=(); }
 declare -A runs
 for r in $(seq 1 "$reps"); do
     runs[nfdump]+="$(time_it nfdump -r "$big" -q -s proto) "
-    for p in 1 2; do
-        runs[ours$p]+="$(time_it "$ours" sql -q -c "SET datafusion.execution.target_partitions = $p" -c "$sql") "
-    done
+    runs[nfdump_1core]+="$(time_it "${one_core[@]}" nfdump -r "$big" -q -s proto) "
+    runs[ours_1core]+="$(time_it "${one_core[@]}" "$ours" sql -q -c "SET datafusion.execution.target_partitions = 1" -c "$sql") "
+    runs[ours2]+="$(time_it "$ours" sql -q -c "SET datafusion.execution.target_partitions = 2" -c "$sql") "
 done
-n=$(echo "${runs[nfdump]}" | tr ' ' '\n' | grep . | median)
-o1=$(echo "${runs[ours1]}" | tr ' ' '\n' | grep . | median)
-o2=$(echo "${runs[ours2]}" | tr ' ' '\n' | grep . | median)
+med() { echo "${runs[$1]}" | tr ' ' '\n' | grep . | median; }
+n=$(med nfdump); n1=$(med nfdump_1core); o1=$(med ours_1core); o2=$(med ours2)
 echo "median of $reps runs (seconds):"
-printf "  nfdump -r F -q -s proto          %s\n" "$n"
-printf "  flow-models sql, 1 partition     %s   (nfdump / ours = %.2fx)\n" "$o1" "$(echo "$n / $o1" | bc -l)"
-printf "  flow-models sql, 2 partitions    %s   (nfdump / ours = %.2fx; 1 / 2 partitions = %.2fx)\n" \
-    "$o2" "$(echo "$n / $o2" | bc -l)" "$(echo "$o1 / $o2" | bc -l)"
+printf "  nfdump -r F -q -s proto (2 threads)        %s\n" "$n"
+printf "  nfdump, pinned to one core                 %s\n" "$n1"
+printf "  flow-models sql, pinned to one core        %s   (nfdump one core / ours = %.2fx)\n" "$o1" "$(echo "$n1 / $o1" | bc -l)"
+printf "  flow-models sql, 2 partitions              %s   (nfdump / ours = %.2fx; nfdump one core / ours = %.2fx; ours one core / two = %.2fx)\n" \
+    "$o2" "$(echo "$n / $o2" | bc -l)" "$(echo "$n1 / $o2" | bc -l)" "$(echo "$o1 / $o2" | bc -l)"

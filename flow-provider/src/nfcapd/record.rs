@@ -43,8 +43,19 @@ macro_rules! define_columns {
 
         impl FlowColumns {
             /// Append one row, only to the projected columns.
+            /// Visits only the projected columns, each through its own small function that
+            /// reads just its field (one function for all columns copied the whole row first).
             pub fn push_row(&mut self, r: &FlowRow, p: &Projection) {
-                $( if p.contains(Column::$name) { self.$name.push(r.$name); } )*
+                const PUSH: &[fn(&mut FlowColumns, &FlowRow)] =
+                    &[ $( |c, r| c.$name.push(r.$name) ),* ];
+                let mut bits = p.0;
+                while bits != 0 {
+                    let i = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if let Some(push) = PUSH.get(i) {
+                        push(self, r);
+                    }
+                }
                 self.rows += 1;
             }
 

@@ -2,7 +2,7 @@
 // `fit_comp`, in the original's operation order (see npsum for the sums).
 
 use crate::mixture::dist::Dist;
-use crate::mixture::estep::Prepared;
+use crate::mixture::estep::{Prepared, fixed_densities, threads_for};
 use crate::mixture::hist_csv::Histogram;
 use crate::mixture::initial::{InitialCounts, initial_mix};
 use crate::mixture::npsum::{buffered_sum, pairwise_sum};
@@ -139,8 +139,13 @@ pub(crate) fn fit_inner(
     let avg_ws = ws.map(|w| buffered_sum(w) / n as f64).unwrap_or(1.0);
     let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
     let mut weights = vec![0.0f64; n * kk];
-    let mut scratch = vec![0.0f64; n];
-    let mut col = vec![0.0f64; n];
+    let fixed = {
+        let frozen = mix.iter().map(|c| c.frozen()).collect::<Result<Vec<_>, _>>()?;
+        fixed_densities(&frozen, x)
+    };
+    let busy = mix.iter().filter(|c| c.dist != Dist::Uniform).count();
+    // Per M-step thread: a responsibility column and a scratch array, reused every iteration.
+    let mut buffers = vec![(vec![0.0f64; n], vec![0.0f64; n]); threads_for(n * busy).min(busy.max(1))];
 
     for _ in 0..max_iter {
         // E-step.
@@ -148,7 +153,7 @@ pub(crate) fn fit_inner(
             .iter()
             .map(|c| Ok((c.weight, c.frozen()?)))
             .collect::<Result<Vec<_>, FitError>>()?;
-        Prepared::new(&frozen, x[0]).run(&mut weights, x, &lx, ws, avg_ws);
+        Prepared::new(&frozen, &fixed, x[0]).run(&mut weights, x, &lx, ws, avg_ws);
 
         let mut max_upper = 0.0f64;
         for comp in &mix {
@@ -160,11 +165,8 @@ pub(crate) fn fit_inner(
         }
 
         // M-step.
-        for (k, comp) in mix.iter_mut().enumerate() {
-            for (i, c) in col.iter_mut().enumerate() {
-                *c = weights[i * kk + k];
-            }
-            let new_params = fit_comp(x, &lx, comp, &col, &mut scratch)?;
+        for (k, new_params) in m_step(x, &lx, &mix, &weights, &mut buffers)? {
+            let comp = &mut mix[k];
             let revert = comp.dist == Dist::Lognorm && new_params[2].value() < max_upper;
             if !revert {
                 comp.params = new_params;
@@ -206,6 +208,53 @@ pub(crate) fn fit_inner(
         components: mix,
         sum,
     })
+}
+
+/// The M-step's new parameters of every component that has any (uniform components keep
+/// theirs), as `(index, params)`. Components are shared out among `buffers.len()` threads.
+fn m_step(
+    x: &[f64],
+    lx: &[f64],
+    mix: &[Component],
+    weights: &[f64],
+    buffers: &mut [(Vec<f64>, Vec<f64>)],
+) -> Result<Vec<(usize, Vec<Num>)>, FitError> {
+    let kk = mix.len();
+    let busy: Vec<usize> = (0..kk).filter(|&k| mix[k].dist != Dist::Uniform).collect();
+    let threads = buffers.len();
+    let fit_share = |t: usize, (col, scratch): &mut (Vec<f64>, Vec<f64>)| {
+        let mut out = Vec::new();
+        for &k in busy.iter().skip(t).step_by(threads) {
+            for (i, c) in col.iter_mut().enumerate() {
+                *c = weights[i * kk + k];
+            }
+            out.push((k, fit_comp(x, lx, &mix[k], col, scratch)?));
+        }
+        Ok::<_, FitError>(out)
+    };
+    let shares = if threads == 1 {
+        vec![fit_share(0, &mut buffers[0])]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = buffers
+                .iter_mut()
+                .enumerate()
+                .map(|(t, b)| {
+                    let fit_share = &fit_share;
+                    s.spawn(move || fit_share(t, b))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    let mut all = Vec::with_capacity(busy.len());
+    for share in shares {
+        all.extend(share?);
+    }
+    Ok(all)
 }
 
 /// Python's `max(a, b)`: keeps `a` unless `b > a`.

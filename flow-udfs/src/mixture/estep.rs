@@ -6,55 +6,101 @@ use crate::mixture::dist::{Dist, Frozen};
 use crate::mixture::npsum::pairwise_sum;
 
 /// Below this many cells (points x components) threads cost more than they save.
-const PARALLEL_CELLS: usize = 32_768;
+pub(crate) const PARALLEL_CELLS: usize = 32_768;
+
+/// The threads worth using for `cells` cells of work.
+pub(crate) fn threads_for(cells: usize) -> usize {
+    if cells < PARALLEL_CELLS {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(16)
+    }
+}
+
+/// How one component's weighted density is computed at each point.
+enum Kernel<'a> {
+    /// A density that stays the same in every iteration (uniform components: the M-step keeps
+    /// their parameters), computed once per point by the caller.
+    Fixed { w: f64, pdf: &'a [f64] },
+    /// A zero-loc lognorm at positive x, from the precomputed `ln x`: one `exp` per cell
+    /// instead of two `ln`, an `exp` and three divisions (within an ulp or two of scipy).
+    Lognorm {
+        w_over_scale: f64,
+        ln_scale: f64,
+        inv_two_c2: f64,
+        ln_c_sqrt2pi: f64,
+    },
+    /// Any other component, through the scipy-equivalent density.
+    General { w: f64, fr: Frozen },
+}
+
+impl Kernel<'_> {
+    #[inline]
+    fn cell(&self, i: usize, x: f64, lx: f64) -> f64 {
+        match *self {
+            Kernel::Fixed { w, pdf } => pdf[i] * w,
+            Kernel::Lognorm {
+                w_over_scale,
+                ln_scale,
+                inv_two_c2,
+                ln_c_sqrt2pi,
+            } if x > 0.0 => {
+                let l = lx - ln_scale;
+                (-(l * l) * inv_two_c2 - (ln_c_sqrt2pi + l)).exp() * w_over_scale
+            }
+            Kernel::Lognorm { .. } => 0.0,
+            Kernel::General { w, fr } => fr.pdf(x) * w,
+        }
+    }
+}
+
+/// The densities of the components whose parameters never change (uniform), per point; `None`
+/// for the others. Computed once per fit and handed to every [`Prepared::new`].
+pub(crate) fn fixed_densities(comps: &[Frozen], x: &[f64]) -> Vec<Option<Vec<f64>>> {
+    comps
+        .iter()
+        .map(|fr| (fr.dist == Dist::Uniform).then(|| x.iter().map(|&v| fr.pdf(v)).collect()))
+        .collect()
+}
 
 /// Frozen components with what their fast density needs, computed once per iteration.
-pub(crate) struct Prepared {
-    comps: Vec<(f64, Frozen, LognormConsts)>,
+pub(crate) struct Prepared<'a> {
+    comps: Vec<Kernel<'a>>,
     /// F(x0) - F(0) per component (weighted), for the first row: the original compares x[0]
     /// with the minimum of x[:1] (itself), so its `previous_z` is always 0.
     first: Vec<f64>,
 }
 
-#[derive(Clone, Copy)]
-struct LognormConsts {
-    ln_scale: f64,
-    two_c2: f64,
-    ln_c_sqrt2pi: f64,
-}
-
-impl Prepared {
-    pub(crate) fn new(comps: &[(f64, Frozen)], x0: f64) -> Prepared {
+impl<'a> Prepared<'a> {
+    pub(crate) fn new(comps: &[(f64, Frozen)], fixed: &'a [Option<Vec<f64>>], x0: f64) -> Self {
         let first = comps
             .iter()
             .map(|(w, fr)| (fr.cdf(x0) - fr.cdf(0.0)) * w)
             .collect();
         let comps = comps
             .iter()
-            .map(|&(w, fr)| {
-                let c = fr.shape;
-                let lc = LognormConsts {
-                    ln_scale: fr.scale.ln(),
-                    two_c2: 2.0 * (c * c),
-                    ln_c_sqrt2pi: (c * crate::mixture::dist::SQRT_2PI).ln(),
-                };
-                (w, fr, lc)
+            .zip(fixed)
+            .map(|(&(w, fr), fixed)| match fixed {
+                Some(pdf) => Kernel::Fixed { w, pdf },
+                None if fr.dist == Dist::Lognorm
+                    && fr.loc == 0.0
+                    && fr.shape > 0.0
+                    && fr.scale > 0.0 =>
+                {
+                    let c = fr.shape;
+                    Kernel::Lognorm {
+                        w_over_scale: w / fr.scale,
+                        ln_scale: fr.scale.ln(),
+                        inv_two_c2: 1.0 / (2.0 * (c * c)),
+                        ln_c_sqrt2pi: (c * crate::mixture::dist::SQRT_2PI).ln(),
+                    }
+                }
+                None => Kernel::General { w, fr },
             })
             .collect();
         Prepared { comps, first }
-    }
-
-    /// Density at `x` (with `lx = ln x`). A zero-loc lognorm at positive x uses the
-    /// precomputed `ln x`: one `exp` instead of two `ln` and an `exp` (same value to an ulp).
-    #[inline]
-    fn pdf(fr: &Frozen, lc: &LognormConsts, x: f64, lx: f64) -> f64 {
-        if fr.dist == Dist::Lognorm && fr.loc == 0.0 && x > 0.0 && fr.shape > 0.0 && fr.scale > 0.0
-        {
-            let l = lx - lc.ln_scale;
-            (-(l * l) / lc.two_c2 - (lc.ln_c_sqrt2pi + l)).exp() / fr.scale
-        } else {
-            fr.pdf(x)
-        }
     }
 
     /// Fills `rows` (row-major, one row of `kk` cells per point, starting at point `start`)
@@ -74,21 +120,17 @@ impl Prepared {
             if i == 0 {
                 row.copy_from_slice(&self.first);
             } else {
-                for (cell, (w, fr, lc)) in row.iter_mut().zip(&self.comps) {
-                    *cell = Self::pdf(fr, lc, x[i], lx[i]) * w;
+                for (cell, k) in row.iter_mut().zip(&self.comps) {
+                    *cell = k.cell(i, x[i], lx[i]);
                 }
             }
             let mut s = pairwise_sum(row);
             if s == 0.0 {
                 s = 1.0;
             }
+            let f = ws.map_or(1.0, |ws| ws[i] / avg_ws) / s;
             for v in row.iter_mut() {
-                *v /= s;
-            }
-            if let Some(ws) = ws {
-                for v in row.iter_mut() {
-                    *v = *v * ws[i] / avg_ws;
-                }
+                *v *= f;
             }
         }
     }
@@ -103,13 +145,7 @@ impl Prepared {
         avg_ws: f64,
     ) {
         let kk = self.comps.len();
-        let threads = if weights.len() < PARALLEL_CELLS {
-            1
-        } else {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(16)
-        };
+        let threads = threads_for(weights.len());
         if threads == 1 {
             self.fill(weights, 0, x, lx, ws, avg_ws);
             return;
