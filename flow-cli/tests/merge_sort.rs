@@ -103,3 +103,52 @@ fn sort_names_a_missing_key() {
     assert!(err.contains("no field 'nope'"), "{err}");
     assert!(!out.exists());
 }
+
+/// The in-memory sort (default) and DataFusion's external sort (chosen by --memory-limit; its
+/// spilling is tested in tests/merge.rs) write byte-identical traces, for several key sets and
+/// --reverse.
+#[test]
+fn in_memory_and_external_sorts_agree() {
+    let trace = fixtures().join("trace20k");
+    let dir = tempfile::tempdir().unwrap();
+    for keys in [
+        &["first", "first_ms"][..],
+        &["sa3", "da3", "sp"],
+        &["prot", "octets"],
+    ] {
+        for reverse in [false, true] {
+            let mut outputs = Vec::new();
+            for (name, limit) in [("mem", None), ("ext", Some("64M"))] {
+                let out = dir
+                    .path()
+                    .join(format!("{name}-{}-{reverse}", keys.join("-")));
+                let mut args = vec!["sort", "-k"];
+                args.extend_from_slice(keys);
+                if reverse {
+                    args.push("--reverse");
+                }
+                if let Some(l) = limit {
+                    args.extend(["--memory-limit", l]);
+                }
+                args.extend(["-O", out.to_str().unwrap(), trace.to_str().unwrap()]);
+                let (ok, err) = flow_models(&args);
+                assert!(ok, "{args:?}: {err}");
+                let how = if limit.is_some() {
+                    "spilled"
+                } else {
+                    "sorted in memory"
+                };
+                assert!(err.contains(how), "{args:?}: {err}");
+                outputs.push(out);
+            }
+            for e in std::fs::read_dir(&outputs[0]).unwrap() {
+                let name = e.unwrap().file_name();
+                assert_eq!(
+                    std::fs::read(outputs[0].join(&name)).unwrap(),
+                    std::fs::read(outputs[1].join(&name)).unwrap(),
+                    "{keys:?} reverse={reverse}: {name:?} differs"
+                );
+            }
+        }
+    }
+}

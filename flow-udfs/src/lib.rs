@@ -6,6 +6,7 @@ pub mod duration;
 pub mod hist;
 pub mod merge;
 pub mod mixture;
+pub mod packed_sort;
 pub mod row_index;
 pub mod sort;
 pub mod udf;

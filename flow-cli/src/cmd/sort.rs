@@ -6,6 +6,8 @@ use crate::progress;
 use crate::session::{self, SpillArgs};
 use datafusion::common::Result;
 use datafusion::physical_plan::execute_stream;
+use flow_provider::binary::FlowBinTable;
+use flow_udfs::packed_sort::{gathered, mapped_columns, packed_order};
 use flow_udfs::sort::sort_plan;
 
 /// Sort flow records by key fields (stable; output identical to flow-models' sort).
@@ -40,6 +42,12 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> Result<()> {
+    if args.input.in_format == InputFormat::Binary
+        && args.spill.memory_limit.is_none()
+        && in_memory(&args).await?
+    {
+        return Ok(());
+    }
     // Input positions are known for binary traces at any partitioning; read the text and
     // Parquet inputs in one partition so that the scan order is the input order.
     let ordered = args.input.in_format != InputFormat::Binary;
@@ -56,3 +64,27 @@ pub async fn run(args: Args) -> Result<()> {
     );
     Ok(())
 }
+
+/// The in-memory sort of one binary trace (see `flow_udfs::packed_sort`); `false` when the
+/// input is several traces or the keys do not pack, for the DataFusion sort to do it.
+async fn in_memory(args: &Args) -> Result<bool> {
+    let table = FlowBinTable::try_new(&args.input.inputs)?;
+    let [trace] = table.traces() else {
+        return Ok(false);
+    };
+    let (schema, columns) = mapped_columns(trace)?;
+    let Some(order) = packed_order(&schema, &columns, &args.keys, args.reverse)? else {
+        return Ok(false);
+    };
+    let stream = gathered(schema, columns, order, BATCH_ROWS);
+    let rows = Some(trace.rows as u64);
+    let written = progress::write(stream, args.out_format.into(), &args.output, rows).await?;
+    eprintln!(
+        "flow-models sort: wrote {written} flows to {}; sorted in memory",
+        args.output
+    );
+    Ok(true)
+}
+
+/// Rows per gathered output batch.
+const BATCH_ROWS: usize = 65_536;

@@ -140,12 +140,16 @@ pub(crate) fn fit_inner(
     let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
     let mut weights = vec![0.0f64; n * kk];
     let fixed = {
-        let frozen = mix.iter().map(|c| c.frozen()).collect::<Result<Vec<_>, _>>()?;
+        let frozen = mix
+            .iter()
+            .map(|c| c.frozen())
+            .collect::<Result<Vec<_>, _>>()?;
         fixed_densities(&frozen, x)
     };
     let busy = mix.iter().filter(|c| c.dist != Dist::Uniform).count();
     // Per M-step thread: a responsibility column and a scratch array, reused every iteration.
-    let mut buffers = vec![(vec![0.0f64; n], vec![0.0f64; n]); threads_for(n * busy).min(busy.max(1))];
+    let mut buffers =
+        vec![(vec![0.0f64; n], vec![0.0f64; n]); threads_for(n * busy).min(busy.max(1))];
 
     for _ in 0..max_iter {
         // E-step.
