@@ -37,33 +37,41 @@ pub fn mapped_columns(trace: &TraceDir) -> Result<(SchemaRef, Vec<ArrayRef>)> {
     Ok((Arc::new(Schema::new(fields)), arrays))
 }
 
-/// A key column's values as order-preserving unsigned integers of `bits` bits (signed values
-/// with their sign bit flipped), or `None` for a type that does not pack.
-fn ordered_bits(a: &ArrayRef) -> Option<(u32, Vec<u64>)> {
-    fn unsigned<T: ArrowPrimitiveType>(a: &ArrayRef, f: impl Fn(T::Native) -> u64) -> Vec<u64> {
-        a.as_primitive::<T>()
-            .values()
-            .iter()
-            .map(|&v| f(v))
-            .collect()
+/// ORs a key column's values, as order-preserving unsigned integers (signed values with their
+/// sign bit flipped), into `packed` at bit `shift`; returns the key's width in bits, or `None`
+/// (leaving `packed` alone) for a type that does not pack or does not fit below bit 128.
+fn pack_key(a: &ArrayRef, packed: &mut [u128], shift: u32) -> Option<u32> {
+    fn or<T: ArrowPrimitiveType>(
+        a: &ArrayRef,
+        packed: &mut [u128],
+        shift: u32,
+        f: impl Fn(T::Native) -> u64,
+    ) {
+        for (p, &v) in packed.iter_mut().zip(a.as_primitive::<T>().values()) {
+            *p |= u128::from(f(v)) << shift;
+        }
     }
-    Some(match a.data_type() {
-        DataType::UInt8 => (8, unsigned::<UInt8Type>(a, u64::from)),
-        DataType::UInt16 => (16, unsigned::<UInt16Type>(a, u64::from)),
-        DataType::UInt32 => (32, unsigned::<UInt32Type>(a, u64::from)),
-        DataType::UInt64 => (64, unsigned::<UInt64Type>(a, |v| v)),
-        DataType::Int8 => (8, unsigned::<Int8Type>(a, |v| u64::from(v as u8 ^ 0x80))),
-        DataType::Int16 => (
-            16,
-            unsigned::<Int16Type>(a, |v| u64::from(v as u16 ^ 0x8000)),
-        ),
-        DataType::Int32 => (
-            32,
-            unsigned::<Int32Type>(a, |v| u64::from(v as u32 ^ (1 << 31))),
-        ),
-        DataType::Int64 => (64, unsigned::<Int64Type>(a, |v| v as u64 ^ (1 << 63))),
+    let bits = match a.data_type() {
+        DataType::UInt8 | DataType::Int8 => 8,
+        DataType::UInt16 | DataType::Int16 => 16,
+        DataType::UInt32 | DataType::Int32 => 32,
+        DataType::UInt64 | DataType::Int64 => 64,
         _ => return None,
-    })
+    };
+    if shift + bits > 128 {
+        return None;
+    }
+    match a.data_type() {
+        DataType::UInt8 => or::<UInt8Type>(a, packed, shift, u64::from),
+        DataType::UInt16 => or::<UInt16Type>(a, packed, shift, u64::from),
+        DataType::UInt32 => or::<UInt32Type>(a, packed, shift, u64::from),
+        DataType::UInt64 => or::<UInt64Type>(a, packed, shift, |v| v),
+        DataType::Int8 => or::<Int8Type>(a, packed, shift, |v| u64::from(v as u8 ^ 0x80)),
+        DataType::Int16 => or::<Int16Type>(a, packed, shift, |v| u64::from(v as u16 ^ 0x8000)),
+        DataType::Int32 => or::<Int32Type>(a, packed, shift, |v| u64::from(v as u32 ^ (1 << 31))),
+        _ => or::<Int64Type>(a, packed, shift, |v| v as u64 ^ (1 << 63)),
+    }
+    Some(bits)
 }
 
 /// The permutation that sorts `columns` (of `schema`) by `keys`, or `None` when the keys do not
@@ -85,15 +93,9 @@ pub fn packed_order(
         let i = schema
             .index_of(k)
             .map_err(|_| DataFusionError::Plan(format!("sort: no field '{k}' in the input")))?;
-        let Some((bits, values)) = ordered_bits(&columns[i]) else {
+        let Some(bits) = pack_key(&columns[i], &mut packed, shift) else {
             return Ok(None);
         };
-        if shift + bits > 128 {
-            return Ok(None);
-        }
-        for (p, v) in packed.iter_mut().zip(values) {
-            *p |= u128::from(v) << shift;
-        }
         shift += bits;
     }
     packed.sort_unstable();
