@@ -173,3 +173,79 @@ fn generate_writes_flows_and_traces() {
         "{out}"
     );
 }
+
+/// A --trace of several chunks (made on parallel threads, each with its own random stream seeded
+/// from --seed) is the same for the same seed, flow for flow, and differs for another seed.
+#[test]
+fn generated_traces_depend_only_on_the_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mixtures = data().join("mixtures/all/length");
+    let make = |name: &str, seed: &str| {
+        let out = dir.path().join(name);
+        let r = flow_models(&[
+            "generate",
+            "-s",
+            "200000",
+            "--seed",
+            seed,
+            "--trace",
+            "-o",
+            "binary",
+            "-O",
+            out.to_str().unwrap(),
+            mixtures.to_str().unwrap(),
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let err = String::from_utf8_lossy(&r.stderr).into_owned();
+        assert!(err.contains("(200000 flows)"), "{err}");
+        ["packets.Q", "octets.Q", "sa3.I", "first.I", "first_ms.H"]
+            .map(|f| std::fs::read(out.join(f)).unwrap())
+    };
+    let a = make("a", "7");
+    assert_eq!(a, make("b", "7"));
+    assert_ne!(a, make("c", "8"));
+}
+
+/// `-s 0` (the original's "every flow of the histogram"): each row `flows_sum` times, last row
+/// first, packets = bin_lo for a one-bin-per-value length histogram, octets = packets times the
+/// row's mean packet size clipped to 64..1522, rounded down or up. Mixtures refuse it.
+#[test]
+fn generate_size_zero_replays_the_histogram() {
+    let hist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/hist/length_b0.csv");
+    let r = flow_models(&["generate", "-s", "0", "--seed", "3", hist.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let text = std::fs::read_to_string(&hist).unwrap();
+    let mut expected = Vec::new();
+    for line in text.lines().skip(1).collect::<Vec<_>>().into_iter().rev() {
+        let v: Vec<f64> = line.split(',').map(|c| c.parse().unwrap()).collect();
+        let size = (v[4] / v[3]).clamp(64.0, 1522.0);
+        for _ in 0..v[2] as u64 {
+            expected.push((v[0] as u64, v[0] * size));
+        }
+    }
+    let out = String::from_utf8(r.stdout).unwrap();
+    let got: Vec<(u64, u64)> = out
+        .lines()
+        .map(|l| {
+            let f: Vec<u64> = l.split(", ").map(|c| c.parse().unwrap()).collect();
+            (f[18], f[19])
+        })
+        .collect();
+    assert_eq!(got.len(), 50_000);
+    assert_eq!(got.len(), expected.len());
+    for (i, ((p, o), (ep, eo))) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(*p, *ep, "flow {i}");
+        assert!(
+            *o == eo.floor() as u64 || *o == eo.ceil() as u64,
+            "flow {i}: {o} vs {eo}"
+        );
+    }
+    let r = flow_models(&[
+        "generate",
+        "-s",
+        "0",
+        data().join("mixtures/all/length").to_str().unwrap(),
+    ]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("needs a csv_hist input"));
+}

@@ -37,7 +37,7 @@ pub enum XValue {
 pub struct Args {
     /// csv_hist histogram file, or a directory with flows.json, packets.json and octets.json
     pub file: PathBuf,
-    /// Number of flows to generate
+    /// Number of flows to generate (0: every flow of the histogram once, last row first)
     #[arg(short = 's', default_value_t = 1)]
     pub size: u64,
     /// Which flow feature the histogram or mixtures describe (x axis value)
@@ -80,9 +80,19 @@ pub async fn run(args: Args) -> Result<()> {
     let source = Source::load(&args.file).map_err(in_file)?;
     let mut generator = FlowGenerator::new(source, kind).map_err(in_file)?;
     let mut rng = StdRng::seed_from_u64(args.seed.unwrap_or_else(clock_seed));
+    let size = if args.size == 0 {
+        if args.trace {
+            return Err(DataFusionError::Plan(
+                "generate: --trace needs a number of flows (-s N > 0)".into(),
+            ));
+        }
+        generator.replay_all().map_err(in_file)?
+    } else {
+        args.size
+    };
     let schema = flow_provider::fields::standard_schema();
     let mut sink = FlowSink::create(args.out_format.into(), &args.output, &schema)?;
-    let bar = progress::rows(Some(args.size));
+    let bar = progress::rows(Some(size));
     let records = if args.trace {
         let spec = TraceSpec {
             start: args.start,
@@ -90,30 +100,23 @@ pub async fn run(args: Args) -> Result<()> {
             active_timeout: args.active_timeout,
             ..TraceSpec::default()
         };
-        generate_trace(
-            &mut generator,
-            &mut rng,
-            &spec,
-            args.size,
-            1 << 16,
-            |b, flows| {
-                bar.inc(flows);
-                sink.write(&b)
-            },
-        )?
+        generate_trace(&generator, &mut rng, &spec, size, |b, flows| {
+            bar.inc(flows);
+            sink.write(&b)
+        })?
     } else {
-        flow_batches(&mut generator, &mut rng, args.size, 1 << 16, |b| {
+        flow_batches(&mut generator, &mut rng, size, 1 << 16, |b| {
             bar.inc(b.num_rows() as u64);
             sink.write(&b)
         })?;
-        args.size
+        size
     };
     sink.finish()?;
     bar.finish_and_clear();
     if args.output != "-" {
         eprintln!(
             "flow-models generate: wrote {records} records ({} flows) to {}",
-            args.size, args.output
+            size, args.output
         );
     }
     Ok(())

@@ -94,16 +94,27 @@ pub fn round<R: Rng + ?Sized>(f: RawFlow, kind: XKind, rng: &mut R) -> (u64, u64
 }
 
 /// Draws flows one at a time; `next_flow` gives rounded `(packets, octets)`.
+#[derive(Clone)]
 pub struct FlowGenerator {
     kind: XKind,
     draw: Draw,
 }
 
+#[derive(Clone)]
 enum Draw {
     /// Histogram rows chosen with probability proportional to `flows_sum`.
     Rows {
         pick: WeightedIndex<f64>,
         flows: Vec<RawFlow>,
+        counts: Vec<u64>,
+    },
+    /// Every flow of the histogram once, rows from the last to the first (`-s 0`): `left`
+    /// more flows of row `row`, then the rows before it.
+    Replay {
+        flows: Vec<RawFlow>,
+        counts: Vec<u64>,
+        row: usize,
+        left: u64,
     },
     /// x from the flows mixture; the mean packet size at each x is computed once and cached
     /// (in a table for the common small x, in a map above).
@@ -134,7 +145,12 @@ impl FlowGenerator {
                         .collect::<Result<_, _>>()?;
                 let pick = WeightedIndex::new(&f.values)
                     .map_err(|e| FitError::BadData(format!("flows_sum weights: {e}")))?;
-                Draw::Rows { pick, flows }
+                let counts = f.values.iter().map(|&v| v as u64).collect();
+                Draw::Rows {
+                    pick,
+                    flows,
+                    counts,
+                }
             }
             Source::Mixtures(data) => {
                 let flows = data
@@ -151,10 +167,46 @@ impl FlowGenerator {
         Ok(FlowGenerator { kind, draw })
     }
 
+    /// The original's `-s 0`: instead of sampling, every flow of the histogram once (each row
+    /// `flows_sum` times), from the last row to the first. Returns the number of flows; a
+    /// mixture has no such list (the original asserts `size > 0` there).
+    pub fn replay_all(&mut self) -> Result<u64, FitError> {
+        let Draw::Rows { flows, counts, .. } = &self.draw else {
+            return Err(FitError::BadData(
+                "generate -s 0 (every flow of a histogram) needs a csv_hist input, not mixtures"
+                    .into(),
+            ));
+        };
+        let total = counts.iter().sum();
+        self.draw = Draw::Replay {
+            flows: flows.clone(),
+            counts: counts.clone(),
+            row: flows.len(),
+            left: 0,
+        };
+        Ok(total)
+    }
+
     /// The next flow before rounding.
     pub fn next_raw<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<RawFlow, FitError> {
         match &mut self.draw {
-            Draw::Rows { pick, flows } => Ok(flows[pick.sample(rng)]),
+            Draw::Rows { pick, flows, .. } => Ok(flows[pick.sample(rng)]),
+            Draw::Replay {
+                flows,
+                counts,
+                row,
+                left,
+            } => {
+                while *left == 0 {
+                    let Some(before) = row.checked_sub(1) else {
+                        return Err(FitError::BadData("every histogram flow was drawn".into()));
+                    };
+                    *row = before;
+                    *left = counts[before];
+                }
+                *left -= 1;
+                Ok(flows[*row])
+            }
             Draw::Mixture {
                 x,
                 data,

@@ -10,6 +10,7 @@ use rand::distr::weighted::WeightedIndex;
 use rand_distr::{Gamma, LogNormal, Normal, Uniform, Weibull};
 
 /// One component ready to draw from.
+#[derive(Clone)]
 enum Sampler {
     Uniform(Uniform<f64>),
     Normal(Normal<f64>),
@@ -77,6 +78,7 @@ impl Sampler {
 }
 
 /// Draws from a mixture: the component by its (renormalised) weight, then the value.
+#[derive(Clone)]
 pub struct MixtureSampler {
     pick: WeightedIndex<f64>,
     comps: Vec<Sampler>,

@@ -4,9 +4,10 @@
 
 use crate::mixture::generate::FlowGenerator;
 use arrow::array::{ArrayRef, RecordBatch, UInt8Array, UInt16Array, UInt32Array, UInt64Array};
-use datafusion::common::Result;
+use datafusion::common::{DataFusionError, Result};
 use flow_provider::fields::standard_schema;
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 
 /// How records are laid out in time.
@@ -133,29 +134,68 @@ impl Cols {
     }
 }
 
-/// Generates `flows` flows as batches of about `batch_rows` records each, handing each batch and
-/// the number of flows in it to `sink`; returns the number of records (>= flows: long flows
-/// are split).
+/// Flows per chunk of [`generate_trace`]: each chunk has its own random stream, so chunks are
+/// generated on parallel threads and the output depends only on the seed.
+const CHUNK_FLOWS: u64 = 1 << 16;
+
+/// What one chunk produced: its records, flows and record count.
+type Chunk = Result<(RecordBatch, u64, u64)>;
+
+/// Generates `flows` flows as batches (one per chunk of 65 536 flows, all cores generating),
+/// handing each batch and the number of flows in it to `sink` in order; returns the number of
+/// records (>= flows: long flows are split). `rng` seeds the chunks' own generators.
 pub fn generate_trace<R: Rng + ?Sized>(
-    generator: &mut FlowGenerator,
+    generator: &FlowGenerator,
     rng: &mut R,
     spec: &TraceSpec,
     flows: u64,
-    batch_rows: usize,
     mut sink: impl FnMut(RecordBatch, u64) -> Result<()>,
 ) -> Result<u64> {
-    let mut cols = Cols::default();
-    let (mut records, mut in_batch) = (0u64, 0u64);
-    for _ in 0..flows {
-        let (p, o) = generator.next_flow(rng)?;
-        records += cols.push_flow(rng, spec, p, o) as u64;
-        in_batch += 1;
-        if cols.prot.len() >= batch_rows {
-            sink(cols.batch()?, std::mem::take(&mut in_batch))?;
+    let chunks = flows.div_ceil(CHUNK_FLOWS);
+    let seeds: Vec<u64> = (0..chunks).map(|_| rng.random()).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get() as u64)
+        .min(chunks)
+        .max(1);
+    let chunk = |j: u64, generator: &mut FlowGenerator| -> Chunk {
+        let mut rng = StdRng::seed_from_u64(seeds[j as usize]);
+        let n = CHUNK_FLOWS.min(flows - j * CHUNK_FLOWS);
+        let mut cols = Cols::default();
+        let mut records = 0u64;
+        for _ in 0..n {
+            let (p, o) = generator.next_flow(&mut rng)?;
+            records += cols.push_flow(&mut rng, spec, p, o) as u64;
         }
-    }
-    if !cols.prot.is_empty() {
-        sink(cols.batch()?, in_batch)?;
-    }
-    Ok(records)
+        Ok((cols.batch()?, n, records))
+    };
+    std::thread::scope(|s| {
+        // Worker t makes chunks t, t + threads, ...; each hands them over through its own
+        // short queue, so the sink takes them in order and memory stays a few batches.
+        let queues: Vec<_> = (0..threads)
+            .map(|t| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(2);
+                let (chunk, mut generator) = (&chunk, generator.clone());
+                s.spawn(move || {
+                    for j in (t..chunks).step_by(threads as usize) {
+                        let made = chunk(j, &mut generator);
+                        let failed = made.is_err();
+                        if tx.send(made).is_err() || failed {
+                            break;
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
+        let mut records = 0u64;
+        for j in 0..chunks {
+            let queue = &queues[(j % threads) as usize];
+            let (batch, n, r) = queue.recv().map_err(|_| {
+                DataFusionError::Internal("a trace generator thread stopped".into())
+            })??;
+            records += r;
+            sink(batch, n)?;
+        }
+        Ok(records)
+    })
 }
