@@ -1,16 +1,11 @@
 //! The `flow-models` binary as a user runs it: outputs, exit codes and error messages.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path)
-        .to_string_lossy()
-        .into_owned()
-}
+mod common;
+use common::repo;
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_flow-models"))

@@ -3,16 +3,10 @@
 //! csv_flow and Parquet copies of one trace, and from an nfcapd file and nfdump's pipe print of it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Output};
 
-fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path)
-        .to_string_lossy()
-        .into_owned()
-}
+mod common;
+use common::repo;
 
 fn run(args: &[&str]) -> Output {
     let o = Command::new(env!("CARGO_BIN_EXE_flow-models"))
