@@ -5,6 +5,7 @@ use datafusion::common::Result;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::FlowBinTable;
+use flow_provider::convert::Cut;
 use flow_provider::fields::STANDARD_FIELDS;
 use flow_provider::nfcapd::NfcapdOptions;
 use flow_provider::text::LineFormat;
@@ -23,6 +24,32 @@ pub struct InputArgs {
     /// of stopping with an error
     #[arg(long)]
     pub skip_corrupt: bool,
+}
+
+/// The input cut and filter flags of convert and hist (the original's --skip-in, --count-in
+/// and --filter-expr, the filter in SQL).
+#[derive(clap::Args, Debug)]
+pub struct CutArgs {
+    /// Number of flows to skip at the beginning of the input
+    #[arg(long, default_value_t = 0)]
+    pub skip_in: usize,
+    /// Number of flows to read from the input
+    #[arg(long)]
+    pub count_in: Option<usize>,
+    /// SQL boolean expression selecting the flows to use, e.g. "prot = 17"
+    #[arg(long)]
+    pub filter: Option<String>,
+}
+
+impl CutArgs {
+    pub fn cut(&self) -> Cut {
+        Cut {
+            skip_in: self.skip_in,
+            count_in: self.count_in,
+            filter: self.filter.clone(),
+            ..Cut::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

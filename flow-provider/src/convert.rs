@@ -15,6 +15,17 @@ pub struct Cut {
 }
 
 impl Cut {
+    /// How many rows of an input of `rows` rows the cut reads (before filtering).
+    pub fn rows_read(&self, rows: u64) -> u64 {
+        let rows = rows.saturating_sub(self.skip_in as u64);
+        self.count_in.map_or(rows, |c| rows.min(c as u64))
+    }
+
+    /// Whether the cut depends on the input's row order (skipping or counting rows).
+    pub fn needs_order(&self) -> bool {
+        self.skip_in > 0 || self.count_in.is_some() || self.skip_out > 0 || self.count_out.is_some()
+    }
+
     pub fn apply(&self, mut df: DataFrame) -> Result<DataFrame> {
         if self.skip_in > 0 || self.count_in.is_some() {
             df = df.limit(self.skip_in, self.count_in)?;

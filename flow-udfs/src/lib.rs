@@ -7,6 +7,7 @@ pub mod hist;
 pub mod merge;
 pub mod mixture;
 pub mod packed_sort;
+pub mod par;
 pub mod row_index;
 pub mod sort;
 pub mod udf;
@@ -28,4 +29,15 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
 fn register_hist(ctx: &SessionContext) {
     udf::all().into_iter().for_each(|f| ctx.register_udf(f));
     ctx.register_udtf("flow_hist", Arc::new(hist::FlowHistFunc));
+}
+
+/// The one child handed to `with_new_children` of a single-input operator `name`.
+pub(crate) fn only_child(
+    name: &str,
+    mut children: Vec<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,
+) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+    match children.pop() {
+        Some(child) if children.is_empty() => Ok(child),
+        _ => datafusion::common::internal_err!("{name} takes exactly one input"),
+    }
 }

@@ -133,28 +133,13 @@ pub fn gathered(
 /// `take` of every column, the columns shared round-robin among the available cores (random
 /// reads from the mapped files are the slow part of a sort).
 fn take_columns(columns: &[ArrayRef], indices: &UInt32Array) -> Result<Vec<ArrayRef>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(columns.len())
-        .max(1);
-    let share = |t: usize| -> Result<Vec<(usize, ArrayRef)>> {
+    let threads = crate::par::cores().min(columns.len()).max(1);
+    let shares = crate::par::on_each(&mut vec![(); threads], |t, _| {
         (t..columns.len())
             .step_by(threads)
             .map(|i| Ok((i, take(columns[i].as_ref(), indices, None)?)))
-            .collect()
-    };
-    let shares: Vec<Result<Vec<(usize, ArrayRef)>>> = if threads == 1 {
-        vec![share(0)]
-    } else {
-        std::thread::scope(|s| {
-            let share = &share;
-            let handles: Vec<_> = (0..threads).map(|t| s.spawn(move || share(t))).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
+            .collect::<Result<Vec<(usize, ArrayRef)>>>()
+    });
     let mut out: Vec<Option<ArrayRef>> = vec![None; columns.len()];
     for share in shares {
         for (i, a) in share? {

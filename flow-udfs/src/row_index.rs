@@ -124,11 +124,9 @@ impl ExecutionPlan for RowIndexExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = children.pop().ok_or_else(|| {
-            DataFusionError::Internal("RowIndexExec needs exactly one child".into())
-        })?;
+        let input = crate::only_child("RowIndexExec", children)?;
         Ok(Arc::new(RowIndexExec::try_new(input)?))
     }
 

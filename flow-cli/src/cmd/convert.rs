@@ -1,6 +1,6 @@
 //! `flow-models convert`: read flows in one format, cut and filter them, write another format.
 
-use crate::input::{self, InputArgs};
+use crate::input::{self, CutArgs, InputArgs};
 use crate::{progress, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
@@ -57,37 +57,25 @@ pub struct Args {
     /// Output file or directory (`-` = standard output, csv_flow only)
     #[arg(short = 'O', long = "output", default_value = "-")]
     pub output: String,
-    /// Number of flows to skip at the beginning of the input
-    #[arg(long, default_value_t = 0)]
-    pub skip_in: usize,
-    /// Number of flows to read from the input
-    #[arg(long)]
-    pub count_in: Option<usize>,
+    #[command(flatten)]
+    pub cut: CutArgs,
     /// Number of flows to skip after filtering
     #[arg(long, default_value_t = 0)]
     pub skip_out: usize,
     /// Number of flows to write after filtering
     #[arg(long)]
     pub count_out: Option<usize>,
-    /// SQL boolean expression selecting the flows to keep, e.g. "prot = 17"
-    #[arg(long)]
-    pub filter: Option<String>,
 }
 
 pub async fn run(args: Args) -> Result<()> {
     let ctx = session::context(true)?;
     let input = input::read(&ctx, &args.input).await?;
     let cut = Cut {
-        skip_in: args.skip_in,
-        count_in: args.count_in,
         skip_out: args.skip_out,
         count_out: args.count_out,
-        filter: args.filter,
+        ..args.cut.cut()
     };
-    let total = input.rows.map(|rows| {
-        let rows = rows.saturating_sub(args.skip_in as u64);
-        cut.count_in.map_or(rows, |c| rows.min(c as u64))
-    });
+    let total = input.rows.map(|rows| cut.rows_read(rows));
     let df = cut.apply(input.df)?;
     let stream = df.execute_stream().await?;
     let written = progress::write(stream, args.out_format.into(), &args.output, total).await?;

@@ -1,11 +1,10 @@
 //! `flow-models hist`: histogram of flow length, size, duration or rate (csv_hist), through the
 //! fast path of `flow_udfs::hist`.
 
-use crate::input::{self, InputArgs};
+use crate::input::{self, CutArgs, InputArgs};
 use crate::{progress, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
-use flow_provider::convert::Cut;
 use flow_udfs::hist::{HistOutput, HistSpec, SumColumn, XValue, histogram, write_hist};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,15 +69,8 @@ pub struct Args {
     /// Output file (`-` = standard output, csv_hist only)
     #[arg(short = 'O', long = "output", default_value = "-")]
     pub output: String,
-    /// Number of flows to skip at the beginning of the input
-    #[arg(long, default_value_t = 0)]
-    pub skip_in: usize,
-    /// Number of flows to read from the input
-    #[arg(long)]
-    pub count_in: Option<usize>,
-    /// SQL boolean expression selecting the flows to count, e.g. "prot = 17"
-    #[arg(long)]
-    pub filter: Option<String>,
+    #[command(flatten)]
+    pub cut: CutArgs,
 }
 
 impl Args {
@@ -104,19 +96,10 @@ impl Args {
 
 pub async fn run(args: Args) -> Result<()> {
     // Skipping and counting need the input in order (one partition); otherwise use every core.
-    let ordered = args.skip_in > 0 || args.count_in.is_some();
-    let ctx = session::context(ordered)?;
+    let cut = args.cut.cut();
+    let ctx = session::context(cut.needs_order())?;
     let input = input::read(&ctx, &args.input).await?;
-    let cut = Cut {
-        skip_in: args.skip_in,
-        count_in: args.count_in,
-        filter: args.filter.clone(),
-        ..Cut::default()
-    };
-    let total = input.rows.map(|rows| {
-        let rows = rows.saturating_sub(args.skip_in as u64);
-        cut.count_in.map_or(rows, |c| rows.min(c as u64))
-    });
+    let total = input.rows.map(|rows| cut.rows_read(rows));
     let df = cut.apply(input.df)?;
     let bar = progress::rows(total);
     let tick = bar.clone();

@@ -86,10 +86,6 @@ pub fn decode_block_with(
     let err = |r: String| NfError::in_block(raw.index, raw.offset, r);
     let data = decompress(info.compression, raw.payload, scratch).map_err(err)?;
 
-    // Room for the block's records at once (a record is at least 4 bytes, so a corrupt count
-    // cannot ask for more than the block justifies): no growth while decoding.
-    let records = usize::try_from(raw.num_records).unwrap_or(usize::MAX);
-    out.reserve(records.min(data.len() / 4), proj);
     // a corrupt block leaves `out` untouched: roll back to this checkpoint on error
     let cp = out.checkpoint();
     let rows_before = out.rows;

@@ -112,14 +112,10 @@ impl ExecutionPlan for HistExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match children.pop() {
-            Some(input) if children.is_empty() => {
-                Ok(Arc::new(HistExec::new(input, self.spec.clone())))
-            }
-            _ => datafusion::common::internal_err!("HistExec takes exactly one input"),
-        }
+        let input = crate::only_child("HistExec", children)?;
+        Ok(Arc::new(HistExec::new(input, self.spec.clone())))
     }
 
     fn apply_expressions(

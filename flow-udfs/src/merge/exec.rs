@@ -166,11 +166,9 @@ impl ExecutionPlan for MergeExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = children
-            .pop()
-            .ok_or_else(|| DataFusionError::Internal("MergeExec needs exactly one child".into()))?;
+        let input = crate::only_child("MergeExec", children)?;
         Ok(Arc::new(MergeExec::try_new(
             input,
             self.mode,

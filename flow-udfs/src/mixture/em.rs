@@ -226,7 +226,7 @@ fn m_step(
     let kk = mix.len();
     let busy: Vec<usize> = (0..kk).filter(|&k| mix[k].dist != Dist::Uniform).collect();
     let threads = buffers.len();
-    let fit_share = |t: usize, (col, scratch): &mut (Vec<f64>, Vec<f64>)| {
+    let shares = crate::par::on_each(buffers, |t, (col, scratch)| {
         let mut out = Vec::new();
         for &k in busy.iter().skip(t).step_by(threads) {
             for (i, c) in col.iter_mut().enumerate() {
@@ -235,25 +235,7 @@ fn m_step(
             out.push((k, fit_comp(x, lx, &mix[k], col, scratch)?));
         }
         Ok::<_, FitError>(out)
-    };
-    let shares = if threads == 1 {
-        vec![fit_share(0, &mut buffers[0])]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = buffers
-                .iter_mut()
-                .enumerate()
-                .map(|(t, b)| {
-                    let fit_share = &fit_share;
-                    s.spawn(move || fit_share(t, b))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
+    });
     let mut all = Vec::with_capacity(busy.len());
     for share in shares {
         all.extend(share?);

@@ -13,9 +13,7 @@ pub(crate) fn threads_for(cells: usize) -> usize {
     if cells < PARALLEL_CELLS {
         1
     } else {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(16)
+        crate::par::cores().min(16)
     }
 }
 
@@ -145,16 +143,10 @@ impl<'a> Prepared<'a> {
         avg_ws: f64,
     ) {
         let kk = self.comps.len();
-        let threads = threads_for(weights.len());
-        if threads == 1 {
-            self.fill(weights, 0, x, lx, ws, avg_ws);
-            return;
-        }
-        let rows_per = x.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            for (t, block) in weights.chunks_mut(rows_per * kk).enumerate() {
-                s.spawn(move || self.fill(block, t * rows_per, x, lx, ws, avg_ws));
-            }
+        let rows_per = x.len().div_ceil(threads_for(weights.len()));
+        let mut blocks: Vec<&mut [f64]> = weights.chunks_mut(rows_per * kk).collect();
+        crate::par::on_each(&mut blocks, |t, block| {
+            self.fill(block, t * rows_per, x, lx, ws, avg_ws)
         });
     }
 }

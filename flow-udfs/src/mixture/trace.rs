@@ -153,10 +153,7 @@ pub fn generate_trace<R: Rng + ?Sized>(
 ) -> Result<u64> {
     let chunks = flows.div_ceil(CHUNK_FLOWS);
     let seeds: Vec<u64> = (0..chunks).map(|_| rng.random()).collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get() as u64)
-        .min(chunks)
-        .max(1);
+    let threads = (crate::par::cores() as u64).min(chunks).max(1);
     let chunk = |j: u64, generator: &mut FlowGenerator| -> Chunk {
         let mut rng = StdRng::seed_from_u64(seeds[j as usize]);
         let n = CHUNK_FLOWS.min(flows - j * CHUNK_FLOWS);
