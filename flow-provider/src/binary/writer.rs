@@ -8,13 +8,53 @@ use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::Schema;
 use datafusion::common::{DataFusionError, Result};
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub struct FlowBinWriter {
     dir: AtomicDir,
-    files: Vec<(String, BufWriter<File>)>,
+    files: Vec<(String, Chunked<File>)>,
     rows: u64,
+}
+
+/// Size of every write but a file's last: 2 MiB at 2 MiB-aligned offsets, so the kernel can keep
+/// the written pages in 2 MiB page-cache folios, which later scans map with one page-table entry
+/// each (small writes leave 4 KiB pages: scanning a 50 M-row trace then spends about half its
+/// time on page tables).
+const CHUNK: usize = 2 << 20;
+
+/// A column file written in whole `CHUNK`s.
+struct Chunked<W: Write> {
+    file: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Chunked<W> {
+    fn new(file: W) -> Self {
+        Self {
+            file,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        while !bytes.is_empty() {
+            let take = (CHUNK - self.buf.len()).min(bytes.len());
+            self.buf.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.buf.len() == CHUNK {
+                self.file.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the tail and returns the file.
+    fn finish(mut self) -> std::io::Result<W> {
+        self.file.write_all(&self.buf)?;
+        Ok(self.file)
+    }
 }
 
 fn err(msg: String) -> DataFusionError {
@@ -61,7 +101,7 @@ impl FlowBinWriter {
             .map(|(f, code)| {
                 let path: PathBuf = dir.path().join(format!("{}.{code}", f.name()));
                 File::create(&path)
-                    .map(|file| (f.name().clone(), BufWriter::with_capacity(1 << 20, file)))
+                    .map(|file| (f.name().clone(), Chunked::new(file)))
                     .map_err(|e| err(format!("cannot create {}: {e}", path.display())))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -96,13 +136,44 @@ impl FlowBinWriter {
     /// Flushes, syncs and moves the trace into place; returns the number of rows written.
     pub fn finish(self) -> Result<u64> {
         for (name, file) in self.files {
-            let file = file
-                .into_inner()
-                .map_err(|e| err(format!("writing column '{name}': {}", e.error())))?;
-            file.sync_all()
-                .map_err(|e| err(format!("syncing column '{name}': {e}")))?;
+            file.finish()
+                .and_then(|file| file.sync_all())
+                .map_err(|e| err(format!("writing column '{name}': {e}")))?;
         }
         self.dir.commit()?;
         Ok(self.rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the size of every write it receives.
+    #[derive(Default)]
+    struct Writes(Vec<usize>, Vec<u8>);
+
+    impl Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.push(buf.len());
+            self.1.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn writes_whole_aligned_chunks_then_the_tail() {
+        let mut w = Chunked::new(Writes::default());
+        let data: Vec<u8> = (0..5 * CHUNK + 123).map(|i| (i % 251) as u8).collect();
+        // Odd-sized pieces, as batches of different lengths and widths arrive.
+        for piece in data.chunks(65_536 * 3 + 7) {
+            w.write_all(piece).unwrap();
+        }
+        let out = w.finish().unwrap();
+        assert_eq!(out.0, [CHUNK, CHUNK, CHUNK, CHUNK, CHUNK, 123]);
+        assert_eq!(out.1, data);
     }
 }
