@@ -12,19 +12,19 @@ pub fn pairwise_sum(a: &[f64]) -> f64 {
         }
         res
     } else if n <= 128 {
-        let mut r = [0.0f64; 8];
-        r.copy_from_slice(&a[..8]);
-        let mut i = 8;
-        while i < n - (n % 8) {
-            for j in 0..8 {
-                r[j] += a[i + j];
+        // Eight running sums over whole blocks of eight (slices, so no bounds checks and the
+        // lanes vectorise), combined as numpy does, then the tail one by one.
+        let (body, tail) = a.split_at(n - n % 8);
+        let (head, rest) = body.split_at(8);
+        let mut r: [f64; 8] = head.try_into().expect("eight values");
+        for block in rest.chunks_exact(8) {
+            for (acc, v) in r.iter_mut().zip(block) {
+                *acc += v;
             }
-            i += 8;
         }
         let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        while i < n {
-            res += a[i];
-            i += 1;
+        for v in tail {
+            res += v;
         }
         res
     } else {
