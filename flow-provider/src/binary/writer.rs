@@ -134,12 +134,27 @@ impl FlowBinWriter {
     }
 
     /// Flushes, syncs and moves the trace into place; returns the number of rows written.
+    /// The columns are synced to disk concurrently, one thread each: waiting for 21 syncs one
+    /// after the other took longer than writing a 1 M-record trace.
     pub fn finish(self) -> Result<u64> {
-        for (name, file) in self.files {
-            file.finish()
-                .and_then(|file| file.sync_all())
-                .map_err(|e| err(format!("writing column '{name}': {e}")))?;
-        }
+        let synced: Vec<Result<()>> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .files
+                .into_iter()
+                .map(|(name, file)| {
+                    s.spawn(move || {
+                        file.finish()
+                            .and_then(|file| file.sync_all())
+                            .map_err(|e| err(format!("writing column '{name}': {e}")))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        synced.into_iter().collect::<Result<Vec<()>>>()?;
         self.dir.commit()?;
         Ok(self.rows)
     }

@@ -6,7 +6,7 @@
 //!   sorted by (first, first_ms, row position) within each partition, and DataFusion plans the
 //!   repartition and the (spilling) sort.
 
-use super::state::{Flow, Key, Merger};
+use super::state::{Flow, Key, Merger, partition};
 use super::{MergeParams, SharedCounters};
 use crate::row_index::ROW_COLUMN;
 use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch};
@@ -291,6 +291,14 @@ impl Run {
         let octets = values::<UInt64Type>(c(19))?;
         let aggs = values::<UInt32Type>(c(20))?;
         for i in 0..batch.num_rows() {
+            if let Some((mine, of)) = self.filter {
+                let sa = [sa0[i], sa1[i], sa2[i], sa3[i]];
+                let da = [da0[i], da1[i], da2[i], da3[i]];
+                let ports = (u32::from(sp[i]) << 16) | u32::from(dp[i]);
+                if partition(sa, da, ports, of) != mine {
+                    continue;
+                }
+            }
             let key = Key {
                 af: af[i],
                 prot: prot[i],
@@ -301,21 +309,20 @@ impl Run {
                 sp: sp[i],
                 dp: dp[i],
             };
-            if let Some((mine, of)) = self.filter
-                && key.partition(of) != mine
-            {
-                continue;
-            }
-            self.merger.push(Flow {
-                key,
-                first: first[i],
-                first_ms: first_ms[i],
-                last: last[i],
-                last_ms: last_ms[i],
-                packets: packets[i],
-                octets: octets[i],
-                aggs: aggs[i],
-            });
+            let hash = key.hash64();
+            self.merger.push(
+                Flow {
+                    key,
+                    first: first[i],
+                    first_ms: first_ms[i],
+                    last: last[i],
+                    last_ms: last_ms[i],
+                    packets: packets[i],
+                    octets: octets[i],
+                    aggs: aggs[i],
+                },
+                hash,
+            );
         }
         Ok(())
     }

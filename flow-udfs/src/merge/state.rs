@@ -3,8 +3,10 @@
 //! Records of each key must arrive in (first, first_ms) order (the caller guarantees it).
 
 use super::{Counters, MergeParams};
-use datafusion::common::HashMap;
-use datafusion::common::hash_map::Entry;
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+use std::hash::{BuildHasher, Hasher};
 
 /// The 14 key fields (`af prot inif outif sa0..sa3 da0..da3 sp dp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,19 +21,39 @@ pub struct Key {
     pub dp: u16,
 }
 
+/// Seed of [`Key::hash64`]: fixed, so that every partition computes the same hash.
+const SEED: u64 = 0x243F_6A88_85A3_08D3;
+
 impl Key {
-    /// A cheap, well-mixed hash choosing the partition of a key (every record of one key must
-    /// land in the same partition; the HashMap uses its own hasher).
-    pub fn partition(&self, partitions: usize) -> usize {
-        let mut h: u64 = ((self.af as u64) << 56) | ((self.prot as u64) << 48);
-        h ^= ((self.inif as u64) << 16) | self.outif as u64;
-        h ^= ((self.sp as u64) << 32) | ((self.dp as u64) << 8);
-        for w in self.sa.iter().chain(&self.da) {
-            h = (h ^ *w as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            h ^= h >> 29;
-        }
-        (h % partitions as u64) as usize
+    /// A well-mixed 64-bit hash of the whole key, computed once per record: the key's place in
+    /// the candidate cache.
+    pub fn hash64(&self) -> u64 {
+        let word = |hi: u32, lo: u32| (u64::from(hi) << 32) | u64::from(lo);
+        let mut h = FixedState::with_seed(SEED).build_hasher();
+        h.write_u64(word(self.sa[0], self.sa[1]));
+        h.write_u64(word(self.sa[2], self.sa[3]));
+        h.write_u64(word(self.da[0], self.da[1]));
+        h.write_u64(word(self.da[2], self.da[3]));
+        h.write_u64(
+            (u64::from(self.af) << 56)
+                | (u64::from(self.prot) << 48)
+                | (u64::from(self.inif) << 32)
+                | (u64::from(self.outif) << 16)
+                | u64::from(self.sp),
+        );
+        h.write_u16(self.dp);
+        h.finish()
     }
+}
+
+/// The partition (of `partitions`) of every record with these addresses and ports, and so of
+/// every record of one key. Cheaper than [`Key::hash64`]: it is computed for every record by
+/// every partition, which then handles only its own.
+pub fn partition(sa: [u32; 4], da: [u32; 4], ports: u32, partitions: usize) -> usize {
+    let mixed =
+        (sa[0] ^ sa[1] ^ sa[2] ^ sa[3] ^ da[0].rotate_left(16) ^ da[1] ^ da[2] ^ da[3] ^ ports)
+            .wrapping_mul(0x9E37_79B1);
+    ((u64::from(mixed) * partitions as u64) >> 32) as usize
 }
 
 /// One flow record; `aggs` is never 0 here (the original counts 0 as 1).
@@ -68,7 +90,7 @@ impl Flow {
 /// Merges one partition's records; finished records accumulate in `out` until taken.
 pub struct Merger {
     params: MergeParams,
-    cache: HashMap<Key, Flow>,
+    cache: HashTable<Flow>,
     pub out: Vec<Flow>,
     pub counters: Counters,
     /// (first_t of the latest record, records since the last sweep) for evicting dead candidates.
@@ -76,14 +98,15 @@ pub struct Merger {
     since_sweep: usize,
 }
 
-/// How often (in records) the cache is swept of candidates that can no longer be continued.
+/// How often (in records, at least) the cache is swept of candidates that can no longer be
+/// continued.
 const SWEEP_EVERY: usize = 1 << 16;
 
 impl Merger {
     pub fn new(params: MergeParams) -> Self {
         Self {
             params,
-            cache: HashMap::default(),
+            cache: HashTable::new(),
             out: Vec::new(),
             counters: Counters::default(),
             now: i64::MIN,
@@ -99,7 +122,8 @@ impl Merger {
         out.push(flow);
     }
 
-    pub fn push(&mut self, mut new: Flow) {
+    /// Takes the next record of the partition; `hash` is `new.key.hash64()`.
+    pub fn push(&mut self, mut new: Flow, hash: u64) {
         let c = &mut self.counters;
         new.aggs = new.aggs.max(1);
         c.read += 1;
@@ -107,13 +131,16 @@ impl Merger {
         c.octets_in += new.octets as u128;
         c.aggs_in += new.aggs as u128;
         let short = new.is_short(&self.params);
-        match self.cache.entry(new.key) {
+        match self
+            .cache
+            .entry(hash, |f| f.key == new.key, |f| f.key.hash64())
+        {
             Entry::Occupied(mut e) => {
                 let old = e.get_mut();
                 if new.first_t() <= old.last_t() {
                     // Overlapping in time: the original drops both; we keep both, unmerged.
                     c.overlapping += 1;
-                    let old = e.remove();
+                    let (old, _) = e.remove();
                     Self::emit(&mut self.out, c, old);
                     Self::emit(&mut self.out, c, new);
                 } else if new.first_t() - old.last_t() < self.params.inactive_ms {
@@ -126,7 +153,7 @@ impl Merger {
                     old.packets += new.packets;
                     old.octets += new.octets;
                     if short {
-                        let old = e.remove();
+                        let (old, _) = e.remove();
                         Self::emit(&mut self.out, c, old);
                     }
                 } else {
@@ -150,7 +177,9 @@ impl Merger {
         }
         self.now = self.now.max(new.first_t());
         self.since_sweep += 1;
-        if self.since_sweep >= SWEEP_EVERY {
+        // Sweeping visits every cached candidate: doing it only after as many records as are
+        // cached keeps that at most one visit per record, and the cache at most twice its live size.
+        if self.since_sweep >= SWEEP_EVERY.max(self.cache.len()) {
             self.sweep();
         }
     }
@@ -162,7 +191,7 @@ impl Merger {
         self.since_sweep = 0;
         let (now, inactive) = (self.now, self.params.inactive_ms);
         let (out, counters) = (&mut self.out, &mut self.counters);
-        self.cache.retain(|_, f| {
+        self.cache.retain(|f| {
             let alive = now - f.last_t() < inactive;
             if !alive {
                 Self::emit(out, counters, *f);
@@ -174,7 +203,7 @@ impl Merger {
     /// End of input: every remaining candidate is final.
     pub fn finish(&mut self) {
         let (out, counters) = (&mut self.out, &mut self.counters);
-        for (_, f) in self.cache.drain() {
+        for f in self.cache.drain() {
             Self::emit(out, counters, f);
         }
     }
