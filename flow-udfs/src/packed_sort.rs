@@ -14,10 +14,11 @@ use arrow::datatypes::{
 };
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use flow_provider::binary::dir::TraceDir;
 use flow_provider::binary::mmap::{array_from_buffer, map_file};
 use flow_provider::fields::dtype_to_arrow;
+use rayon::slice::ParallelSliceMut;
 use std::sync::Arc;
 
 /// Bits of the packed key holding the record's position.
@@ -98,7 +99,7 @@ pub fn packed_order(
         };
         shift += bits;
     }
-    packed.sort_unstable();
+    packed.par_sort_unstable();
     let mut order: Vec<u32> = packed.into_iter().map(|p| p as u32).collect();
     if reverse {
         order.reverse();
@@ -106,7 +107,9 @@ pub fn packed_order(
     Ok(Some(order))
 }
 
-/// `columns` in `order`, as batches of `batch_size` rows, gathered as the stream is polled.
+/// `columns` in `order`, as batches of `batch_size` rows, gathered on a blocking thread (two
+/// batches ahead) so that the gather overlaps whatever consumes the stream (writing). Must be
+/// called within a tokio runtime.
 pub fn gathered(
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
@@ -114,20 +117,19 @@ pub fn gathered(
     batch_size: usize,
 ) -> SendableRecordBatchStream {
     let batch_size = batch_size.max(1);
-    let starts = (0..order.len()).step_by(batch_size);
-    let out_schema = schema.clone();
-    let batches = starts.map(move |start| {
-        let end = (start + batch_size).min(order.len());
-        let indices = UInt32Array::from(order[start..end].to_vec());
-        Ok(RecordBatch::try_new(
-            out_schema.clone(),
-            take_columns(&columns, &indices)?,
-        )?)
+    let mut builder = RecordBatchReceiverStreamBuilder::new(schema.clone(), 2);
+    let tx = builder.tx();
+    builder.spawn_blocking(move || {
+        for rows in order.chunks(batch_size) {
+            let indices = UInt32Array::from(rows.to_vec());
+            let batch = RecordBatch::try_new(schema.clone(), take_columns(&columns, &indices)?)?;
+            if tx.blocking_send(Ok(batch)).is_err() {
+                break; // the consumer is gone
+            }
+        }
+        Ok(())
     });
-    Box::pin(RecordBatchStreamAdapter::new(
-        schema,
-        futures::stream::iter(batches),
-    ))
+    builder.build()
 }
 
 /// `take` of every column, the columns shared round-robin among the available cores (random
