@@ -50,8 +50,12 @@ pub fn parse_counts(spec: &str) -> Option<InitialCounts> {
     Some(c)
 }
 
+/// The type an x or weight argument is read as. Integers stay integers (the JSON `sum` of integer
+/// weights is an integer, as pandas reads the original's histograms), and so do decimals of
+/// scale 0, which is how `flow_hist` returns exact sums and bin edges.
 fn numeric_as(t: &DataType) -> Option<DataType> {
-    if t.is_integer() || t.is_null() {
+    let whole_decimal = matches!(t, DataType::Decimal128(_, 0) | DataType::Decimal256(_, 0));
+    if t.is_integer() || t.is_null() || whole_decimal {
         Some(DataType::Int64)
     } else if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) {
         Some(DataType::Float64)
