@@ -177,9 +177,10 @@ impl Merger {
         }
         self.now = self.now.max(new.first_t());
         self.since_sweep += 1;
-        // Sweeping visits every cached candidate: doing it only after as many records as are
-        // cached keeps that at most one visit per record, and the cache at most twice its live size.
-        if self.since_sweep >= SWEEP_EVERY.max(self.cache.len()) {
+        // Sweeping visits every cached candidate: doing it only after twice as many records as
+        // are cached keeps that at most half a visit per record, and the cache at most three
+        // times its live size.
+        if self.since_sweep >= SWEEP_EVERY.max(2 * self.cache.len()) {
             self.sweep();
         }
     }
