@@ -270,27 +270,29 @@ impl Run {
     }
 
     fn push(&mut self, batch: &RecordBatch) -> Result<()> {
+        // Every column cut to the batch length, so the row loop indexes without checks.
+        let n = batch.num_rows();
         let c = |i: usize| batch.column(self.columns[i]);
-        let af = values::<UInt8Type>(c(0))?;
-        let prot = values::<UInt8Type>(c(1))?;
-        let inif = values::<UInt16Type>(c(2))?;
-        let outif = values::<UInt16Type>(c(3))?;
+        let af = &values::<UInt8Type>(c(0))?[..n];
+        let prot = &values::<UInt8Type>(c(1))?[..n];
+        let inif = &values::<UInt16Type>(c(2))?[..n];
+        let outif = &values::<UInt16Type>(c(3))?[..n];
         let sa = [4, 5, 6, 7].map(|i| values::<UInt32Type>(c(i)));
         let da = [8, 9, 10, 11].map(|i| values::<UInt32Type>(c(i)));
         let [sa0, sa1, sa2, sa3] = sa;
-        let (sa0, sa1, sa2, sa3) = (sa0?, sa1?, sa2?, sa3?);
+        let (sa0, sa1, sa2, sa3) = (&sa0?[..n], &sa1?[..n], &sa2?[..n], &sa3?[..n]);
         let [da0, da1, da2, da3] = da;
-        let (da0, da1, da2, da3) = (da0?, da1?, da2?, da3?);
-        let sp = values::<UInt16Type>(c(12))?;
-        let dp = values::<UInt16Type>(c(13))?;
-        let first = values::<UInt32Type>(c(14))?;
-        let first_ms = values::<UInt16Type>(c(15))?;
-        let last = values::<UInt32Type>(c(16))?;
-        let last_ms = values::<UInt16Type>(c(17))?;
-        let packets = values::<UInt64Type>(c(18))?;
-        let octets = values::<UInt64Type>(c(19))?;
-        let aggs = values::<UInt32Type>(c(20))?;
-        for i in 0..batch.num_rows() {
+        let (da0, da1, da2, da3) = (&da0?[..n], &da1?[..n], &da2?[..n], &da3?[..n]);
+        let sp = &values::<UInt16Type>(c(12))?[..n];
+        let dp = &values::<UInt16Type>(c(13))?[..n];
+        let first = &values::<UInt32Type>(c(14))?[..n];
+        let first_ms = &values::<UInt16Type>(c(15))?[..n];
+        let last = &values::<UInt32Type>(c(16))?[..n];
+        let last_ms = &values::<UInt16Type>(c(17))?[..n];
+        let packets = &values::<UInt64Type>(c(18))?[..n];
+        let octets = &values::<UInt64Type>(c(19))?[..n];
+        let aggs = &values::<UInt32Type>(c(20))?[..n];
+        for i in 0..n {
             if let Some((mine, of)) = self.filter {
                 let sa = [sa0[i], sa1[i], sa2[i], sa3[i]];
                 let da = [da0[i], da1[i], da2[i], da3[i]];
