@@ -14,7 +14,7 @@ use arrow::datatypes::{
 };
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use flow_provider::binary::dir::TraceDir;
 use flow_provider::binary::mmap::{array_from_buffer, map_file};
 use flow_provider::fields::dtype_to_arrow;
@@ -107,29 +107,31 @@ pub fn packed_order(
     Ok(Some(order))
 }
 
-/// `columns` in `order`, as batches of `batch_size` rows, gathered on a blocking thread (two
-/// batches ahead) so that the gather overlaps whatever consumes the stream (writing). Must be
-/// called within a tokio runtime.
+/// `columns` in `order`, as batches of `batch_size` rows, gathered on a thread of their own (up
+/// to two batches ahead) so that the gather overlaps whatever consumes the stream (writing). The
+/// thread stops at the first batch nobody is waiting for any more.
 pub fn gathered(
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
     order: Vec<u32>,
     batch_size: usize,
 ) -> SendableRecordBatchStream {
+    use futures::SinkExt;
     let batch_size = batch_size.max(1);
-    let mut builder = RecordBatchReceiverStreamBuilder::new(schema.clone(), 2);
-    let tx = builder.tx();
-    builder.spawn_blocking(move || {
+    let (mut tx, rx) = futures::channel::mpsc::channel(1);
+    let batch_schema = schema.clone();
+    std::thread::spawn(move || {
         for rows in order.chunks(batch_size) {
             let indices = UInt32Array::from(rows.to_vec());
-            let batch = RecordBatch::try_new(schema.clone(), take_columns(&columns, &indices)?)?;
-            if tx.blocking_send(Ok(batch)).is_err() {
-                break; // the consumer is gone
+            let batch = take_columns(&columns, &indices)
+                .and_then(|c| Ok(RecordBatch::try_new(batch_schema.clone(), c)?));
+            let failed = batch.is_err();
+            if futures::executor::block_on(tx.send(batch)).is_err() || failed {
+                break; // the consumer is gone, or has the error
             }
         }
-        Ok(())
     });
-    builder.build()
+    Box::pin(RecordBatchStreamAdapter::new(schema, rx))
 }
 
 /// `take` of every column, the columns shared round-robin among the available cores (random
@@ -177,6 +179,25 @@ mod tests {
         assert_eq!(order(&["b", "a"], false), Some(vec![2, 0, 3, 4, 1, 5]));
         // --reverse is the exact reverse, ties included.
         assert_eq!(order(&["a"], true), Some(vec![4, 2, 0, 5, 1, 3]));
+    }
+
+    #[test]
+    fn gathered_batches_follow_the_order_without_a_runtime() {
+        use futures::StreamExt;
+        let a: ArrayRef = Arc::new(Int16Array::from(vec![10, 11, 12, 13, 14]));
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int16, false)]));
+        let stream = gathered(schema, vec![a], vec![4, 0, 3, 1, 2], 2);
+        let batches: Vec<RecordBatch> = futures::executor::block_on(stream.collect::<Vec<_>>())
+            .into_iter()
+            .collect::<Result<_>>()
+            .unwrap();
+        let sizes: Vec<usize> = batches.iter().map(|b| b.num_rows()).collect();
+        assert_eq!(sizes, [2, 2, 1]);
+        let values: Vec<i16> = batches
+            .iter()
+            .flat_map(|b| b.column(0).as_primitive::<Int16Type>().values().to_vec())
+            .collect();
+        assert_eq!(values, [14, 10, 13, 11, 12]);
     }
 
     #[test]
