@@ -164,17 +164,46 @@ async fn unordered_input_is_sorted_per_key_first() {
     )
     .await
     .unwrap();
-    for partitions in [1, 2] {
-        let ctx = context(partitions);
+    // A pool that grants the time sort its 16 bytes per record: the trace is sorted by time in
+    // memory and merged in one pass. A pool too small for that (20 000 records need 320 KB):
+    // DataFusion's per-key sort, spilling. Both give the original's flows.
+    for (partitions, pool, expected) in [
+        (1, None, "StreamingTableExec"),
+        (2, None, "StreamingTableExec"),
+        (1, Some(300 << 10), "RowIndexExec"),
+        (2, Some(300 << 10), "RowIndexExec"),
+    ] {
+        let ctx = match pool {
+            None => context(partitions),
+            Some(bytes) => tight_context(partitions, bytes),
+        };
         let table = Arc::new(FlowBinTable::try_new(&[&shuffled]).unwrap());
         let params = MergeParams::from_seconds(15.0, 300.0).unwrap();
         let (ours, _, plan) = merge(&ctx, table, params).await;
-        assert!(
-            plan.contains("mode=Partitioned") && plan.contains("RowIndexExec"),
-            "{plan}"
-        );
+        assert!(plan.contains(expected), "{plan}");
+        let mode = if pool.is_none() {
+            "mode=Ordered"
+        } else {
+            "mode=Partitioned"
+        };
+        assert!(plan.contains(mode), "{plan}");
         assert_eq!(multiset(&ours), multiset(&original));
     }
+}
+
+/// A context whose memory pool holds `bytes` (sorts spill beyond it).
+fn tight_context(partitions: usize, bytes: usize) -> SessionContext {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(bytes)))
+        .build_arc()
+        .unwrap();
+    let mut config = SessionConfig::new()
+        .with_target_partitions(partitions)
+        .with_batch_size(256);
+    config.options_mut().execution.sort_spill_reservation_bytes = 16 << 10;
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    flow_udfs::register_all(&ctx).unwrap();
+    ctx
 }
 
 /// Each case of make_fixtures.py: our result, and the original's (wrong) one from its fixture.

@@ -5,6 +5,7 @@
 
 use super::exec::{MergeExec, Mode};
 use super::{Counters, MergeParams, SharedCounters};
+use crate::packed_sort::sorted_trace_plan;
 use crate::row_index::{RowIndexExec, flowbin_scan};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{SchemaRef, UInt16Type, UInt32Type};
@@ -86,13 +87,32 @@ pub async fn merge_plan(
     partitions: usize,
     ctx: Arc<TaskContext>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
-    if flowbin_scan(&scan).is_some() && is_time_ordered(&scan, ctx).await? {
+    if flowbin_scan(&scan).is_some() && is_time_ordered(&scan, ctx.clone()).await? {
         return Ok(Arc::new(MergeExec::try_new(
             scan,
             Mode::Ordered { partitions },
             params,
             counters,
         )?));
+    }
+    // One binary trace in another order (a collector's): sort it by time in memory when the
+    // pool allows, and merge that in one pass. One merge partition: the gather of the sorted
+    // columns (on all cores) is the larger cost, and every merge partition would repeat it.
+    if let Some(fb) = flowbin_scan(&scan)
+        && let [trace] = fb.traces()
+        && ["first", "first_ms"]
+            .iter()
+            .all(|c| scan.schema().index_of(c).is_ok())
+    {
+        let keys = ["first".to_string(), "first_ms".to_string()];
+        if let Some(sorted) = sorted_trace_plan(trace, &keys, partitions, &ctx)? {
+            return Ok(Arc::new(MergeExec::try_new(
+                sorted,
+                Mode::Ordered { partitions: 1 },
+                params,
+                counters,
+            )?));
+        }
     }
     // Ties in (first, first_ms) keep input order where positions are known.
     let input: Arc<dyn ExecutionPlan> = match RowIndexExec::try_new(scan.clone()) {
