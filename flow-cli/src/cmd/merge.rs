@@ -21,8 +21,9 @@ use std::sync::Arc;
     key are taken in start order, gaps are computed in whole milliseconds, and records that\n\
     overlap in time are kept (unmerged) and counted, not dropped. The counters and the checked\n\
     invariants (records in = written + merged; packets, octets and aggs conserved) are printed\n\
-    on standard error. A time-ordered binary trace is merged in one streaming pass; other\n\
-    inputs are sorted per key first (spilling beyond --memory-limit).")]
+    on standard error. A time-ordered binary trace is merged in one streaming pass; a single\n\
+    binary trace in another order is sorted by time in memory first (16 bytes per record);\n\
+    other inputs, or that trace beyond --memory-limit, are sorted per key (spilling).")]
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
