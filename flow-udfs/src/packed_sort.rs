@@ -126,8 +126,17 @@ pub fn gathered(
     std::thread::spawn(move || {
         for rows in order.chunks(batch_size) {
             let indices = UInt32Array::from(rows.to_vec());
-            let batch = take_columns(&columns, &indices)
-                .and_then(|c| Ok(RecordBatch::try_new(batch_schema.clone(), c)?));
+            // A panic must reach the consumer as an error: a stream that just ended early would
+            // be committed as a complete, shorter trace.
+            let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                take_columns(&columns, &indices)
+                    .and_then(|c| Ok(RecordBatch::try_new(batch_schema.clone(), c)?))
+            }))
+            .unwrap_or_else(|_| {
+                Err(DataFusionError::Internal(
+                    "sort: gathering the sorted columns panicked".into(),
+                ))
+            });
             let failed = batch.is_err();
             if futures::executor::block_on(tx.send(batch)).is_err() || failed {
                 break; // the consumer is gone, or has the error
@@ -260,6 +269,20 @@ mod tests {
             .flat_map(|b| b.column(0).as_primitive::<Int16Type>().values().to_vec())
             .collect();
         assert_eq!(values, [14, 10, 13, 11, 12]);
+    }
+
+    #[test]
+    fn a_failed_gather_is_an_error_not_a_short_stream() {
+        use futures::StreamExt;
+        let a: ArrayRef = Arc::new(Int16Array::from(vec![10, 11, 12]));
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int16, false)]));
+        // Position 7 is outside the column: arrow's take fails or panics; either way the
+        // consumer must see an error after the first (good) batch.
+        let stream = gathered(schema, vec![a], vec![2, 0, 7, 1], 2);
+        let results = futures::executor::block_on(stream.collect::<Vec<_>>());
+        assert_eq!(results.len(), 2, "{results:?}");
+        assert!(results[0].is_ok());
+        assert!(results[1].is_err());
     }
 
     #[test]
