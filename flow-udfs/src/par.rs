@@ -1,4 +1,4 @@
-//! Work shared out among the cores with scoped threads (the EM steps, the sort's gather).
+//! Work shared out among the cores on rayon's thread pool (the EM steps, the sort's gather).
 
 /// The cores this process may use (at least 1).
 pub fn cores() -> usize {
