@@ -5,7 +5,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, UInt64Type};
 use datafusion::catalog::TableProvider;
-use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::memory_pool::{FairSpillPool, GreedyMemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::{collect, displayable, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -69,8 +69,18 @@ async fn merge(
     input: Arc<dyn TableProvider>,
     params: MergeParams,
 ) -> (Vec<Row>, Counters, String) {
+    merge_planned_in(ctx, ctx, input, params).await
+}
+
+/// Plans the merge in `plan_ctx` (where the plan's choices are made) and runs it in `ctx`.
+async fn merge_planned_in(
+    plan_ctx: &SessionContext,
+    ctx: &SessionContext,
+    input: Arc<dyn TableProvider>,
+    params: MergeParams,
+) -> (Vec<Row>, Counters, String) {
     let table = MergeTable::new(input, params);
-    let df = ctx.read_table(Arc::new(table.clone())).unwrap();
+    let df = plan_ctx.read_table(Arc::new(table.clone())).unwrap();
     let plan = df.create_physical_plan().await.unwrap();
     let text = displayable(plan.as_ref()).indent(false).to_string();
     let batches = collect(plan, ctx.task_ctx()).await.unwrap();
@@ -165,42 +175,41 @@ async fn unordered_input_is_sorted_per_key_first() {
     .await
     .unwrap();
     // A pool that grants the time sort its 16 bytes per record: the trace is sorted by time in
-    // memory and merged in one pass. A pool too small for that (20 000 records need 320 KB):
-    // DataFusion's per-key sort, spilling. Both give the original's flows.
-    for (partitions, pool, expected) in [
-        (1, None, "StreamingTableExec"),
-        (2, None, "StreamingTableExec"),
-        (1, Some(300 << 10), "RowIndexExec"),
-        (2, Some(300 << 10), "RowIndexExec"),
+    // memory and merged in one pass. Planned where the pool cannot (20 000 records need 320 KB):
+    // DataFusion's per-key sort. Both give the original's flows.
+    for (partitions, refused, expected) in [
+        (1, false, "StreamingTableExec"),
+        (2, false, "StreamingTableExec"),
+        (1, true, "RowIndexExec"),
+        (2, true, "RowIndexExec"),
     ] {
-        let ctx = match pool {
-            None => context(partitions),
-            Some(bytes) => tight_context(partitions, bytes),
+        let ctx = context(partitions);
+        let plan_ctx = if refused {
+            pool_context(partitions, 16 * 20_000 - 1)
+        } else {
+            context(partitions)
         };
         let table = Arc::new(FlowBinTable::try_new(&[&shuffled]).unwrap());
         let params = MergeParams::from_seconds(15.0, 300.0).unwrap();
-        let (ours, _, plan) = merge(&ctx, table, params).await;
+        let (ours, _, plan) = merge_planned_in(&plan_ctx, &ctx, table, params).await;
         assert!(plan.contains(expected), "{plan}");
-        let mode = if pool.is_none() {
-            "mode=Ordered"
-        } else {
+        let mode = if refused {
             "mode=Partitioned"
+        } else {
+            "mode=Ordered"
         };
         assert!(plan.contains(mode), "{plan}");
         assert_eq!(multiset(&ours), multiset(&original));
     }
 }
 
-/// A context whose memory pool holds `bytes` (sorts spill beyond it).
-fn tight_context(partitions: usize, bytes: usize) -> SessionContext {
+/// A context whose memory pool holds `bytes`.
+fn pool_context(partitions: usize, bytes: usize) -> SessionContext {
     let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(FairSpillPool::new(bytes)))
+        .with_memory_pool(Arc::new(GreedyMemoryPool::new(bytes)))
         .build_arc()
         .unwrap();
-    let mut config = SessionConfig::new()
-        .with_target_partitions(partitions)
-        .with_batch_size(256);
-    config.options_mut().execution.sort_spill_reservation_bytes = 16 << 10;
+    let config = SessionConfig::new().with_target_partitions(partitions);
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     flow_udfs::register_all(&ctx).unwrap();
     ctx
