@@ -4,7 +4,7 @@
 -- flows.json). Register the input first:
 --   CREATE EXTERNAL TABLE flows STORED AS FLOWBIN LOCATION 'examples/data/sample';
 -- For packet or octet weights use packets_sum or octets_sum; to start from a saved mixture pass
--- its JSON text instead of 'U6L4'. tests/fit.rs checks this file against flow-models 2.2's fit
+-- its JSON text instead of 'U6L4'. flow-udfs/tests/mixture_sql.rs checks this file against flow-models 2.2's fit
 -- of its own histogram of the sample (tests/fixtures/make_fit.py).
 SELECT mixture_fit(bin_lo, flows_sum, 'U6L4', 100) AS flows
 FROM flow_hist('flows', 'length', 12)

@@ -5,7 +5,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, UInt64Type};
 use datafusion::catalog::TableProvider;
-use datafusion::execution::memory_pool::{FairSpillPool, GreedyMemoryPool};
+use datafusion::execution::memory_pool::{FairSpillPool, GreedyMemoryPool, MemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::{collect, displayable, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -185,7 +185,8 @@ async fn unordered_input_is_sorted_per_key_first() {
     ] {
         let ctx = context(partitions);
         let plan_ctx = if refused {
-            pool_context(partitions, 16 * 20_000 - 1)
+            let config = SessionConfig::new().with_target_partitions(partitions);
+            pool_context(config, Arc::new(GreedyMemoryPool::new(16 * 20_000 - 1)))
         } else {
             context(partitions)
         };
@@ -203,13 +204,12 @@ async fn unordered_input_is_sorted_per_key_first() {
     }
 }
 
-/// A context whose memory pool holds `bytes`.
-fn pool_context(partitions: usize, bytes: usize) -> SessionContext {
+/// A context of `config` whose memory pool is `pool`.
+fn pool_context(config: SessionConfig, pool: Arc<dyn MemoryPool>) -> SessionContext {
     let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(GreedyMemoryPool::new(bytes)))
+        .with_memory_pool(pool)
         .build_arc()
         .unwrap();
-    let config = SessionConfig::new().with_target_partitions(partitions);
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     flow_udfs::register_all(&ctx).unwrap();
     ctx
@@ -425,16 +425,11 @@ async fn sort_is_the_original_order() {
 
 #[tokio::test]
 async fn sort_spills_under_a_memory_limit_and_stays_exact() {
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(FairSpillPool::new(2 << 20)))
-        .build_arc()
-        .unwrap();
     let mut config = SessionConfig::new()
         .with_target_partitions(2)
         .with_batch_size(1024);
     config.options_mut().execution.sort_spill_reservation_bytes = 128 << 10;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
-    flow_udfs::register_all(&ctx).unwrap();
+    let ctx = pool_context(config, Arc::new(FairSpillPool::new(2 << 20)));
     for (case, keys, reverse) in SORTS {
         assert!(
             check_sort(&ctx, case, keys, reverse).await > 0,

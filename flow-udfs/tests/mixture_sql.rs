@@ -1,10 +1,12 @@
 // The mixture SQL functions against the original's results: mixture_fit over a histogram
-// query equals the published fit, mixture_pdf/mixture_cdf equal flow-models' lib.mix values,
+// query equals the published fit, sql/fit.sql (trace -> histogram -> mixture in one statement)
+// equals flow-models 2.2's fit of its own histogram of the sample, mixture_pdf/mixture_cdf equal flow-models' lib.mix values,
 // mixture_generate is repeatable and bad arguments are plan/execution errors.
 
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{Float64Type, UInt64Type};
 use datafusion::prelude::{CsvReadOptions, SessionContext};
+use flow_provider::SessionContextFlowExt;
 use flow_udfs::mixture::{Mixture, mixture_from_json};
 use std::path::{Path, PathBuf};
 
@@ -71,6 +73,39 @@ async fn mixture_fit_over_a_histogram_query_equals_the_published_fit() {
     )
     .await;
     assert_eq!(json, json2);
+}
+
+/// `path` relative to the repository root.
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+/// sql/fit.sql against flow-models 2.2's `fit_mix` of its own length histogram of
+/// examples/data/sample (-U 6 -L 4, 100 iterations; fixtures made by
+/// tests/fixtures/make_fit.py), for flow and packet weights.
+#[tokio::test]
+async fn canonical_fit_sql_equals_the_original_fit() {
+    let sql: String = std::fs::read_to_string(repo("sql/fit.sql"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("--"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(sql.contains("flows_sum"), "{sql}");
+    let ctx = SessionContext::new();
+    flow_udfs::register_all(&ctx).unwrap();
+    let sample = repo("examples/data/sample");
+    ctx.register_flowbin("flows", sample.to_str().unwrap())
+        .unwrap();
+    for y in ["flows", "packets"] {
+        let query = sql.replace("flows_sum", &format!("{y}_sum"));
+        let batches = ctx.sql(&query).await.unwrap().collect().await.unwrap();
+        assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+        let ours = batches[0].column(0).as_string::<i32>().value(0);
+        let path = repo(&format!("tests/data/fit/sample_length_U6L4_i100_{y}.json"));
+        let want = mixture_from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_close(&mixture_from_json(ours).unwrap(), &want);
+    }
 }
 
 #[tokio::test]

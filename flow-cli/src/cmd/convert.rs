@@ -18,6 +18,23 @@ pub enum OutFormat {
     Parquet,
 }
 
+/// The output flags of convert, merge and generate: a flow format, and a path that is standard
+/// output by default.
+#[derive(clap::Args, Debug)]
+pub struct OutputArgs {
+    /// Format of the output
+    #[arg(
+        short = 'o',
+        long = "out-format",
+        value_enum,
+        default_value = "csv_flow"
+    )]
+    pub out_format: OutFormat,
+    /// Output file or directory (`-` = standard output, csv_flow only)
+    #[arg(short = 'O', long = "output", default_value = "-")]
+    pub output: String,
+}
+
 impl From<OutFormat> for OutputFormat {
     fn from(f: OutFormat) -> Self {
         match f {
@@ -46,17 +63,8 @@ impl From<OutFormat> for OutputFormat {
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Format of the output
-    #[arg(
-        short = 'o',
-        long = "out-format",
-        value_enum,
-        default_value = "csv_flow"
-    )]
-    pub out_format: OutFormat,
-    /// Output file or directory (`-` = standard output, csv_flow only)
-    #[arg(short = 'O', long = "output", default_value = "-")]
-    pub output: String,
+    #[command(flatten)]
+    pub out: OutputArgs,
     #[command(flatten)]
     pub cut: CutArgs,
     /// Number of flows to skip after filtering
@@ -78,11 +86,12 @@ pub async fn run(args: Args) -> Result<()> {
     let total = input.rows.map(|rows| cut.rows_read(rows));
     let df = cut.apply(input.df)?;
     let stream = df.execute_stream().await?;
-    let written = progress::write(stream, args.out_format.into(), &args.output, total).await?;
-    if args.output != "-" {
+    let written =
+        progress::write(stream, args.out.out_format.into(), &args.out.output, total).await?;
+    if args.out.output != "-" {
         eprintln!(
             "flow-models convert: wrote {written} flows to {}",
-            args.output
+            args.out.output
         );
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `flow-models generate`: synthetic flows drawn from a histogram or a fitted mixture, either as
 //! the original makes them (packets and octets only) or as complete records for benchmarks.
 
-use crate::cmd::convert::OutFormat;
+use crate::cmd::convert::OutputArgs;
 use crate::progress;
 use clap::ValueEnum;
 use datafusion::common::{DataFusionError, Result};
@@ -46,17 +46,8 @@ pub struct Args {
     /// Seed of the random generator (default: from the clock)
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Format of the output
-    #[arg(
-        short = 'o',
-        long = "out-format",
-        value_enum,
-        default_value_t = OutFormat::CsvFlow
-    )]
-    pub out_format: OutFormat,
-    /// Output file or directory (`-` = standard output, csv_flow only)
-    #[arg(short = 'O', long = "output", default_value = "-")]
-    pub output: String,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Complete records: random IPv4 5-tuples, start times over --period, split by --active-timeout
     #[arg(long)]
     pub trace: bool,
@@ -91,7 +82,7 @@ pub async fn run(args: Args) -> Result<()> {
         args.size
     };
     let schema = flow_provider::fields::standard_schema();
-    let mut sink = FlowSink::create(args.out_format.into(), &args.output, &schema)?;
+    let mut sink = FlowSink::create(args.out.out_format.into(), &args.out.output, &schema)?;
     let bar = progress::rows(Some(size));
     let records = if args.trace {
         let spec = TraceSpec {
@@ -113,10 +104,10 @@ pub async fn run(args: Args) -> Result<()> {
     };
     sink.finish()?;
     bar.finish_and_clear();
-    if args.output != "-" {
+    if args.out.output != "-" {
         eprintln!(
             "flow-models generate: wrote {records} records ({} flows) to {}",
-            size, args.output
+            size, args.out.output
         );
     }
     Ok(())

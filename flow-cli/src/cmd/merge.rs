@@ -1,6 +1,6 @@
 //! `flow-models merge`: stitch flow records split by the active timeout back into flows.
 
-use crate::cmd::convert::OutFormat;
+use crate::cmd::convert::OutputArgs;
 use crate::input::{self, InputArgs};
 use crate::progress;
 use crate::session::{self, SpillArgs};
@@ -33,17 +33,8 @@ pub struct Args {
     /// Active timeout of the collector, in seconds (fractions allowed)
     #[arg(short = 'A', long = "active-timeout", default_value_t = 300.0)]
     pub active: f64,
-    /// Format of the output
-    #[arg(
-        short = 'o',
-        long = "out-format",
-        value_enum,
-        default_value = "csv_flow"
-    )]
-    pub out_format: OutFormat,
-    /// Output file or directory (`-` = standard output, csv_flow only)
-    #[arg(short = 'O', long = "output", default_value = "-")]
-    pub output: String,
+    #[command(flatten)]
+    pub out: OutputArgs,
     #[command(flatten)]
     pub spill: SpillArgs,
 }
@@ -55,7 +46,7 @@ pub async fn run(args: Args) -> Result<()> {
     let table = MergeTable::new(input.df.into_view(), params);
     let df = ctx.read_table(Arc::new(table.clone()))?;
     let stream = df.execute_stream().await?;
-    progress::write(stream, args.out_format.into(), &args.output, None).await?;
+    progress::write(stream, args.out.out_format.into(), &args.out.output, None).await?;
     let counters = table.counters();
     eprintln!("flow-models merge: {counters}");
     counters.check()?;

@@ -9,7 +9,7 @@ use hashbrown::hash_table::Entry;
 use std::hash::{BuildHasher, Hasher};
 
 /// The 14 key fields (`af prot inif outif sa0..sa3 da0..da3 sp dp`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Key {
     pub af: u8,
     pub prot: u8,
