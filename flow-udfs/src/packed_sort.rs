@@ -146,15 +146,14 @@ pub fn gathered(
     Box::pin(RecordBatchStreamAdapter::new(schema, rx))
 }
 
-/// One trace in `keys` order as a plan of `partitions` consecutive ranges of that order, each
-/// gathered from the mapped columns as it is read (in-memory packed sort; ties in input order).
-/// `None` when the keys do not pack, or the memory pool of `ctx` cannot grant the 16 bytes per
-/// record the sort needs (the 4 bytes per record of the order stay reserved while the plan lives):
-/// the caller then plans a DataFusion sort, which spills.
+/// One trace in `keys` order as a one-partition plan whose batches are gathered from the mapped
+/// columns as it is read (in-memory packed sort; ties in input order). `None` when the keys do
+/// not pack, or the memory pool of `ctx` cannot grant the 16 bytes per record the sort needs (the
+/// 4 bytes per record of the order stay reserved while the plan lives): the caller then plans a
+/// DataFusion sort, which spills.
 pub fn sorted_trace_plan(
     trace: &TraceDir,
     keys: &[String],
-    partitions: usize,
     ctx: &TaskContext,
 ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     let reservation = MemoryConsumer::new("packed sort").register(ctx.memory_pool());
@@ -166,42 +165,38 @@ pub fn sorted_trace_plan(
         return Ok(None);
     };
     reservation.shrink(12 * trace.rows);
-    let order = Arc::new(order);
-    let reservation = Arc::new(reservation);
-    let per = trace.rows.div_ceil(partitions.max(1)).max(1);
-    let ranges = (0..trace.rows).step_by(per).map(|start| {
-        Arc::new(SortedRange {
-            schema: schema.clone(),
-            columns: columns.clone(),
-            order: order.clone(),
-            range: (start, (start + per).min(trace.rows)),
-            _reservation: reservation.clone(),
-        }) as Arc<dyn PartitionStream>
-    });
-    let plan =
-        StreamingTableExec::try_new(schema.clone(), ranges.collect(), None, [], false, None)?;
+    let sorted = SortedTrace {
+        schema: schema.clone(),
+        columns,
+        order,
+        _reservation: reservation,
+    };
+    let plan = StreamingTableExec::try_new(schema, vec![Arc::new(sorted)], None, [], false, None)?;
     Ok(Some(Arc::new(plan)))
 }
 
-/// Rows `range` of a trace's sorted order, gathered as the partition is read.
+/// A trace's columns in a sorted order, gathered as the partition is read.
 #[derive(Debug)]
-struct SortedRange {
+struct SortedTrace {
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
-    order: Arc<Vec<u32>>,
-    range: (usize, usize),
-    _reservation: Arc<MemoryReservation>,
+    order: Vec<u32>,
+    _reservation: MemoryReservation,
 }
 
-impl PartitionStream for SortedRange {
+impl PartitionStream for SortedTrace {
     fn schema(&self) -> &SchemaRef {
         &self.schema
     }
 
     fn execute(&self, ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let order = self.order[self.range.0..self.range.1].to_vec();
         let batch_size = ctx.session_config().batch_size();
-        gathered(self.schema.clone(), self.columns.clone(), order, batch_size)
+        gathered(
+            self.schema.clone(),
+            self.columns.clone(),
+            self.order.clone(),
+            batch_size,
+        )
     }
 }
 

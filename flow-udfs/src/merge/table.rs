@@ -96,9 +96,8 @@ pub async fn merge_plan(
         )?));
     }
     // One binary trace in another order (a collector's): sort it by time in memory when the
-    // pool allows, and merge that in one pass, as one range read by one merge partition: the
-    // gather of the sorted columns (on all cores) is the larger cost, and every merge partition
-    // would repeat it.
+    // pool allows, and merge that in one pass on one merge partition: the gather of the sorted
+    // columns (on all cores) is the larger cost, and every merge partition would repeat it.
     if let Some(fb) = flowbin_scan(&scan)
         && let [trace] = fb.traces()
         && ["first", "first_ms"]
@@ -106,7 +105,7 @@ pub async fn merge_plan(
             .all(|c| scan.schema().index_of(c).is_ok())
     {
         let keys = ["first".to_string(), "first_ms".to_string()];
-        if let Some(sorted) = sorted_trace_plan(trace, &keys, 1, &ctx)? {
+        if let Some(sorted) = sorted_trace_plan(trace, &keys, &ctx)? {
             return Ok(Arc::new(MergeExec::try_new(
                 sorted,
                 Mode::Ordered { partitions: 1 },
