@@ -6,10 +6,8 @@
 
 use super::arrays;
 use crate::bins::{log_bin_f64, log_bin_i128};
-use arrow::array::{
-    Array, ArrayRef, AsArray, Decimal128Array, Float64Array, Int64Array, UInt64Array,
-};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, UInt64Type};
+use arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Float64Array, PrimitiveArray};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type, UInt64Type};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
@@ -94,42 +92,9 @@ impl ScalarUDFImpl for LogBin {
         )?;
         let b = a[1].as_primitive::<Int64Type>();
         let hi = self.edge == LogBinEdge::Hi;
-        // Each row's (bin_lo, bin_hi) as exact integers, except for floats.
-        let ints = |x: &dyn Fn(usize) -> Option<i128>| -> Result<Vec<Option<(i128, i128)>>> {
-            (0..args.number_rows)
-                .map(|i| match (x(i), b.is_valid(i)) {
-                    (Some(x), true) => Ok(Some(log_bin_i128(x, bits(b.value(i))?))),
-                    _ => Ok(None),
-                })
-                .collect()
-        };
         let out: ArrayRef = match x_type {
-            DataType::UInt64 => {
-                let x = a[0].as_primitive::<UInt64Type>();
-                let bins = ints(&|i| x.is_valid(i).then(|| x.value(i) as i128))?;
-                if hi {
-                    Arc::new(edge_decimal(&bins))
-                } else {
-                    Arc::new(
-                        bins.iter()
-                            .map(|b| b.map(|b| b.0 as u64))
-                            .collect::<UInt64Array>(),
-                    )
-                }
-            }
-            DataType::Int64 => {
-                let x = a[0].as_primitive::<Int64Type>();
-                let bins = ints(&|i| x.is_valid(i).then(|| x.value(i) as i128))?;
-                if hi {
-                    Arc::new(edge_decimal(&bins))
-                } else {
-                    Arc::new(
-                        bins.iter()
-                            .map(|b| b.map(|b| b.0 as i64))
-                            .collect::<Int64Array>(),
-                    )
-                }
-            }
+            DataType::UInt64 => int_bins::<UInt64Type>(&a[0], b, hi)?,
+            DataType::Int64 => int_bins::<Int64Type>(&a[0], b, hi)?,
             _ => {
                 let x = a[0].as_primitive::<Float64Type>();
                 let out = x
@@ -148,6 +113,33 @@ impl ScalarUDFImpl for LogBin {
         };
         Ok(ColumnarValue::Array(out))
     }
+}
+
+/// The bins of an integer column `x` with `b` bits, computed exactly: bin_lo in the column's own
+/// type, or bin_hi as DECIMAL(20, 0) (the upper edge of the last bin of a 64-bit value does not
+/// fit 64 bits).
+fn int_bins<T>(x: &ArrayRef, b: &PrimitiveArray<Int64Type>, hi: bool) -> Result<ArrayRef>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i128> + TryFrom<i128>,
+{
+    let x = x.as_primitive::<T>();
+    let bins = (0..x.len())
+        .map(|i| match (x.is_valid(i), b.is_valid(i)) {
+            (true, true) => Ok(Some(log_bin_i128(x.value(i).into(), bits(b.value(i))?))),
+            _ => Ok(None),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(if hi {
+        Arc::new(edge_decimal(&bins))
+    } else {
+        // bin_lo <= x, so it fits the type of x.
+        Arc::new(
+            bins.iter()
+                .map(|b| b.and_then(|b| T::Native::try_from(b.0).ok()))
+                .collect::<PrimitiveArray<T>>(),
+        )
+    })
 }
 
 fn edge_decimal(bins: &[Option<(i128, i128)>]) -> Decimal128Array {
