@@ -14,7 +14,7 @@ use flow_provider::binary::FlowBinTable;
 use flow_provider::sink::{OutputFormat, write_stream};
 use flow_provider::text::LineFormat;
 use flow_udfs::merge::{Counters, MergeParams, MergeTable};
-use flow_udfs::sort::sort_plan;
+use flow_udfs::sort::{SortPlan, sort_plan};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -158,13 +158,7 @@ async fn unordered_input_is_sorted_per_key_first() {
     let dir = tempfile::tempdir().unwrap();
     let shuffled = dir.path().join("by-octets");
     let ctx = context(2);
-    let scan = ctx
-        .read_flowbin(&[trace()])
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
-    let sort = sort_plan(scan, &["octets".to_string()], false).unwrap();
+    let sort = sort_trace20k(&ctx, &["octets"], false).await;
     let stream = execute_stream(sort.plan, ctx.task_ctx()).unwrap();
     write_stream(
         stream,
@@ -384,6 +378,18 @@ async fn flow_merge_takes_a_table_or_a_path() {
     assert!(err.contains("number of seconds"), "{err}");
 }
 
+/// The DataFusion sort plan of the 20 k trace by `keys`, planned in `ctx`.
+async fn sort_trace20k(ctx: &SessionContext, keys: &[&str], reverse: bool) -> SortPlan {
+    let scan = ctx
+        .read_flowbin(&[trace()])
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    sort_plan(scan, &keys, reverse).unwrap()
+}
+
 /// Our sort's output against the original's permutation of the same trace.
 async fn check_sort(ctx: &SessionContext, case: &str, keys: &[&str], reverse: bool) -> usize {
     let perm: Vec<usize> = std::fs::read(fixture(&format!("sort_{case}.perm.I")))
@@ -392,14 +398,7 @@ async fn check_sort(ctx: &SessionContext, case: &str, keys: &[&str], reverse: bo
         .map(|c| u32::from_le_bytes(c.try_into().unwrap()) as usize)
         .collect();
     let input = binary_rows(&fixture("trace20k"));
-    let scan = ctx
-        .read_flowbin(&[trace()])
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
-    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-    let sort = sort_plan(scan, &keys, reverse).unwrap();
+    let sort = sort_trace20k(ctx, keys, reverse).await;
     let ours = rows(&collect(sort.plan.clone(), ctx.task_ctx()).await.unwrap());
     let expected: Vec<Row> = perm.iter().map(|&i| input[i]).collect();
     assert!(ours == expected, "sort {case} differs from the original");
