@@ -5,7 +5,7 @@ use crate::mixture::dist::Dist;
 use crate::mixture::estep::{Prepared, fixed_densities, threads_for};
 use crate::mixture::hist_csv::Histogram;
 use crate::mixture::initial::{InitialCounts, initial_mix};
-use crate::mixture::npsum::{buffered_sum, pairwise_sum};
+use crate::mixture::npsum::{buffered_sum, pairwise_sum, pairwise_sum_map};
 use crate::mixture::{Component, FitError, Mixture, Num};
 
 const EPS: f64 = f64::EPSILON;
@@ -62,7 +62,7 @@ pub fn fit_histogram_with_progress(
     max_iter: usize,
     initial: &InitialOrMix,
     max_pareto_w: Option<f64>,
-    progress: &mut dyn FnMut(),
+    progress: &mut (dyn FnMut() + Send),
 ) -> Result<Mixture, FitError> {
     let ws = hist.column(&format!("{y_value}_sum"))?;
     let init = match initial {
@@ -122,7 +122,21 @@ pub(crate) fn fit_inner(
     max_iter: usize,
     max_pareto_w: Option<f64>,
     sum: Option<Num>,
-    progress: &mut dyn FnMut(),
+    progress: &mut (dyn FnMut() + Send),
+) -> Result<Mixture, FitError> {
+    // On one of the pool's threads: its parallel steps then hand work to the other threads
+    // without putting the caller to sleep and waking it 800 times per 400 iterations.
+    rayon::scope(|_| fit_loop(x, ws, init, max_iter, max_pareto_w, sum, progress))
+}
+
+fn fit_loop(
+    x: &[f64],
+    ws: Option<&[f64]>,
+    init: &Mixture,
+    max_iter: usize,
+    max_pareto_w: Option<f64>,
+    sum: Option<Num>,
+    progress: &mut (dyn FnMut() + Send),
 ) -> Result<Mixture, FitError> {
     validate(x, ws)?;
     if init.components.is_empty() {
@@ -137,6 +151,11 @@ pub(crate) fn fit_inner(
     let kk = init.components.len();
     let mut mix = init.components.clone();
     let avg_ws = ws.map(|w| buffered_sum(w) / n as f64).unwrap_or(1.0);
+    // Each point's data weight over the mean weight, the factor of its E-step row.
+    let rel_ws: Vec<f64> = match ws {
+        Some(ws) => ws.iter().map(|w| w / avg_ws).collect(),
+        None => vec![1.0; n],
+    };
     let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
     let mut weights = vec![0.0f64; n * kk];
     let fixed = {
@@ -147,9 +166,7 @@ pub(crate) fn fit_inner(
         fixed_densities(&frozen, x)
     };
     let busy = mix.iter().filter(|c| c.dist != Dist::Uniform).count();
-    // Per M-step thread: a responsibility column and a scratch array, reused every iteration.
-    let mut buffers =
-        vec![(vec![0.0f64; n], vec![0.0f64; n]); threads_for(n * busy).min(busy.max(1))];
+    let m_threads = threads_for(n * busy).min(busy.max(1));
 
     for _ in 0..max_iter {
         // E-step.
@@ -157,7 +174,7 @@ pub(crate) fn fit_inner(
             .iter()
             .map(|c| Ok((c.weight, c.frozen()?)))
             .collect::<Result<Vec<_>, FitError>>()?;
-        Prepared::new(&frozen, &fixed, x[0]).run(&mut weights, x, &lx, ws, avg_ws);
+        Prepared::new(&frozen, &fixed, x[0]).run(&mut weights, x, &lx, &rel_ws);
 
         let mut max_upper = 0.0f64;
         for comp in &mix {
@@ -169,7 +186,8 @@ pub(crate) fn fit_inner(
         }
 
         // M-step.
-        for (k, new_params) in m_step(x, &lx, &mix, &weights, &mut buffers)? {
+        let m = m_step(x, &lx, &mix, &weights, m_threads)?;
+        for (k, new_params) in m.params {
             let comp = &mut mix[k];
             let revert = comp.dist == Dist::Lognorm && new_params[2].value() < max_upper;
             if !revert {
@@ -177,14 +195,8 @@ pub(crate) fn fit_inner(
             }
         }
 
-        // New weights: column means, summed row by row as numpy does for axis=0.
-        let mut colsum = vec![0.0f64; kk];
-        for row in weights.chunks_exact(kk) {
-            for (s, v) in colsum.iter_mut().zip(row) {
-                *s += v;
-            }
-        }
-        for (comp, s) in mix.iter_mut().zip(&colsum) {
+        // New weights: column means.
+        for (comp, s) in mix.iter_mut().zip(m.col_sums) {
             let weight = s / n as f64;
             comp.weight = weight;
             if let Some(mpw) = max_pareto_w
@@ -214,33 +226,67 @@ pub(crate) fn fit_inner(
     })
 }
 
-/// The M-step's new parameters of every component that has any (uniform components keep
-/// theirs), as `(index, params)`. Components are shared out among `buffers.len()` threads.
+/// The sum of each column, added in row order as numpy sums a row-major array over axis 0. Eight
+/// columns at a time, so that eight independent chains of additions stay in registers.
+fn column_sums(cols: &[&[f64]]) -> Vec<f64> {
+    let mut sums = Vec::with_capacity(cols.len());
+    for group in cols.chunks(8) {
+        let n = group[0].len();
+        let c: [&[f64]; 8] = std::array::from_fn(|j| &group[j.min(group.len() - 1)][..n]);
+        let mut acc = [0.0f64; 8];
+        for i in 0..n {
+            for (a, c) in acc.iter_mut().zip(&c) {
+                *a += c[i];
+            }
+        }
+        sums.extend_from_slice(&acc[..group.len()]);
+    }
+    sums
+}
+
+/// What the M-step computes from the component-major responsibilities `weights`.
+struct MStep {
+    /// The new parameters of every component that has any (uniform components keep theirs),
+    /// as `(index, params)`.
+    params: Vec<(usize, Vec<Num>)>,
+    /// The sum of each component's responsibilities (its new weight times the point count).
+    col_sums: Vec<f64>,
+}
+
+/// The M-step on `threads` threads: each fits a share of the components and sums a share of
+/// the columns (the sums are serial chains, so they run beside the fits, not after them).
 fn m_step(
     x: &[f64],
     lx: &[f64],
     mix: &[Component],
     weights: &[f64],
-    buffers: &mut [(Vec<f64>, Vec<f64>)],
-) -> Result<Vec<(usize, Vec<Num>)>, FitError> {
+    threads: usize,
+) -> Result<MStep, FitError> {
+    let n = x.len();
     let kk = mix.len();
+    let cols: Vec<&[f64]> = weights.chunks_exact(n).collect();
     let busy: Vec<usize> = (0..kk).filter(|&k| mix[k].dist != Dist::Uniform).collect();
-    let threads = buffers.len();
-    let shares = crate::par::on_each(buffers, |t, (col, scratch)| {
-        let mut out = Vec::new();
+    let shares = crate::par::on_each(&mut vec![(); threads], |t, ()| {
+        let mut params = Vec::new();
         for &k in busy.iter().skip(t).step_by(threads) {
-            for (i, c) in col.iter_mut().enumerate() {
-                *c = weights[i * kk + k];
-            }
-            out.push((k, fit_comp(x, lx, &mix[k], col, scratch)?));
+            params.push((k, fit_comp(x, lx, &mix[k], cols[k])?));
         }
-        Ok::<_, FitError>(out)
+        let mine: Vec<usize> = (t..kk).step_by(threads).collect();
+        let sums = column_sums(&mine.iter().map(|&k| cols[k]).collect::<Vec<_>>());
+        Ok::<_, FitError>((params, mine.into_iter().zip(sums).collect::<Vec<_>>()))
     });
-    let mut all = Vec::with_capacity(busy.len());
+    let mut out = MStep {
+        params: Vec::with_capacity(busy.len()),
+        col_sums: vec![0.0; kk],
+    };
     for share in shares {
-        all.extend(share?);
+        let (params, sums) = share?;
+        out.params.extend(params);
+        for (k, s) in sums {
+            out.col_sums[k] = s;
+        }
     }
-    Ok(all)
+    Ok(out)
 }
 
 /// Python's `max(a, b)`: keeps `a` unless `b > a`.
@@ -254,22 +300,8 @@ fn param(comp: &Component, i: usize) -> Result<f64, FitError> {
     })
 }
 
-/// Sum over `i` of `f(i)`, with numpy's pairwise order (a temporary array then `np.sum`).
-fn psum(scratch: &mut [f64], f: impl Fn(usize) -> f64) -> f64 {
-    for (i, s) in scratch.iter_mut().enumerate() {
-        *s = f(i);
-    }
-    pairwise_sum(scratch)
-}
-
 /// One M-step (`fit_comp`) for a component given its responsibilities `w`.
-pub fn fit_comp(
-    x: &[f64],
-    lx: &[f64],
-    comp: &Component,
-    w: &[f64],
-    scratch: &mut [f64],
-) -> Result<Vec<Num>, FitError> {
+pub fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &[f64]) -> Result<Vec<Num>, FitError> {
     match comp.dist {
         Dist::Uniform => Ok(comp.params.clone()),
         Dist::Norm | Dist::Lognorm => {
@@ -278,10 +310,10 @@ pub fn fit_comp(
             if sumw.is_nan() || sumw <= 0.0 {
                 sumw = EPS;
             }
-            let mu = psum(scratch, |i| w[i] * xs[i]) / sumw;
-            let mut sigma = (psum(scratch, |i| {
-                let d = xs[i] - mu;
-                w[i] * (d * d)
+            let mu = pairwise_sum_map(w, xs, |w, x| w * x) / sumw;
+            let mut sigma = (pairwise_sum_map(w, xs, |w, x| {
+                let d = x - mu;
+                w * (d * d)
             }) / sumw)
                 .sqrt();
             if sigma.is_nan() || sigma <= 0.0 {
@@ -300,7 +332,7 @@ pub fn fit_comp(
                 .ok_or_else(|| FitError::BadParams("genpareto needs loc".into()))?;
             let beta = beta_num.value();
             // The original uses a BLAS dot product here; pairwise is within an ulp.
-            let dot = psum(scratch, |i| lx[i] * w[i]);
+            let dot = pairwise_sum_map(lx, w, |l, w| l * w);
             let alpha = 1.0 / (dot / pairwise_sum(w) - beta.ln());
             Ok(vec![
                 Num::Float(1.0 / alpha),
@@ -311,43 +343,44 @@ pub fn fit_comp(
         Dist::Gamma => {
             let a0 = param(comp, 0)?;
             let sw = pairwise_sum(w);
-            let bhat = psum(scratch, |i| w[i] * x[i]) / sw / a0;
+            let bhat = pairwise_sum_map(w, x, |w, x| w * x) / sw / a0;
             let lb = bhat.ln();
             // Root of sum(w * (-log(bhat) - psi(a) + log(x))) = 0; psi is monotone,
             // so this root is the one fsolve converges to.
-            let t = psum(scratch, |i| w[i] * (-lb + lx[i])) / sw;
+            let t = pairwise_sum_map(w, lx, |w, l| w * (-lb + l)) / sw;
             let ahat = solve_digamma(t)?;
             Ok(vec![Num::Float(ahat), Num::Int(0), Num::Float(bhat)])
         }
         Dist::WeibullMin => {
             let k0 = param(comp, 0)?;
             let sw = pairwise_sum(w);
-            let lhat = (psum(scratch, |i| w[i] * x[i].powf(k0)) / sw).powf(1.0 / k0);
-            let swl = psum(scratch, |i| w[i] * lx[i]);
+            let lhat = (pairwise_sum_map(w, x, |w, x| w * x.powf(k0)) / sw).powf(1.0 / k0);
+            let swl = pairwise_sum_map(w, lx, |w, l| w * l);
             let llhat = lhat.ln();
-            let f1 = |kh: f64, s: &mut [f64]| {
+            let f1 = |kh: f64| {
                 1.0 / kh * sw + swl
                     - llhat * sw
-                    - lhat.powf(-kh) * psum(s, |i| w[i] * x[i].powf(kh) * (x[i] / lhat).ln())
+                    - lhat.powf(-kh)
+                        * pairwise_sum_map(w, x, |w, x| w * x.powf(kh) * (x / lhat).ln())
             };
-            let df1 = |kh: f64, s: &mut [f64]| {
+            let df1 = |kh: f64| {
                 -1.0 / (kh * kh) * sw
-                    - psum(s, |i| {
-                        let r = x[i] / lhat;
+                    - pairwise_sum_map(w, x, |w, x| {
+                        let r = x / lhat;
                         let l = r.ln();
-                        w[i] * (r * r) * (l * l)
+                        w * (r * r) * (l * l)
                     })
             };
             // scipy.optimize.newton(f1, 1.0, fprime=df1, maxiter=5, disp=False)
             let mut p0 = 1.0f64;
             let mut p = p0;
             for _ in 0..5 {
-                let fval = f1(p0, scratch);
+                let fval = f1(p0);
                 if fval == 0.0 {
                     p = p0;
                     break;
                 }
-                let fder = df1(p0, scratch);
+                let fder = df1(p0);
                 if fder == 0.0 {
                     p = p0;
                     break;
@@ -452,7 +485,7 @@ mod tests {
             params: vec![Num::Float(1.0), Num::Int(0), Num::Float(1.0)],
         };
         let w = [1.0, 1.0, 1.0, 1.0];
-        let p = fit_comp(&x, &lx, &comp, &w, &mut [0.0; 4]).unwrap();
+        let p = fit_comp(&x, &lx, &comp, &w).unwrap();
         let mu = 1.5 * std::f64::consts::LN_2;
         assert!((p[2].value() - mu.exp()).abs() < 1e-12);
         let var = (2.25 + 0.25 + 0.25 + 2.25) / 4.0 * std::f64::consts::LN_2.powi(2);
@@ -469,7 +502,7 @@ mod tests {
             dist: Dist::Genpareto,
             params: vec![Num::Float(1.0), Num::Int(2), Num::Float(10.0)],
         };
-        let p = fit_comp(&x, &lx, &comp, &[1.0; 3], &mut [0.0; 3]).unwrap();
+        let p = fit_comp(&x, &lx, &comp, &[1.0; 3]).unwrap();
         // mean log(x / beta) = ln 2, so alpha = 1 / ln 2.
         assert!((p[0].value() - std::f64::consts::LN_2).abs() < 1e-15);
         assert_eq!(p[1], Num::Int(2));

@@ -19,6 +19,7 @@ pub mod sample;
 pub mod save;
 pub mod special;
 pub mod trace;
+mod vexp;
 
 pub use dist::{Dist, Frozen};
 pub use em::InitialOrMix;

@@ -4,33 +4,42 @@
 /// `np.add.reduce` over a 1-D float64 array: numpy's pairwise summation
 /// (8 accumulators, blocks of 128).
 pub fn pairwise_sum(a: &[f64]) -> f64 {
-    let n = a.len();
+    pairwise_sum_map(a, a, |v, _| v)
+}
+
+/// `np.sum(f(a, b))` for elementwise `f`: the pairwise sum of the temporary array numpy would
+/// make, in the same order, without making it. `a` and `b` have the same length.
+pub fn pairwise_sum_map(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64 + Copy) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
     if n < 8 {
         let mut res = 0.0;
-        for v in a {
-            res += v;
+        for (&u, &v) in a.iter().zip(b) {
+            res += f(u, v);
         }
         res
     } else if n <= 128 {
-        // Eight running sums over whole blocks of eight (slices, so no bounds checks and the
-        // lanes vectorise), combined as numpy does, then the tail one by one.
-        let (body, tail) = a.split_at(n - n % 8);
-        let (head, rest) = body.split_at(8);
-        let mut r: [f64; 8] = head.try_into().expect("eight values");
-        for block in rest.chunks_exact(8) {
-            for (acc, v) in r.iter_mut().zip(block) {
-                *acc += v;
+        // Eight running sums over whole blocks of eight (the lanes vectorise), combined as
+        // numpy does, then the tail one by one.
+        let whole = n - n % 8;
+        let mut r = [0.0f64; 8];
+        for ((acc, &u), &v) in r.iter_mut().zip(&a[..8]).zip(&b[..8]) {
+            *acc = f(u, v);
+        }
+        for (ba, bb) in a[8..whole].chunks_exact(8).zip(b[8..whole].chunks_exact(8)) {
+            for ((acc, &u), &v) in r.iter_mut().zip(ba).zip(bb) {
+                *acc += f(u, v);
             }
         }
         let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for v in tail {
-            res += v;
+        for (&u, &v) in a[whole..].iter().zip(&b[whole..]) {
+            res += f(u, v);
         }
         res
     } else {
         let mut n2 = n / 2;
         n2 -= n2 % 8;
-        pairwise_sum(&a[..n2]) + pairwise_sum(&a[n2..])
+        pairwise_sum_map(&a[..n2], &b[..n2], f) + pairwise_sum_map(&a[n2..], &b[n2..], f)
     }
 }
 
@@ -57,5 +66,21 @@ mod tests {
         let mut b = vec![1e16];
         b.extend(std::iter::repeat_n(1.0, 300));
         assert_eq!(pairwise_sum(&b), 1.0000000000000292e16);
+    }
+
+    #[test]
+    fn mapped_sum_equals_the_sum_of_the_mapped_array() {
+        // Every branch: short, one block with a tail, recursive halves with tails.
+        for n in [0, 5, 8, 13, 128, 129, 1000, 4099] {
+            let a: Vec<f64> = (0..n)
+                .map(|i| if i % 7 == 0 { 1e16 } else { 0.3 * i as f64 })
+                .collect();
+            let b: Vec<f64> = (0..n)
+                .map(|i| if i % 5 == 0 { -1.0 } else { 1.1 })
+                .collect();
+            let mapped: Vec<f64> = a.iter().zip(&b).map(|(u, v)| u * v - 0.7).collect();
+            let got = pairwise_sum_map(&a, &b, |u, v| u * v - 0.7);
+            assert_eq!(got.to_bits(), pairwise_sum(&mapped).to_bits(), "n = {n}");
+        }
     }
 }
