@@ -2,11 +2,13 @@
 // `fit_comp`, in the original's operation order (see npsum for the sums).
 
 use crate::mixture::dist::Dist;
-use crate::mixture::estep::{Prepared, fixed_densities, threads_for};
+use crate::mixture::estep::{PARALLEL_CELLS, Prepared, RowSums, fixed_densities};
 use crate::mixture::hist_csv::Histogram;
 use crate::mixture::initial::{InitialCounts, initial_mix};
-use crate::mixture::npsum::{buffered_sum, pairwise_sum, pairwise_sum_map};
+use crate::mixture::npsum::{buffered_sum, pairwise_halves, pairwise_sum, pairwise_sum_map};
 use crate::mixture::{Component, FitError, Mixture, Num};
+use std::ops::Range;
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 const EPS: f64 = f64::EPSILON;
 /// scipy.optimize.newton's default absolute tolerance.
@@ -124,92 +126,79 @@ pub(crate) fn fit_inner(
     sum: Option<Num>,
     progress: &mut (dyn FnMut() + Send),
 ) -> Result<Mixture, FitError> {
-    // On one of the pool's threads: its parallel steps then hand work to the other threads
-    // without putting the caller to sleep and waking it 800 times per 400 iterations.
-    rayon::scope(|_| fit_loop(x, ws, init, max_iter, max_pareto_w, sum, progress))
-}
-
-fn fit_loop(
-    x: &[f64],
-    ws: Option<&[f64]>,
-    init: &Mixture,
-    max_iter: usize,
-    max_pareto_w: Option<f64>,
-    sum: Option<Num>,
-    progress: &mut (dyn FnMut() + Send),
-) -> Result<Mixture, FitError> {
     validate(x, ws)?;
     if init.components.is_empty() {
         return Err(FitError::BadParams(
             "initial mixture has no components".into(),
         ));
     }
-    for c in &init.components {
-        c.frozen()?;
-    }
     let n = x.len();
     let kk = init.components.len();
-    let mut mix = init.components.clone();
+    let frozen = init
+        .components
+        .iter()
+        .map(|c| c.frozen())
+        .collect::<Result<Vec<_>, _>>()?;
+    let fixed = fixed_densities(&frozen, x);
     let avg_ws = ws.map(|w| buffered_sum(w) / n as f64).unwrap_or(1.0);
-    // Each point's data weight over the mean weight, the factor of its E-step row.
-    let rel_ws: Vec<f64> = match ws {
-        Some(ws) => ws.iter().map(|w| w / avg_ws).collect(),
-        None => vec![1.0; n],
+    let data = Data {
+        x,
+        lx: x.iter().map(|v| v.ln()).collect(),
+        // Each point's data weight over the mean weight, the factor of its E-step row.
+        rel_ws: match ws {
+            Some(ws) => ws.iter().map(|w| w / avg_ws).collect(),
+            None => vec![1.0; n],
+        },
+        // One block of rows per thread: the halves of numpy's pairwise split, so that the sums
+        // of the two threads' rows add up to the sum of the whole column in numpy's order.
+        blocks: match pairwise_halves(n) {
+            Some(h) if n * kk >= PARALLEL_CELLS && crate::par::cores() > 1 => vec![0..h, h..n],
+            _ => std::iter::once(0..n).collect(),
+        },
+        busy: (0..kk)
+            .filter(|&k| init.components[k].dist != Dist::Uniform)
+            .collect(),
+        max_pareto_w,
     };
-    let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
-    let mut weights = vec![0.0f64; n * kk];
-    let fixed = {
-        let frozen = mix
+    let state = Shared {
+        step: RwLock::new(Step {
+            mix: init.components.clone(),
+            prepared: prepare(&init.components, &fixed, x[0])?,
+        }),
+        cells: data
+            .blocks
             .iter()
-            .map(|c| c.frozen())
-            .collect::<Result<Vec<_>, _>>()?;
-        fixed_densities(&frozen, x)
+            .map(|b| RwLock::new(vec![0.0; b.len() * kk]))
+            .collect(),
+        fitted: Mutex::new(Vec::new()),
+        col_sums: Mutex::new(vec![0.0; kk]),
+        failed: Mutex::new(None),
+        progress: Mutex::new(progress),
     };
-    let busy = mix.iter().filter(|c| c.dist != Dist::Uniform).count();
-    let m_threads = threads_for(n * busy).min(busy.max(1));
-
-    for _ in 0..max_iter {
-        // E-step.
-        let frozen = mix
-            .iter()
-            .map(|c| Ok((c.weight, c.frozen()?)))
-            .collect::<Result<Vec<_>, FitError>>()?;
-        Prepared::new(&frozen, &fixed, x[0]).run(&mut weights, x, &lx, &rel_ws);
-
-        let mut max_upper = 0.0f64;
-        for comp in &mix {
-            match comp.dist {
-                Dist::Uniform => max_upper = py_max(max_upper, param(comp, 1)?),
-                Dist::Genpareto => max_upper = py_max(max_upper, param(comp, 1)? + 1.0),
-                _ => {}
+    crate::par::team(data.blocks.len(), |m| {
+        let mut scratch = RowSums::default();
+        for _ in 0..max_iter {
+            state.e_step(&data, m.index, &mut scratch);
+            m.wait();
+            state.m_step(&data, m.index, m.size);
+            m.wait();
+            if m.index == 0 {
+                state.finish_iteration(&data, &fixed);
+            }
+            m.wait();
+            if lock(&state.failed).is_some() {
+                break;
             }
         }
-
-        // M-step.
-        let m = m_step(x, &lx, &mix, &weights, m_threads)?;
-        for (k, new_params) in m.params {
-            let comp = &mut mix[k];
-            let revert = comp.dist == Dist::Lognorm && new_params[2].value() < max_upper;
-            if !revert {
-                comp.params = new_params;
-            }
-        }
-
-        // New weights: column means.
-        for (comp, s) in mix.iter_mut().zip(m.col_sums) {
-            let weight = s / n as f64;
-            comp.weight = weight;
-            if let Some(mpw) = max_pareto_w
-                && mpw != 0.0
-                && comp.dist == Dist::Genpareto
-                && mpw < weight
-            {
-                comp.weight = mpw;
-            }
-        }
-        progress();
+    });
+    if let Some(e) = lock(&state.failed).take() {
+        return Err(e);
     }
-
+    let mix = state
+        .step
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .mix;
     for (k, c) in mix.iter().enumerate() {
         if !c.weight.is_finite() || c.params.iter().any(|p| !p.value().is_finite()) {
             return Err(FitError::NonFinite(format!(
@@ -226,67 +215,217 @@ fn fit_loop(
     })
 }
 
+/// What every iteration reads and nobody changes.
+struct Data<'a> {
+    x: &'a [f64],
+    lx: Vec<f64>,
+    rel_ws: Vec<f64>,
+    /// The rows of each thread's E-step.
+    blocks: Vec<Range<usize>>,
+    /// The components the M-step fits (not uniform).
+    busy: Vec<usize>,
+    max_pareto_w: Option<f64>,
+}
+
+/// The current mixture and its densities, ready for the next E-step.
+struct Step<'a> {
+    mix: Vec<Component>,
+    prepared: Prepared<'a>,
+}
+
+/// New parameters per fitted component, as `(index, params)`.
+type Fitted = Vec<(usize, Result<Vec<Num>, FitError>)>;
+
+/// The state the threads of a fit share. Each iteration: every thread computes the E-step of
+/// its block of rows; every thread fits its share of the components and sums its share of the
+/// columns; the first thread applies the results and prepares the next E-step. The threads meet
+/// between these steps, so the locks are never contended.
+struct Shared<'a, 'p> {
+    step: RwLock<Step<'a>>,
+    /// The responsibilities of each block of rows, component-major.
+    cells: Vec<RwLock<Vec<f64>>>,
+    /// New parameters per fitted component, as `(index, params)`.
+    fitted: Mutex<Fitted>,
+    /// Sum of each component's responsibilities.
+    col_sums: Mutex<Vec<f64>>,
+    /// Set when the fit stops with an error.
+    failed: Mutex<Option<FitError>>,
+    progress: Mutex<&'p mut (dyn FnMut() + Send)>,
+}
+
+/// Locks a mutex; a poisoned one means another thread of the fit panicked, and the team passes
+/// that panic to the caller anyway, so its data are used as they are.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared<'_, '_> {
+    fn e_step(&self, data: &Data, t: usize, scratch: &mut RowSums) {
+        let step = read(&self.step);
+        let mut cells = self.cells[t].write().unwrap_or_else(|e| e.into_inner());
+        let rows = data.blocks[t].clone();
+        (step.prepared).fill_rows(&mut cells, rows, data.x, &data.lx, &data.rel_ws, scratch);
+    }
+
+    /// Thread `t` of `threads`: fits components `t`, `t + threads`, ... of the fitted ones and
+    /// sums columns `t`, `t + threads`, ... (serial chains: they run beside the fits).
+    fn m_step(&self, data: &Data, t: usize, threads: usize) {
+        let step = read(&self.step);
+        let cells: Vec<_> = self.cells.iter().map(read).collect();
+        let column = |k: usize| Column {
+            pieces: cells
+                .iter()
+                .zip(&data.blocks)
+                .map(|(c, b)| &c[k * b.len()..(k + 1) * b.len()])
+                .collect(),
+        };
+        let fitted: Vec<_> = data
+            .busy
+            .iter()
+            .skip(t)
+            .step_by(threads)
+            .map(|&k| (k, fit_comp(data.x, &data.lx, &step.mix[k], &column(k))))
+            .collect();
+        lock(&self.fitted).extend(fitted);
+        let mine: Vec<usize> = (t..step.mix.len()).step_by(threads).collect();
+        let sums = column_sums(&mine.iter().map(|&k| column(k)).collect::<Vec<_>>());
+        let mut col_sums = lock(&self.col_sums);
+        for (k, s) in mine.into_iter().zip(sums) {
+            col_sums[k] = s;
+        }
+    }
+}
+
+impl<'a> Shared<'a, '_> {
+    /// The first thread, after the M-step: new parameters and weights, then the next E-step's
+    /// densities; an error stops the fit.
+    fn finish_iteration(&self, data: &Data, fixed: &'a [Option<Vec<f64>>]) {
+        let mut step = self.step.write().unwrap_or_else(|e| e.into_inner());
+        let fitted = std::mem::take(&mut *lock(&self.fitted));
+        let col_sums = lock(&self.col_sums).clone();
+        let next = apply(&mut step.mix, fitted, &col_sums, data)
+            .and_then(|()| prepare(&step.mix, fixed, data.x[0]));
+        match next {
+            Ok(prepared) => {
+                step.prepared = prepared;
+                (*lock(&self.progress))();
+            }
+            Err(e) => *lock(&self.failed) = Some(e),
+        }
+    }
+}
+
+/// The densities of the next E-step.
+fn prepare<'a>(
+    mix: &[Component],
+    fixed: &'a [Option<Vec<f64>>],
+    x0: f64,
+) -> Result<Prepared<'a>, FitError> {
+    let frozen = mix
+        .iter()
+        .map(|c| Ok((c.weight, c.frozen()?)))
+        .collect::<Result<Vec<_>, FitError>>()?;
+    Ok(Prepared::new(&frozen, fixed, x0))
+}
+
+/// The M-step's results applied as the original does: new parameters (a lognorm whose scale
+/// falls below the largest uniform or Pareto bound keeps its old ones), new weights = column
+/// means (Pareto weights capped by `--mpw`).
+fn apply(
+    mix: &mut [Component],
+    mut fitted: Fitted,
+    col_sums: &[f64],
+    data: &Data,
+) -> Result<(), FitError> {
+    let mut max_upper = 0.0f64;
+    for comp in mix.iter() {
+        match comp.dist {
+            Dist::Uniform => max_upper = py_max(max_upper, param(comp, 1)?),
+            Dist::Genpareto => max_upper = py_max(max_upper, param(comp, 1)? + 1.0),
+            _ => {}
+        }
+    }
+    fitted.sort_by_key(|(k, _)| *k);
+    for (k, new_params) in fitted {
+        let new_params = new_params?;
+        let comp = &mut mix[k];
+        let revert = comp.dist == Dist::Lognorm && new_params[2].value() < max_upper;
+        if !revert {
+            comp.params = new_params;
+        }
+    }
+    let n = data.x.len() as f64;
+    for (comp, s) in mix.iter_mut().zip(col_sums) {
+        let weight = s / n;
+        comp.weight = weight;
+        if let Some(mpw) = data.max_pareto_w
+            && mpw != 0.0
+            && comp.dist == Dist::Genpareto
+            && mpw < weight
+        {
+            comp.weight = mpw;
+        }
+    }
+    Ok(())
+}
+
+/// A column of responsibilities, whole or in the two halves of numpy's pairwise split (one per
+/// E-step thread): its sums are those of the whole column, in numpy's order.
+pub struct Column<'a> {
+    pieces: Vec<&'a [f64]>,
+}
+
+impl<'a> Column<'a> {
+    pub fn whole(w: &'a [f64]) -> Self {
+        Column { pieces: vec![w] }
+    }
+
+    /// `np.sum(f(w, xs))` where `xs` has one value per row.
+    fn sum_map(&self, xs: &[f64], f: impl Fn(f64, f64) -> f64 + Copy) -> f64 {
+        let mut start = 0;
+        let mut total: Option<f64> = None;
+        for p in &self.pieces {
+            let s = pairwise_sum_map(p, &xs[start..start + p.len()], f);
+            start += p.len();
+            total = Some(total.map_or(s, |t| t + s));
+        }
+        total.unwrap_or(0.0)
+    }
+
+    /// `np.sum(w)`.
+    fn sum(&self) -> f64 {
+        let mut total: Option<f64> = None;
+        for p in &self.pieces {
+            let s = pairwise_sum(p);
+            total = Some(total.map_or(s, |t| t + s));
+        }
+        total.unwrap_or(0.0)
+    }
+}
+
 /// The sum of each column, added in row order as numpy sums a row-major array over axis 0. Eight
 /// columns at a time, so that eight independent chains of additions stay in registers.
-fn column_sums(cols: &[&[f64]]) -> Vec<f64> {
+fn column_sums(cols: &[Column]) -> Vec<f64> {
     let mut sums = Vec::with_capacity(cols.len());
     for group in cols.chunks(8) {
-        let n = group[0].len();
-        let c: [&[f64]; 8] = std::array::from_fn(|j| &group[j.min(group.len() - 1)][..n]);
         let mut acc = [0.0f64; 8];
-        for i in 0..n {
-            for (a, c) in acc.iter_mut().zip(&c) {
-                *a += c[i];
+        for piece in 0..group[0].pieces.len() {
+            let n = group[0].pieces[piece].len();
+            let c: [&[f64]; 8] =
+                std::array::from_fn(|j| &group[j.min(group.len() - 1)].pieces[piece][..n]);
+            for i in 0..n {
+                for (a, c) in acc.iter_mut().zip(&c) {
+                    *a += c[i];
+                }
             }
         }
         sums.extend_from_slice(&acc[..group.len()]);
     }
     sums
-}
-
-/// What the M-step computes from the component-major responsibilities `weights`.
-struct MStep {
-    /// The new parameters of every component that has any (uniform components keep theirs),
-    /// as `(index, params)`.
-    params: Vec<(usize, Vec<Num>)>,
-    /// The sum of each component's responsibilities (its new weight times the point count).
-    col_sums: Vec<f64>,
-}
-
-/// The M-step on `threads` threads: each fits a share of the components and sums a share of
-/// the columns (the sums are serial chains, so they run beside the fits, not after them).
-fn m_step(
-    x: &[f64],
-    lx: &[f64],
-    mix: &[Component],
-    weights: &[f64],
-    threads: usize,
-) -> Result<MStep, FitError> {
-    let n = x.len();
-    let kk = mix.len();
-    let cols: Vec<&[f64]> = weights.chunks_exact(n).collect();
-    let busy: Vec<usize> = (0..kk).filter(|&k| mix[k].dist != Dist::Uniform).collect();
-    let shares = crate::par::on_each(&mut vec![(); threads], |t, ()| {
-        let mut params = Vec::new();
-        for &k in busy.iter().skip(t).step_by(threads) {
-            params.push((k, fit_comp(x, lx, &mix[k], cols[k])?));
-        }
-        let mine: Vec<usize> = (t..kk).step_by(threads).collect();
-        let sums = column_sums(&mine.iter().map(|&k| cols[k]).collect::<Vec<_>>());
-        Ok::<_, FitError>((params, mine.into_iter().zip(sums).collect::<Vec<_>>()))
-    });
-    let mut out = MStep {
-        params: Vec::with_capacity(busy.len()),
-        col_sums: vec![0.0; kk],
-    };
-    for share in shares {
-        let (params, sums) = share?;
-        out.params.extend(params);
-        for (k, s) in sums {
-            out.col_sums[k] = s;
-        }
-    }
-    Ok(out)
 }
 
 /// Python's `max(a, b)`: keeps `a` unless `b > a`.
@@ -300,18 +439,18 @@ fn param(comp: &Component, i: usize) -> Result<f64, FitError> {
     })
 }
 
-/// One M-step (`fit_comp`) for a component given its responsibilities `w`.
-pub fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &[f64]) -> Result<Vec<Num>, FitError> {
+/// One M-step (`fit_comp`) for a component given its responsibilities `w` (one per point).
+pub fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &Column) -> Result<Vec<Num>, FitError> {
     match comp.dist {
         Dist::Uniform => Ok(comp.params.clone()),
         Dist::Norm | Dist::Lognorm => {
             let xs = if comp.dist == Dist::Lognorm { lx } else { x };
-            let mut sumw = pairwise_sum(w);
+            let mut sumw = w.sum();
             if sumw.is_nan() || sumw <= 0.0 {
                 sumw = EPS;
             }
-            let mu = pairwise_sum_map(w, xs, |w, x| w * x) / sumw;
-            let mut sigma = (pairwise_sum_map(w, xs, |w, x| {
+            let mu = w.sum_map(xs, |w, x| w * x) / sumw;
+            let mut sigma = (w.sum_map(xs, |w, x| {
                 let d = x - mu;
                 w * (d * d)
             }) / sumw)
@@ -332,8 +471,8 @@ pub fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &[f64]) -> Result<Ve
                 .ok_or_else(|| FitError::BadParams("genpareto needs loc".into()))?;
             let beta = beta_num.value();
             // The original uses a BLAS dot product here; pairwise is within an ulp.
-            let dot = pairwise_sum_map(lx, w, |l, w| l * w);
-            let alpha = 1.0 / (dot / pairwise_sum(w) - beta.ln());
+            let dot = w.sum_map(lx, |w, l| l * w);
+            let alpha = 1.0 / (dot / w.sum() - beta.ln());
             Ok(vec![
                 Num::Float(1.0 / alpha),
                 beta_num,
@@ -342,30 +481,29 @@ pub fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &[f64]) -> Result<Ve
         }
         Dist::Gamma => {
             let a0 = param(comp, 0)?;
-            let sw = pairwise_sum(w);
-            let bhat = pairwise_sum_map(w, x, |w, x| w * x) / sw / a0;
+            let sw = w.sum();
+            let bhat = w.sum_map(x, |w, x| w * x) / sw / a0;
             let lb = bhat.ln();
             // Root of sum(w * (-log(bhat) - psi(a) + log(x))) = 0; psi is monotone,
             // so this root is the one fsolve converges to.
-            let t = pairwise_sum_map(w, lx, |w, l| w * (-lb + l)) / sw;
+            let t = w.sum_map(lx, |w, l| w * (-lb + l)) / sw;
             let ahat = solve_digamma(t)?;
             Ok(vec![Num::Float(ahat), Num::Int(0), Num::Float(bhat)])
         }
         Dist::WeibullMin => {
             let k0 = param(comp, 0)?;
-            let sw = pairwise_sum(w);
-            let lhat = (pairwise_sum_map(w, x, |w, x| w * x.powf(k0)) / sw).powf(1.0 / k0);
-            let swl = pairwise_sum_map(w, lx, |w, l| w * l);
+            let sw = w.sum();
+            let lhat = (w.sum_map(x, |w, x| w * x.powf(k0)) / sw).powf(1.0 / k0);
+            let swl = w.sum_map(lx, |w, l| w * l);
             let llhat = lhat.ln();
             let f1 = |kh: f64| {
                 1.0 / kh * sw + swl
                     - llhat * sw
-                    - lhat.powf(-kh)
-                        * pairwise_sum_map(w, x, |w, x| w * x.powf(kh) * (x / lhat).ln())
+                    - lhat.powf(-kh) * w.sum_map(x, |w, x| w * x.powf(kh) * (x / lhat).ln())
             };
             let df1 = |kh: f64| {
                 -1.0 / (kh * kh) * sw
-                    - pairwise_sum_map(w, x, |w, x| {
+                    - w.sum_map(x, |w, x| {
                         let r = x / lhat;
                         let l = r.ln();
                         w * (r * r) * (l * l)
@@ -485,7 +623,7 @@ mod tests {
             params: vec![Num::Float(1.0), Num::Int(0), Num::Float(1.0)],
         };
         let w = [1.0, 1.0, 1.0, 1.0];
-        let p = fit_comp(&x, &lx, &comp, &w).unwrap();
+        let p = fit_comp(&x, &lx, &comp, &Column::whole(&w)).unwrap();
         let mu = 1.5 * std::f64::consts::LN_2;
         assert!((p[2].value() - mu.exp()).abs() < 1e-12);
         let var = (2.25 + 0.25 + 0.25 + 2.25) / 4.0 * std::f64::consts::LN_2.powi(2);
@@ -502,7 +640,7 @@ mod tests {
             dist: Dist::Genpareto,
             params: vec![Num::Float(1.0), Num::Int(2), Num::Float(10.0)],
         };
-        let p = fit_comp(&x, &lx, &comp, &[1.0; 3]).unwrap();
+        let p = fit_comp(&x, &lx, &comp, &Column::whole(&[1.0; 3])).unwrap();
         // mean log(x / beta) = ln 2, so alpha = 1 / ln 2.
         assert!((p[0].value() - std::f64::consts::LN_2).abs() < 1e-15);
         assert_eq!(p[1], Num::Int(2));

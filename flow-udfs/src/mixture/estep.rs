@@ -1,22 +1,13 @@
-// The E-step of `fit_mix` (responsibilities of every component for every point), split into
-// row blocks computed on parallel threads. Each cell is computed by the same formula whichever
-// thread runs it, so results do not depend on the thread count.
+// The E-step of `fit_mix` (responsibilities of every component for every point), for a block
+// of rows (one per thread). Each cell is computed by the same formula whichever thread runs it,
+// so results do not depend on the thread count.
 
 use crate::mixture::dist::{Dist, Frozen};
 use crate::mixture::npsum::pairwise_sum;
 use crate::mixture::vexp::exp_map;
 
-/// Below this many cells (points x components) threads cost more than they save.
+/// Below this many cells (points x components) a second thread costs more than it saves.
 pub(crate) const PARALLEL_CELLS: usize = 32_768;
-
-/// The threads worth using for `cells` cells of work.
-pub(crate) fn threads_for(cells: usize) -> usize {
-    if cells < PARALLEL_CELLS {
-        1
-    } else {
-        crate::par::cores().min(16)
-    }
-}
 
 /// How one component's weighted density is computed at each point.
 enum Kernel<'a> {
@@ -152,21 +143,19 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// The whole E-step into `weights` (component-major: `x.len()` cells of component 0, then
-    /// of component 1, ...).
-    pub(crate) fn run(&self, weights: &mut [f64], x: &[f64], lx: &[f64], rel_ws: &[f64]) {
-        let n = x.len();
-        let rows_per = n.div_ceil(threads_for(weights.len())).max(1);
-        let mut blocks: Vec<Vec<&mut [f64]>> =
-            (0..n.div_ceil(rows_per)).map(|_| Vec::new()).collect();
-        for col in weights.chunks_exact_mut(n) {
-            for (block, part) in blocks.iter_mut().zip(col.chunks_mut(rows_per)) {
-                block.push(part);
-            }
-        }
-        crate::par::on_each(&mut blocks, |t, cols| {
-            self.fill(cols, t * rows_per, x, lx, rel_ws, &mut RowSums::default())
-        });
+    /// The E-step of rows `rows` into `cells` (component-major: `rows.len()` cells of component
+    /// 0, then of component 1, ...).
+    pub(crate) fn fill_rows(
+        &self,
+        cells: &mut [f64],
+        rows: std::ops::Range<usize>,
+        x: &[f64],
+        lx: &[f64],
+        rel_ws: &[f64],
+        scratch: &mut RowSums,
+    ) {
+        let mut cols: Vec<&mut [f64]> = cells.chunks_exact_mut(rows.len()).collect();
+        self.fill(&mut cols, rows.start, x, lx, rel_ws, scratch)
     }
 }
 
@@ -176,7 +165,7 @@ const TILE: usize = 512;
 
 /// Row sums of component-major cells in numpy's pairwise order over each row (as `pairwise_sum`
 /// of the row), computed a column at a time so that the additions vectorise across rows.
-struct RowSums {
+pub(crate) struct RowSums {
     /// numpy's eight partial sums of a tile's rows, when a row has more than one block of eight.
     acc: Vec<f64>,
     out: Vec<f64>,

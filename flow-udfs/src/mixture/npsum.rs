@@ -37,10 +37,15 @@ pub fn pairwise_sum_map(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64 + Copy
         }
         res
     } else {
-        let mut n2 = n / 2;
-        n2 -= n2 % 8;
-        pairwise_sum_map(&a[..n2], &b[..n2], f) + pairwise_sum_map(&a[n2..], &b[n2..], f)
+        let h = n / 2 - n / 2 % 8;
+        pairwise_sum_map(&a[..h], &b[..h], f) + pairwise_sum_map(&a[h..], &b[h..], f)
     }
+}
+
+/// Where numpy's pairwise summation of `n` values splits them first (`None`: one block):
+/// `pairwise_sum(a) == pairwise_sum(&a[..h]) + pairwise_sum(&a[h..])`.
+pub fn pairwise_halves(n: usize) -> Option<usize> {
+    (n > 128).then(|| n / 2 - n / 2 % 8)
 }
 
 /// Sum of an array that numpy must cast first (e.g. `np.mean` of int64):
@@ -81,6 +86,11 @@ mod tests {
             let mapped: Vec<f64> = a.iter().zip(&b).map(|(u, v)| u * v - 0.7).collect();
             let got = pairwise_sum_map(&a, &b, |u, v| u * v - 0.7);
             assert_eq!(got.to_bits(), pairwise_sum(&mapped).to_bits(), "n = {n}");
+            if let Some(h) = pairwise_halves(n) {
+                let halves = pairwise_sum(&mapped[..h]) + pairwise_sum(&mapped[h..]);
+                assert_eq!(halves.to_bits(), got.to_bits(), "n = {n}");
+            }
         }
+        assert_eq!(pairwise_halves(128), None);
     }
 }
