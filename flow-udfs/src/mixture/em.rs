@@ -5,7 +5,7 @@ use crate::mixture::dist::Dist;
 use crate::mixture::estep::{PARALLEL_CELLS, Prepared, RowSums, fixed_densities};
 use crate::mixture::hist_csv::Histogram;
 use crate::mixture::initial::{InitialCounts, initial_mix};
-use crate::mixture::npsum::{buffered_sum, pairwise_halves, pairwise_sum, pairwise_sum_map};
+use crate::mixture::npsum::{buffered_sum, pairwise_halves, pairwise_sum, pairwise_sums};
 use crate::mixture::{Component, FitError, Mixture, Num};
 use std::ops::Range;
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
@@ -384,26 +384,26 @@ impl<'a> Column<'a> {
         Column { pieces: vec![w] }
     }
 
-    /// `np.sum(f(w, xs))` where `xs` has one value per row.
-    fn sum_map(&self, xs: &[f64], f: impl Fn(f64, f64) -> f64 + Copy) -> f64 {
+    /// `np.sum(f(w, xs)[k])` for each `k` in one pass, where `xs` has one value per row.
+    fn sums<const K: usize>(
+        &self,
+        xs: &[f64],
+        f: impl Fn(f64, f64) -> [f64; K] + Copy,
+    ) -> [f64; K] {
         let mut start = 0;
-        let mut total: Option<f64> = None;
+        let mut total: Option<[f64; K]> = None;
         for p in &self.pieces {
-            let s = pairwise_sum_map(p, &xs[start..start + p.len()], f);
+            let s = pairwise_sums(p, &xs[start..start + p.len()], f);
             start += p.len();
-            total = Some(total.map_or(s, |t| t + s));
+            total = Some(total.map_or(s, |t| std::array::from_fn(|k| t[k] + s[k])));
         }
-        total.unwrap_or(0.0)
+        total.unwrap_or([0.0; K])
     }
 
-    /// `np.sum(w)`.
-    fn sum(&self) -> f64 {
-        let mut total: Option<f64> = None;
-        for p in &self.pieces {
-            let s = pairwise_sum(p);
-            total = Some(total.map_or(s, |t| t + s));
-        }
-        total.unwrap_or(0.0)
+    /// `np.sum(f(w, xs))`.
+    fn sum_map(&self, xs: &[f64], f: impl Fn(f64, f64) -> f64 + Copy) -> f64 {
+        let [s] = self.sums(xs, |w, x| [f(w, x)]);
+        s
     }
 }
 
@@ -445,11 +445,11 @@ pub fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &Column) -> Result<V
         Dist::Uniform => Ok(comp.params.clone()),
         Dist::Norm | Dist::Lognorm => {
             let xs = if comp.dist == Dist::Lognorm { lx } else { x };
-            let mut sumw = w.sum();
+            let [mut sumw, swx] = w.sums(xs, |w, x| [w, w * x]);
             if sumw.is_nan() || sumw <= 0.0 {
                 sumw = EPS;
             }
-            let mu = w.sum_map(xs, |w, x| w * x) / sumw;
+            let mu = swx / sumw;
             let mut sigma = (w.sum_map(xs, |w, x| {
                 let d = x - mu;
                 w * (d * d)
@@ -471,8 +471,8 @@ pub fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &Column) -> Result<V
                 .ok_or_else(|| FitError::BadParams("genpareto needs loc".into()))?;
             let beta = beta_num.value();
             // The original uses a BLAS dot product here; pairwise is within an ulp.
-            let dot = w.sum_map(lx, |w, l| l * w);
-            let alpha = 1.0 / (dot / w.sum() - beta.ln());
+            let [dot, sw] = w.sums(lx, |w, l| [l * w, w]);
+            let alpha = 1.0 / (dot / sw - beta.ln());
             Ok(vec![
                 Num::Float(1.0 / alpha),
                 beta_num,
@@ -481,8 +481,8 @@ pub fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &Column) -> Result<V
         }
         Dist::Gamma => {
             let a0 = param(comp, 0)?;
-            let sw = w.sum();
-            let bhat = w.sum_map(x, |w, x| w * x) / sw / a0;
+            let [sw, swx] = w.sums(x, |w, x| [w, w * x]);
+            let bhat = swx / sw / a0;
             let lb = bhat.ln();
             // Root of sum(w * (-log(bhat) - psi(a) + log(x))) = 0; psi is monotone,
             // so this root is the one fsolve converges to.
@@ -492,8 +492,8 @@ pub fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &Column) -> Result<V
         }
         Dist::WeibullMin => {
             let k0 = param(comp, 0)?;
-            let sw = w.sum();
-            let lhat = (w.sum_map(x, |w, x| w * x.powf(k0)) / sw).powf(1.0 / k0);
+            let [sw, swxk] = w.sums(x, |w, x| [w, w * x.powf(k0)]);
+            let lhat = (swxk / sw).powf(1.0 / k0);
             let swl = w.sum_map(lx, |w, l| w * l);
             let llhat = lhat.ln();
             let f1 = |kh: f64| {

@@ -130,16 +130,7 @@ impl<'a> Prepared<'a> {
                     col[t0] = *first;
                 }
             }
-            let factors = scratch.sums(cols, t0..t1);
-            for (f, r) in factors.iter_mut().zip(&rel_ws[g0..g1]) {
-                let s = if *f == 0.0 { 1.0 } else { *f };
-                *f = r / s;
-            }
-            for col in cols.iter_mut() {
-                for (v, f) in col[t0..t1].iter_mut().zip(factors.iter()) {
-                    *v *= f;
-                }
-            }
+            normalise_tile(cols, t0..t1, &rel_ws[g0..g1], scratch);
         }
     }
 
@@ -156,6 +147,27 @@ impl<'a> Prepared<'a> {
     ) {
         let mut cols: Vec<&mut [f64]> = cells.chunks_exact_mut(rows.len()).collect();
         self.fill(&mut cols, rows.start, x, lx, rel_ws, scratch)
+    }
+}
+
+/// Divides rows `rows` of `cols` by their sums (a zero sum by 1) and multiplies them by the
+/// point's `rel_ws`. Compiled per CPU level: the divisions and additions vectorise across rows.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
+fn normalise_tile(
+    cols: &mut [&mut [f64]],
+    rows: std::ops::Range<usize>,
+    rel_ws: &[f64],
+    scratch: &mut RowSums,
+) {
+    let factors = scratch.sums(cols, rows.clone());
+    for (f, r) in factors.iter_mut().zip(rel_ws) {
+        let s = if *f == 0.0 { 1.0 } else { *f };
+        *f = r / s;
+    }
+    for col in cols.iter_mut() {
+        for (v, f) in col[rows.clone()].iter_mut().zip(factors.iter()) {
+            *v *= f;
+        }
     }
 }
 
@@ -182,6 +194,7 @@ impl Default for RowSums {
 
 impl RowSums {
     /// The sums of rows `rows` (at most `TILE`) of `cols`.
+    #[inline(always)]
     fn sums(&mut self, cols: &[&mut [f64]], rows: std::ops::Range<usize>) -> &mut [f64] {
         let m = rows.len();
         let kk = cols.len();

@@ -10,35 +10,58 @@ pub fn pairwise_sum(a: &[f64]) -> f64 {
 /// `np.sum(f(a, b))` for elementwise `f`: the pairwise sum of the temporary array numpy would
 /// make, in the same order, without making it. `a` and `b` have the same length.
 pub fn pairwise_sum_map(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64 + Copy) -> f64 {
+    let [s] = pairwise_sums(a, b, |u, v| [f(u, v)]);
+    s
+}
+
+/// `K` sums `np.sum(f(a, b)[k])` in one pass (independent chains of additions, so two sums cost
+/// about as much as one), each in numpy's pairwise order.
+pub fn pairwise_sums<const K: usize>(
+    a: &[f64],
+    b: &[f64],
+    f: impl Fn(f64, f64) -> [f64; K] + Copy,
+) -> [f64; K] {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     if n < 8 {
-        let mut res = 0.0;
+        let mut res = [0.0; K];
         for (&u, &v) in a.iter().zip(b) {
-            res += f(u, v);
+            for (r, y) in res.iter_mut().zip(f(u, v)) {
+                *r += y;
+            }
         }
         res
     } else if n <= 128 {
-        // Eight running sums over whole blocks of eight (the lanes vectorise), combined as
-        // numpy does, then the tail one by one.
+        // Eight running sums per result over whole blocks of eight (the lanes vectorise),
+        // combined as numpy does, then the tail one by one.
         let whole = n - n % 8;
-        let mut r = [0.0f64; 8];
-        for ((acc, &u), &v) in r.iter_mut().zip(&a[..8]).zip(&b[..8]) {
-            *acc = f(u, v);
-        }
-        for (ba, bb) in a[8..whole].chunks_exact(8).zip(b[8..whole].chunks_exact(8)) {
-            for ((acc, &u), &v) in r.iter_mut().zip(ba).zip(bb) {
-                *acc += f(u, v);
+        let mut r = [[0.0f64; 8]; K];
+        for (j, (&u, &v)) in a[..8].iter().zip(&b[..8]).enumerate() {
+            for (rk, y) in r.iter_mut().zip(f(u, v)) {
+                rk[j] = y;
             }
         }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (ba, bb) in a[8..whole].chunks_exact(8).zip(b[8..whole].chunks_exact(8)) {
+            for (j, (&u, &v)) in ba.iter().zip(bb).enumerate() {
+                for (rk, y) in r.iter_mut().zip(f(u, v)) {
+                    rk[j] += y;
+                }
+            }
+        }
+        let mut res = r.map(|r| ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7])));
         for (&u, &v) in a[whole..].iter().zip(&b[whole..]) {
-            res += f(u, v);
+            for (r, y) in res.iter_mut().zip(f(u, v)) {
+                *r += y;
+            }
         }
         res
     } else {
         let h = n / 2 - n / 2 % 8;
-        pairwise_sum_map(&a[..h], &b[..h], f) + pairwise_sum_map(&a[h..], &b[h..], f)
+        let (l, r) = (
+            pairwise_sums(&a[..h], &b[..h], f),
+            pairwise_sums(&a[h..], &b[h..], f),
+        );
+        std::array::from_fn(|k| l[k] + r[k])
     }
 }
 
@@ -86,6 +109,9 @@ mod tests {
             let mapped: Vec<f64> = a.iter().zip(&b).map(|(u, v)| u * v - 0.7).collect();
             let got = pairwise_sum_map(&a, &b, |u, v| u * v - 0.7);
             assert_eq!(got.to_bits(), pairwise_sum(&mapped).to_bits(), "n = {n}");
+            let [x, y] = pairwise_sums(&a, &b, |u, v| [u * v - 0.7, v]);
+            assert_eq!(x.to_bits(), got.to_bits(), "n = {n}");
+            assert_eq!(y.to_bits(), pairwise_sum(&b).to_bits(), "n = {n}");
             if let Some(h) = pairwise_halves(n) {
                 let halves = pairwise_sum(&mapped[..h]) + pairwise_sum(&mapped[h..]);
                 assert_eq!(halves.to_bits(), got.to_bits(), "n = {n}");
