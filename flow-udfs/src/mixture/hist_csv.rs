@@ -64,9 +64,13 @@ impl Histogram {
         let keep: Vec<usize> = (1..names.len())
             .filter(|&i| !names[i].ends_with("_ssq"))
             .collect();
-        let mut cells: Vec<Vec<Cell>> = (0..=keep.len()).map(|_| Vec::new()).collect();
+        let rows = text.len() / (2 * names.len()).max(1);
+        let mut cells: Vec<Vec<Cell>> =
+            (0..=keep.len()).map(|_| Vec::with_capacity(rows)).collect();
+        let mut fields: Vec<&str> = Vec::with_capacity(names.len());
         for (ln, line) in lines {
-            let fields: Vec<&str> = line.split(',').collect();
+            fields.clear();
+            fields.extend(line.split(','));
             if fields.len() != names.len() {
                 return Err(FitError::Csv {
                     line: ln + 1,

@@ -19,11 +19,12 @@ const POLY_MAX: f64 = 709.0;
 /// (components far from a point), so these stay on the vector path.
 const ZERO_BELOW: f64 = -746.0;
 
-/// Elements per pass: the arguments are kept on the stack to find those the polynomial cannot do.
+/// Elements per pass: a pass whose arguments were all in range needs no second look.
 const CHUNK: usize = 256;
 
 /// `out[i] = exp(arg(a[i], b[i])) * scale` for every element (`a`, `b` and `out` of one length).
-/// `arg` is inlined into each CPU level's copy of the loop, so it should be branch-free.
+/// `arg` is inlined into each CPU level's copy of the loop, so it should be branch-free; it must
+/// be pure (it is called again for the arguments the polynomial cannot take).
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 pub(crate) fn exp_map<F: Fn(f64, f64) -> f64>(
     a: &[f64],
@@ -37,31 +38,29 @@ pub(crate) fn exp_map<F: Fn(f64, f64) -> f64>(
         .contains(multiversion::target_features::x86_64::FMA);
     #[cfg(not(target_arch = "x86_64"))]
     let poly = false;
-    let mut args = [0.0f64; CHUNK];
+    let ok = |g: f64| g < ZERO_BELOW || (POLY_MIN..=POLY_MAX).contains(&g);
     for ((a, b), out) in a
         .chunks(CHUNK)
         .zip(b.chunks(CHUNK))
         .zip(out.chunks_mut(CHUNK))
     {
-        let args = &mut args[..out.len()];
-        for ((g, &a), &b) in args.iter_mut().zip(a).zip(b) {
-            *g = arg(a, b);
-        }
         if !poly {
-            for (o, &g) in out.iter_mut().zip(args.iter()) {
-                *o = g.exp() * scale;
+            for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                *o = arg(a, b).exp() * scale;
             }
             continue;
         }
         let mut in_range = true;
-        for (o, &g) in out.iter_mut().zip(args.iter()) {
-            let zero = g < ZERO_BELOW;
-            *o = if zero { 0.0 } else { exp_poly(g) } * scale;
-            in_range &= zero | (POLY_MIN..=POLY_MAX).contains(&g);
+        for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+            let g = arg(a, b);
+            *o = if g < ZERO_BELOW { 0.0 } else { exp_poly(g) } * scale;
+            in_range &= ok(g);
         }
         if !in_range {
-            for (o, &g) in out.iter_mut().zip(args.iter()) {
-                if !(g < ZERO_BELOW || (POLY_MIN..=POLY_MAX).contains(&g)) {
+            // Recomputes the few arguments the polynomial cannot take (`arg` is pure).
+            for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                let g = arg(a, b);
+                if !ok(g) {
                     *o = g.exp() * scale;
                 }
             }
