@@ -614,6 +614,38 @@ mod tests {
     }
 
     #[test]
+    fn an_m_step_error_stops_every_thread_of_the_fit() {
+        // 5000 points x 8 components: the two-thread team. The gamma component has no mass
+        // near the data, so its responsibilities are all 0 and its M-step target is NaN: the
+        // fit must end with that error (not hang, not write NaN), with one thread or two.
+        let x: Vec<f64> = (1..=5000).map(f64::from).collect();
+        let mut components: Vec<Component> = (0..7)
+            .map(|i| Component {
+                weight: 0.1,
+                dist: Dist::Lognorm,
+                params: vec![Num::Float(1.0), Num::Int(0), Num::Float(10.0 * (i + 1) as f64)],
+            })
+            .collect();
+        components.push(Component {
+            weight: 0.3,
+            dist: Dist::Gamma,
+            params: vec![Num::Float(1e6), Num::Int(0), Num::Float(1.0)],
+        });
+        let init = Mixture {
+            components,
+            sum: None,
+        };
+        assert!(x.len() * 8 >= PARALLEL_CELLS && pairwise_halves(x.len()).is_some());
+        let err = fit(&x, &vec![1.0; x.len()], &init, 20, None).unwrap_err();
+        assert!(
+            matches!(&err, FitError::NonFinite(m) if m.contains("gamma M-step target")),
+            "{err}"
+        );
+        let err = fit(&x[..100], &[1.0; 100], &init, 20, None).unwrap_err();
+        assert!(matches!(err, FitError::NonFinite(_)), "{err}");
+    }
+
+    #[test]
     fn lognorm_m_step_is_weighted_log_moments() {
         let x = [1.0, 2.0, 4.0, 8.0];
         let lx: Vec<f64> = x.iter().map(|v: &f64| v.ln()).collect();
