@@ -623,7 +623,11 @@ mod tests {
             .map(|i| Component {
                 weight: 0.1,
                 dist: Dist::Lognorm,
-                params: vec![Num::Float(1.0), Num::Int(0), Num::Float(10.0 * (i + 1) as f64)],
+                params: vec![
+                    Num::Float(1.0),
+                    Num::Int(0),
+                    Num::Float(10.0 * (i + 1) as f64),
+                ],
             })
             .collect();
         components.push(Component {
