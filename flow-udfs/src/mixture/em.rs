@@ -150,7 +150,9 @@ pub(crate) fn fit_inner(
             None => vec![1.0; n],
         },
         // One block of rows per thread: the halves of numpy's pairwise split, so that the sums
-        // of the two threads' rows add up to the sum of the whole column in numpy's order.
+        // of the two threads' rows add up to the sum of the whole column in numpy's order (two
+        // threads at most; the quarters would do for four, but a fit of the published
+        // histograms takes 0.05-0.1 s on two).
         blocks: match pairwise_halves(n) {
             Some(h) if n * kk >= PARALLEL_CELLS && crate::par::cores() > 1 => vec![0..h, h..n],
             _ => std::iter::once(0..n).collect(),
