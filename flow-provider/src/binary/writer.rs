@@ -18,7 +18,7 @@ pub struct FlowBinWriter {
     early: EarlySync,
 }
 
-/// Bytes of a column written between two background syncs of it.
+/// Bytes of a column written between two requests for a background sync of it.
 const EARLY_SYNC: u64 = 64 << 20;
 
 /// Syncs column files on a thread of its own while the trace is still being written: the disk
@@ -28,23 +28,22 @@ const EARLY_SYNC: u64 = 64 << 20;
 #[derive(Default)]
 struct EarlySync {
     worker: Option<(
-        std::sync::mpsc::Sender<File>,
+        std::sync::mpsc::Sender<(usize, File)>,
         std::thread::JoinHandle<std::io::Result<()>>,
     )>,
 }
 
 impl EarlySync {
-    /// Queues a sync of `file` (of the data written so far). A handle that cannot be cloned is
-    /// skipped: the final sync still covers it.
-    fn request(&mut self, file: &File) {
+    /// Queues a sync of column `column`'s `file` (of the data written so far). A handle that
+    /// cannot be cloned is skipped: the final sync still covers it.
+    fn request(&mut self, column: usize, file: &File) {
         let Ok(file) = file.try_clone() else { return };
         let (tx, _) = self.worker.get_or_insert_with(|| {
-            let (tx, rx) = std::sync::mpsc::channel::<File>();
-            let worker = std::thread::spawn(move || rx.iter().try_for_each(|f| f.sync_data()));
-            (tx, worker)
+            let (tx, rx) = std::sync::mpsc::channel();
+            (tx, std::thread::spawn(move || sync_requests(rx)))
         });
         // A send fails only after the worker stopped on an error, which `finish` reports.
-        let _ = tx.send(file);
+        let _ = tx.send((column, file));
     }
 
     /// Waits for the queued syncs.
@@ -66,6 +65,22 @@ impl EarlySync {
 /// each (small writes leave 4 KiB pages: scanning a 50 M-row trace then spends about half its
 /// time on page tables).
 const CHUNK: usize = 2 << 20;
+
+/// The early-sync thread: syncs the requested files, each column once however many requests
+/// for it queued up during the previous syncs.
+fn sync_requests(rx: std::sync::mpsc::Receiver<(usize, File)>) -> std::io::Result<()> {
+    while let Ok(first) = rx.recv() {
+        let mut pending = vec![first];
+        for (column, file) in rx.try_iter() {
+            pending.retain(|(c, _)| *c != column);
+            pending.push((column, file));
+        }
+        for (_, file) in pending {
+            file.sync_data()?;
+        }
+    }
+    Ok(())
+}
 
 /// A column file written in whole `CHUNK`s.
 struct Chunked<W: Write> {
@@ -162,7 +177,9 @@ impl FlowBinWriter {
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        for (array, (name, file)) in batch.columns().iter().zip(&mut self.files) {
+        for (column, (array, (name, file))) in
+            batch.columns().iter().zip(&mut self.files).enumerate()
+        {
             if array.null_count() > 0 {
                 let row = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
                 return Err(err(format!(
@@ -179,7 +196,7 @@ impl FlowBinWriter {
                 .map_err(|e| err(format!("writing column '{name}': {e}")))?;
             if file.unsynced >= EARLY_SYNC {
                 file.unsynced = 0;
-                self.early.request(&file.file);
+                self.early.request(column, &file.file);
             }
         }
         self.rows += batch.num_rows() as u64;
@@ -248,7 +265,7 @@ mod tests {
             false,
         )]));
         let mut w = FlowBinWriter::create(&target, &schema).unwrap();
-        // 72 MiB: one background sync is asked for after the first 64 MiB.
+        // 72 MiB: a background sync is asked for after the first 64 MiB.
         let rows_per_batch = 1 << 20;
         for b in 0..9u64 {
             let values = UInt64Array::from_iter_values((0..rows_per_batch).map(|i| b << 32 | i));
