@@ -27,10 +27,13 @@ const EARLY_SYNC: u64 = 64 << 20;
 /// write). A failed early sync fails `finish`.
 #[derive(Default)]
 struct EarlySync {
-    worker: Option<(
-        std::sync::mpsc::Sender<(usize, File)>,
-        std::thread::JoinHandle<std::io::Result<()>>,
-    )>,
+    worker: Option<SyncWorker>,
+}
+
+/// The early-sync thread and the queue of its requests: (column, file).
+struct SyncWorker {
+    requests: std::sync::mpsc::Sender<(usize, File)>,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
 }
 
 impl EarlySync {
@@ -38,21 +41,22 @@ impl EarlySync {
     /// cannot be cloned is skipped: the final sync still covers it.
     fn request(&mut self, column: usize, file: &File) {
         let Ok(file) = file.try_clone() else { return };
-        let (tx, _) = self.worker.get_or_insert_with(|| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            (tx, std::thread::spawn(move || sync_requests(rx)))
+        let worker = self.worker.get_or_insert_with(|| {
+            let (requests, rx) = std::sync::mpsc::channel();
+            let thread = std::thread::spawn(move || sync_requests(rx));
+            SyncWorker { requests, thread }
         });
-        // A send fails only after the worker stopped on an error, which `finish` reports.
-        let _ = tx.send((column, file));
+        // A send fails only after the thread stopped on an error, which `finish` reports.
+        let _ = worker.requests.send((column, file));
     }
 
     /// Waits for the queued syncs.
     fn finish(self) -> std::io::Result<()> {
         match self.worker {
             None => Ok(()),
-            Some((tx, worker)) => {
-                drop(tx);
-                worker
+            Some(SyncWorker { requests, thread }) => {
+                drop(requests);
+                thread
                     .join()
                     .unwrap_or_else(|e| std::panic::resume_unwind(e))
             }
