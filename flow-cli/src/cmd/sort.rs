@@ -87,4 +87,4 @@ async fn in_memory(args: &Args) -> Result<bool> {
 }
 
 /// Rows per gathered output batch.
-const BATCH_ROWS: usize = 65_536;
+const BATCH_ROWS: usize = 262_144;

@@ -104,6 +104,12 @@ impl<W: Write> Chunked<W> {
     }
 
     fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        // Whole chunks straight from the caller's buffer when nothing is pending.
+        while self.buf.is_empty() && bytes.len() >= CHUNK {
+            self.file.write_all(&bytes[..CHUNK])?;
+            bytes = &bytes[CHUNK..];
+            self.unsynced += CHUNK as u64;
+        }
         while !bytes.is_empty() {
             let take = (CHUNK - self.buf.len()).min(bytes.len());
             self.buf.extend_from_slice(&bytes[..take]);
@@ -292,6 +298,20 @@ mod tests {
         let data: Vec<u8> = (0..5 * CHUNK + 123).map(|i| (i % 251) as u8).collect();
         // Odd-sized pieces, as batches of different lengths and widths arrive.
         for piece in data.chunks(65_536 * 3 + 7) {
+            w.write_all(piece).unwrap();
+        }
+        let out = w.finish().unwrap();
+        assert_eq!(out.0, [CHUNK, CHUNK, CHUNK, CHUNK, CHUNK, 123]);
+        assert_eq!(out.1, data);
+
+        // Pieces larger than a chunk: whole chunks go straight out when nothing is pending,
+        // otherwise through the buffer; the writes stay whole aligned chunks.
+        let mut w = Chunked::new(Writes::default());
+        for piece in [
+            &data[..CHUNK / 2],
+            &data[CHUNK / 2..3 * CHUNK],
+            &data[3 * CHUNK..],
+        ] {
             w.write_all(piece).unwrap();
         }
         let out = w.finish().unwrap();
