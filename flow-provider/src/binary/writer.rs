@@ -307,11 +307,8 @@ mod tests {
         // Pieces larger than a chunk: whole chunks go straight out when nothing is pending,
         // otherwise through the buffer; the writes stay whole aligned chunks.
         let mut w = Chunked::new(Writes::default());
-        for piece in [
-            &data[..CHUNK / 2],
-            &data[CHUNK / 2..3 * CHUNK],
-            &data[3 * CHUNK..],
-        ] {
+        let half = 2 * CHUNK + CHUNK / 2;
+        for piece in [&data[..2 * CHUNK], &data[2 * CHUNK..half], &data[half..]] {
             w.write_all(piece).unwrap();
         }
         let out = w.finish().unwrap();
