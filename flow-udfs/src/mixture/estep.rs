@@ -106,36 +106,9 @@ impl<'a> Prepared<'a> {
         Prepared { comps, first }
     }
 
-    /// Fills `cols` (one slice per component, rows `start..start + len` of its column) with
-    /// normalised responsibilities times `rel_ws[i]` (the point's data weight over the mean
-    /// weight), a tile of rows at a time.
-    fn fill(
-        &self,
-        cols: &mut [&mut [f64]],
-        start: usize,
-        x: &[f64],
-        lx: &[f64],
-        rel_ws: &[f64],
-        scratch: &mut RowSums,
-    ) {
-        let len = cols.first().map_or(0, |c| c.len());
-        for t0 in (0..len).step_by(TILE) {
-            let t1 = (t0 + TILE).min(len);
-            let (g0, g1) = (start + t0, start + t1);
-            for (col, k) in cols.iter_mut().zip(&self.comps) {
-                k.column(g0, &x[g0..g1], &lx[g0..g1], &mut col[t0..t1]);
-            }
-            if g0 == 0 {
-                for (col, first) in cols.iter_mut().zip(&self.first) {
-                    col[t0] = *first;
-                }
-            }
-            normalise_tile(cols, t0..t1, &rel_ws[g0..g1], scratch);
-        }
-    }
-
     /// The E-step of rows `rows` into `cells` (component-major: `rows.len()` cells of component
-    /// 0, then of component 1, ...).
+    /// 0, then of component 1, ...): normalised responsibilities times `rel_ws[i]` (the point's
+    /// data weight over the mean weight), a tile of rows at a time.
     pub(crate) fn fill_rows(
         &self,
         cells: &mut [f64],
@@ -145,8 +118,21 @@ impl<'a> Prepared<'a> {
         rel_ws: &[f64],
         scratch: &mut RowSums,
     ) {
-        let mut cols: Vec<&mut [f64]> = cells.chunks_exact_mut(rows.len()).collect();
-        self.fill(&mut cols, rows.start, x, lx, rel_ws, scratch)
+        let len = rows.len();
+        let mut cols: Vec<&mut [f64]> = cells.chunks_exact_mut(len).collect();
+        for t0 in (0..len).step_by(TILE) {
+            let t1 = (t0 + TILE).min(len);
+            let (g0, g1) = (rows.start + t0, rows.start + t1);
+            for (col, k) in cols.iter_mut().zip(&self.comps) {
+                k.column(g0, &x[g0..g1], &lx[g0..g1], &mut col[t0..t1]);
+            }
+            if g0 == 0 {
+                for (col, first) in cols.iter_mut().zip(&self.first) {
+                    col[t0] = *first;
+                }
+            }
+            normalise_tile(&mut cols, t0..t1, &rel_ws[g0..g1], scratch);
+        }
     }
 }
 
