@@ -266,11 +266,13 @@ fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 }
 
 impl Shared<'_, '_> {
+    /// Thread `t`: the E-step of its block of rows.
     fn e_step(&self, data: &Data, t: usize, scratch: &mut RowSums) {
         let step = read(&self.step);
         let mut cells = self.cells[t].write().unwrap_or_else(|e| e.into_inner());
         let rows = data.blocks[t].clone();
-        (step.prepared).fill_rows(&mut cells, rows, data.x, &data.lx, &data.rel_ws, scratch);
+        step.prepared
+            .fill_rows(&mut cells, rows, data.x, &data.lx, &data.rel_ws, scratch);
     }
 
     /// Thread `t` of `threads`: fits components `t`, `t + threads`, ... of the fitted ones and
