@@ -1,10 +1,12 @@
 # Timing helpers for the bench scripts (sourced): run_reps NAME REPS CMD... records the median
 # wall time in MEDIAN[NAME] and the largest peak RSS in RSS[NAME]; ratio A B prints A/B.
+# BEFORE_EACH, when set, is a shell command run (untimed) before every run.
 declare -A MEDIAN RSS
 run_reps() {
     local name=$1 reps=$2; shift 2
     local times=() peak=0 i out
     for ((i = 0; i < reps; i++)); do
+        [ -n "${BEFORE_EACH:-}" ] && bash -c "$BEFORE_EACH"
         local tf
         tf=$(mktemp)
         /usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>&1
