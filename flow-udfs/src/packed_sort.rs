@@ -116,7 +116,7 @@ pub fn packed_order(
 pub fn gathered(
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
-    order: Vec<u32>,
+    order: Arc<Vec<u32>>,
     batch_size: usize,
 ) -> SendableRecordBatchStream {
     use futures::SinkExt;
@@ -168,19 +168,20 @@ pub fn sorted_trace_plan(
     let sorted = SortedTrace {
         schema: schema.clone(),
         columns,
-        order,
+        order: Arc::new(order),
         _reservation: reservation,
     };
     let plan = StreamingTableExec::try_new(schema, vec![Arc::new(sorted)], None, [], false, None)?;
     Ok(Some(Arc::new(plan)))
 }
 
-/// A trace's columns in a sorted order, gathered as the partition is read.
+/// A trace's columns in a sorted order, gathered as the partition is read (the order is shared
+/// with the gather, not copied: it is the memory the reservation stands for).
 #[derive(Debug)]
 struct SortedTrace {
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
-    order: Vec<u32>,
+    order: Arc<Vec<u32>>,
     _reservation: MemoryReservation,
 }
 
@@ -252,7 +253,7 @@ mod tests {
         use futures::StreamExt;
         let a: ArrayRef = Arc::new(Int16Array::from(vec![10, 11, 12, 13, 14]));
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int16, false)]));
-        let stream = gathered(schema, vec![a], vec![4, 0, 3, 1, 2], 2);
+        let stream = gathered(schema, vec![a], Arc::new(vec![4, 0, 3, 1, 2]), 2);
         let batches: Vec<RecordBatch> = futures::executor::block_on(stream.collect::<Vec<_>>())
             .into_iter()
             .collect::<Result<_>>()
@@ -273,7 +274,7 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int16, false)]));
         // Position 7 is outside the column: arrow's take fails or panics; either way the
         // consumer must see an error after the first (good) batch.
-        let stream = gathered(schema, vec![a], vec![2, 0, 7, 1], 2);
+        let stream = gathered(schema, vec![a], Arc::new(vec![2, 0, 7, 1]), 2);
         let results = futures::executor::block_on(stream.collect::<Vec<_>>());
         assert_eq!(results.len(), 2, "{results:?}");
         assert!(results[0].is_ok());

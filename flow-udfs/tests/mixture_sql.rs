@@ -14,6 +14,11 @@ fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mixture")
 }
 
+/// `path` relative to the repository root.
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
 const SET: &str = "reference/agh_2015061019_IPv4_anon";
 
 async fn ctx() -> SessionContext {
@@ -73,11 +78,6 @@ async fn mixture_fit_over_a_histogram_query_equals_the_published_fit() {
     )
     .await;
     assert_eq!(json, json2);
-}
-
-/// `path` relative to the repository root.
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
 }
 
 /// sql/fit.sql against flow-models 2.2's `fit_mix` of its own length histogram of

@@ -76,7 +76,7 @@ async fn in_memory(args: &Args) -> Result<bool> {
     let Some(order) = packed_order(&schema, &columns, &args.keys, args.reverse)? else {
         return Ok(false);
     };
-    let stream = gathered(schema, columns, order, BATCH_ROWS);
+    let stream = gathered(schema, columns, std::sync::Arc::new(order), BATCH_ROWS);
     let rows = Some(trace.rows as u64);
     let written = progress::write(stream, args.out_format.into(), &args.output, rows).await?;
     eprintln!(

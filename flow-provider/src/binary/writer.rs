@@ -64,12 +64,6 @@ impl EarlySync {
     }
 }
 
-/// Size of every write but a file's last: 2 MiB at 2 MiB-aligned offsets, so the kernel can keep
-/// the written pages in 2 MiB page-cache folios, which later scans map with one page-table entry
-/// each (small writes leave 4 KiB pages: scanning a 50 M-row trace then spends about half its
-/// time on page tables).
-const CHUNK: usize = 2 << 20;
-
 /// The early-sync thread: syncs the requested files, each column once however many requests
 /// for it queued up during the previous syncs.
 fn sync_requests(rx: std::sync::mpsc::Receiver<(usize, File)>) -> std::io::Result<()> {
@@ -85,6 +79,12 @@ fn sync_requests(rx: std::sync::mpsc::Receiver<(usize, File)>) -> std::io::Resul
     }
     Ok(())
 }
+
+/// Size of every write but a file's last: 2 MiB at 2 MiB-aligned offsets, so the kernel can keep
+/// the written pages in 2 MiB page-cache folios, which later scans map with one page-table entry
+/// each (small writes leave 4 KiB pages: scanning a 50 M-row trace then spends about half its
+/// time on page tables).
+const CHUNK: usize = 2 << 20;
 
 /// A column file written in whole `CHUNK`s.
 struct Chunked<W: Write> {

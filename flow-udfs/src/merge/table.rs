@@ -98,21 +98,18 @@ pub async fn merge_plan(
     // One binary trace in another order (a collector's): sort it by time in memory when the
     // pool allows, and merge that in one pass on one merge partition: the gather of the sorted
     // columns (on all cores) is the larger cost, and every merge partition would repeat it.
+    let keys = ["first", "first_ms"].map(String::from);
     if let Some(fb) = flowbin_scan(&scan)
         && let [trace] = fb.traces()
-        && ["first", "first_ms"]
-            .iter()
-            .all(|c| scan.schema().index_of(c).is_ok())
+        && keys.iter().all(|c| scan.schema().index_of(c).is_ok())
+        && let Some(sorted) = sorted_trace_plan(trace, &keys, &ctx)?
     {
-        let keys = ["first".to_string(), "first_ms".to_string()];
-        if let Some(sorted) = sorted_trace_plan(trace, &keys, &ctx)? {
-            return Ok(Arc::new(MergeExec::try_new(
-                sorted,
-                Mode::Ordered { partitions: 1 },
-                params,
-                counters,
-            )?));
-        }
+        return Ok(Arc::new(MergeExec::try_new(
+            sorted,
+            Mode::Ordered { partitions: 1 },
+            params,
+            counters,
+        )?));
     }
     // Ties in (first, first_ms) keep input order where positions are known.
     let input: Arc<dyn ExecutionPlan> = match RowIndexExec::try_new(scan.clone()) {

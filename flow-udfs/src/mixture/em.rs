@@ -8,7 +8,7 @@ use crate::mixture::initial::{InitialCounts, initial_mix};
 use crate::mixture::npsum::{buffered_sum, pairwise_halves, pairwise_sum, pairwise_sums};
 use crate::mixture::{Component, FitError, Mixture, Num};
 use std::ops::Range;
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 const EPS: f64 = f64::EPSILON;
 /// scipy.optimize.newton's default absolute tolerance.
@@ -255,7 +255,7 @@ struct Shared<'a, 'p> {
     progress: Mutex<&'p mut (dyn FnMut() + Send)>,
 }
 
-/// Locks a mutex; a poisoned one means another thread of the fit panicked, and the team passes
+/// Lock helpers: a poisoned lock means another thread of the fit panicked, and the team passes
 /// that panic to the caller anyway, so its data are used as they are.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -265,11 +265,15 @@ fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(|e| e.into_inner())
 }
 
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Shared<'_, '_> {
     /// Thread `t`: the E-step of its block of rows.
     fn e_step(&self, data: &Data, t: usize, scratch: &mut RowSums) {
         let step = read(&self.step);
-        let mut cells = self.cells[t].write().unwrap_or_else(|e| e.into_inner());
+        let mut cells = write(&self.cells[t]);
         let rows = data.blocks[t].clone();
         step.prepared
             .fill_rows(&mut cells, rows, data.x, &data.lx, &data.rel_ws, scratch);
@@ -308,7 +312,7 @@ impl<'a> Shared<'a, '_> {
     /// The first thread, after the M-step: new parameters and weights, then the next E-step's
     /// densities; an error stops the fit.
     fn finish_iteration(&self, data: &Data, fixed: &'a [Option<Vec<f64>>]) {
-        let mut step = self.step.write().unwrap_or_else(|e| e.into_inner());
+        let mut step = write(&self.step);
         let fitted = std::mem::take(&mut *lock(&self.fitted));
         let col_sums = lock(&self.col_sums).clone();
         let next = apply(&mut step.mix, fitted, &col_sums, data)
