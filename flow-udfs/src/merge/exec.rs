@@ -207,6 +207,9 @@ impl ExecutionPlan for MergeExec {
             filter,
             columns: self.columns,
             merger: Merger::new(self.params),
+            rows: Vec::new(),
+            flows: Vec::new(),
+            hashes: Vec::new(),
             counters: self.counters.clone(),
             batch_size: context.session_config().batch_size().max(1),
             finished: false,
@@ -232,6 +235,11 @@ struct Run {
     filter: Option<(usize, usize)>,
     columns: [usize; 21],
     merger: Merger,
+    /// The batch's rows of this partition, their records for `merger` and their key hashes
+    /// (buffers kept between batches).
+    rows: Vec<u32>,
+    flows: Vec<Flow>,
+    hashes: Vec<u64>,
     counters: SharedCounters,
     batch_size: usize,
     finished: bool,
@@ -292,15 +300,26 @@ impl Run {
         let packets = &values::<UInt64Type>(c(18))?[..n];
         let octets = &values::<UInt64Type>(c(19))?[..n];
         let aggs = &values::<UInt32Type>(c(20))?[..n];
-        for i in 0..n {
-            if let Some((mine, of)) = self.filter {
-                let sa = [sa0[i], sa1[i], sa2[i], sa3[i]];
-                let da = [da0[i], da1[i], da2[i], da3[i]];
-                let ports = (u32::from(sp[i]) << 16) | u32::from(dp[i]);
-                if partition(sa, da, ports, of) != mine {
-                    continue;
+        // This partition's rows, picked without a branch per row (half of them are another
+        // partition's, in no predictable pattern).
+        self.rows.clear();
+        match self.filter {
+            None => self.rows.extend(0..n as u32),
+            Some((mine, of)) => {
+                self.rows.resize(n, 0);
+                let mut kept = 0;
+                for i in 0..n {
+                    let sa = [sa0[i], sa1[i], sa2[i], sa3[i]];
+                    let da = [da0[i], da1[i], da2[i], da3[i]];
+                    let ports = (u32::from(sp[i]) << 16) | u32::from(dp[i]);
+                    self.rows[kept] = i as u32;
+                    kept += usize::from(partition(sa, da, ports, of) == mine);
                 }
+                self.rows.truncate(kept);
             }
+        }
+        for &i in &self.rows {
+            let i = i as usize;
             let key = Key {
                 af: af[i],
                 prot: prot[i],
@@ -311,21 +330,21 @@ impl Run {
                 sp: sp[i],
                 dp: dp[i],
             };
-            let hash = key.hash64();
-            self.merger.push(
-                Flow {
-                    key,
-                    first: first[i],
-                    first_ms: first_ms[i],
-                    last: last[i],
-                    last_ms: last_ms[i],
-                    packets: packets[i],
-                    octets: octets[i],
-                    aggs: aggs[i],
-                },
-                hash,
-            );
+            self.hashes.push(key.hash64());
+            self.flows.push(Flow {
+                key,
+                first: first[i],
+                first_ms: first_ms[i],
+                last: last[i],
+                last_ms: last_ms[i],
+                packets: packets[i],
+                octets: octets[i],
+                aggs: aggs[i],
+            });
         }
+        self.merger.push_all(&self.flows, &self.hashes);
+        self.flows.clear();
+        self.hashes.clear();
         Ok(())
     }
 }
