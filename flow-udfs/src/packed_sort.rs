@@ -1,10 +1,12 @@
 //! In-memory sort of one binary trace by integer key fields: every record's keys and position
-//! packed into one `u128` (most significant key highest, position lowest), the packed keys
-//! sorted, and the trace's memory-mapped columns gathered in that order, batch by batch.
-//! Positions make every packed key distinct, so the unstable sort gives numpy's stable lexsort
-//! order, and `reverse` reverses the whole permutation: the same order as [`crate::sort`]'s
-//! DataFusion plan, at 16 bytes per record instead of a copy of every column. Keys that do not
-//! pack (floats, or more than 96 bits in all) return `None`: use the DataFusion sort.
+//! packed into one integer (most significant key highest, position lowest; each key as its
+//! offset from the key's minimum, in the bits its range needs), the packed keys sorted, and the
+//! trace's memory-mapped columns gathered in that order, batch by batch. Positions make every
+//! packed key distinct, so the unstable sort gives numpy's stable lexsort order, and `reverse`
+//! reverses the whole permutation: the same order as [`crate::sort`]'s DataFusion plan, at 8
+//! bytes per record (a `u64`: time keys, or two addresses of a day's trace) or 16 (a `u128`)
+//! instead of a copy of every column. Keys that do not pack (floats, or ranges wider than 128
+//! bits with the position) return `None`: use the DataFusion sort.
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
 use arrow::compute::take;
@@ -24,9 +26,6 @@ use flow_provider::fields::dtype_to_arrow;
 use rayon::slice::ParallelSliceMut;
 use std::sync::Arc;
 
-/// Bits of the packed key holding the record's position.
-const POSITION_BITS: u32 = 32;
-
 /// The trace's columns as zero-copy arrays over their memory-mapped files, with their schema.
 pub fn mapped_columns(trace: &TraceDir) -> Result<(SchemaRef, Vec<ArrayRef>)> {
     let mut fields = Vec::with_capacity(trace.columns.len());
@@ -41,45 +40,76 @@ pub fn mapped_columns(trace: &TraceDir) -> Result<(SchemaRef, Vec<ArrayRef>)> {
     Ok((Arc::new(Schema::new(fields)), arrays))
 }
 
-/// ORs a key column's values, as order-preserving unsigned integers (signed values with their
-/// sign bit flipped), into `packed` at bit `shift`; returns the key's width in bits, or `None`
-/// (leaving `packed` alone) for a type that does not pack or does not fit below bit 128.
-fn pack_key(a: &ArrayRef, packed: &mut [u128], shift: u32) -> Option<u32> {
-    fn or<T: ArrowPrimitiveType>(
+/// A key column's values as order-preserving unsigned integers (signed values with their sign
+/// bit flipped), handed to `f` one by one; `None` for a type that does not pack.
+fn for_each_key<F: FnMut(usize, u64)>(a: &ArrayRef, mut f: F) -> Option<()> {
+    fn each<T: ArrowPrimitiveType>(
         a: &ArrayRef,
-        packed: &mut [u128],
-        shift: u32,
-        f: impl Fn(T::Native) -> u64,
+        to_u64: impl Fn(T::Native) -> u64,
+        f: &mut impl FnMut(usize, u64),
     ) {
-        for (p, &v) in packed.iter_mut().zip(a.as_primitive::<T>().values()) {
-            *p |= u128::from(f(v)) << shift;
+        for (i, &v) in a.as_primitive::<T>().values().iter().enumerate() {
+            f(i, to_u64(v));
         }
     }
-    let bits = match a.data_type() {
-        DataType::UInt8 | DataType::Int8 => 8,
-        DataType::UInt16 | DataType::Int16 => 16,
-        DataType::UInt32 | DataType::Int32 => 32,
-        DataType::UInt64 | DataType::Int64 => 64,
-        _ => return None,
-    };
-    if shift + bits > 128 {
-        return None;
-    }
     match a.data_type() {
-        DataType::UInt8 => or::<UInt8Type>(a, packed, shift, u64::from),
-        DataType::UInt16 => or::<UInt16Type>(a, packed, shift, u64::from),
-        DataType::UInt32 => or::<UInt32Type>(a, packed, shift, u64::from),
-        DataType::UInt64 => or::<UInt64Type>(a, packed, shift, |v| v),
-        DataType::Int8 => or::<Int8Type>(a, packed, shift, |v| u64::from(v as u8 ^ 0x80)),
-        DataType::Int16 => or::<Int16Type>(a, packed, shift, |v| u64::from(v as u16 ^ 0x8000)),
-        DataType::Int32 => or::<Int32Type>(a, packed, shift, |v| u64::from(v as u32 ^ (1 << 31))),
-        _ => or::<Int64Type>(a, packed, shift, |v| v as u64 ^ (1 << 63)),
+        DataType::UInt8 => each::<UInt8Type>(a, u64::from, &mut f),
+        DataType::UInt16 => each::<UInt16Type>(a, u64::from, &mut f),
+        DataType::UInt32 => each::<UInt32Type>(a, u64::from, &mut f),
+        DataType::UInt64 => each::<UInt64Type>(a, |v| v, &mut f),
+        DataType::Int8 => each::<Int8Type>(a, |v| u64::from(v as u8 ^ 0x80), &mut f),
+        DataType::Int16 => each::<Int16Type>(a, |v| u64::from(v as u16 ^ 0x8000), &mut f),
+        DataType::Int32 => each::<Int32Type>(a, |v| u64::from(v as u32 ^ (1 << 31)), &mut f),
+        DataType::Int64 => each::<Int64Type>(a, |v| v as u64 ^ (1 << 63), &mut f),
+        _ => return None,
     }
-    Some(bits)
+    Some(())
 }
 
-/// The permutation that sorts `columns` (of `schema`) by `keys`, or `None` when the keys do not
-/// pack into 96 bits or there are 2^32 records or more. A missing key is an error.
+/// Bits needed for the values `0..=max`.
+fn bits(max: u64) -> u32 {
+    u64::BITS - max.leading_zeros()
+}
+
+/// A packed sort key: the record's keys above its position, each key as its offset from the
+/// key's minimum in as many bits as its range needs.
+trait Packed: Copy + Ord + Send {
+    const BITS: u32;
+    fn position(i: usize) -> Self;
+    fn or_at(&mut self, v: u64, shift: u32);
+    /// The position: the `bits` lowest bits.
+    fn position_of(self, bits: u32) -> u32;
+}
+
+impl Packed for u64 {
+    const BITS: u32 = 64;
+    fn position(i: usize) -> Self {
+        i as u64
+    }
+    fn or_at(&mut self, v: u64, shift: u32) {
+        *self |= v << shift;
+    }
+    fn position_of(self, bits: u32) -> u32 {
+        (self & ((1 << bits) - 1)) as u32
+    }
+}
+
+impl Packed for u128 {
+    const BITS: u32 = 128;
+    fn position(i: usize) -> Self {
+        i as u128
+    }
+    fn or_at(&mut self, v: u64, shift: u32) {
+        *self |= u128::from(v) << shift;
+    }
+    fn position_of(self, bits: u32) -> u32 {
+        (self & ((1 << bits) - 1)) as u32
+    }
+}
+
+/// The permutation that sorts `columns` (of `schema`) by `keys`, or `None` when the keys' ranges
+/// do not pack into 128 bits with the position, or there are 2^32 records or more. A missing
+/// key is an error.
 pub fn packed_order(
     schema: &Schema,
     columns: &[ArrayRef],
@@ -90,24 +120,61 @@ pub fn packed_order(
     if u32::try_from(rows).is_err() {
         return Ok(None);
     }
-    let mut packed: Vec<u128> = (0..rows as u128).collect();
-    let mut shift = POSITION_BITS;
-    // Least significant key first, each above the previous ones.
+    // Least significant key first, each above the previous ones; (column, minimum, shift).
+    let mut layout = Vec::with_capacity(keys.len());
+    let position_bits = bits(rows.saturating_sub(1) as u64);
+    let mut shift = position_bits;
     for k in keys.iter().rev() {
         let i = schema
             .index_of(k)
             .map_err(|_| DataFusionError::Plan(format!("sort: no field '{k}' in the input")))?;
-        let Some(bits) = pack_key(&columns[i], &mut packed, shift) else {
+        let (mut min, mut max) = (u64::MAX, 0);
+        if for_each_key(&columns[i], |_, v| {
+            min = min.min(v);
+            max = max.max(v);
+        })
+        .is_none()
+        {
             return Ok(None);
-        };
-        shift += bits;
+        }
+        let width = bits(max.saturating_sub(min));
+        if width > 0 {
+            // (A key of one value orders nothing.)
+            layout.push((i, min, shift));
+            shift += width;
+        }
     }
-    packed.par_sort_unstable();
-    let mut order: Vec<u32> = packed.into_iter().map(|p| p as u32).collect();
+    let mut order = if shift <= u64::BITS {
+        sorted_positions::<u64>(columns, &layout, position_bits)
+    } else if shift <= u128::BITS {
+        sorted_positions::<u128>(columns, &layout, position_bits)
+    } else {
+        return Ok(None);
+    };
     if reverse {
         order.reverse();
     }
     Ok(Some(order))
+}
+
+/// The positions of the records sorted by their packed keys (`layout`: column, minimum, shift;
+/// positions in the lowest `position_bits`). Positions make every packed key distinct, so the
+/// unstable sort is a stable one.
+fn sorted_positions<P: Packed>(
+    columns: &[ArrayRef],
+    layout: &[(usize, u64, u32)],
+    position_bits: u32,
+) -> Vec<u32> {
+    let rows = columns.first().map_or(0, |c| c.len());
+    let mut packed: Vec<P> = (0..rows).map(P::position).collect();
+    for &(column, min, shift) in layout {
+        for_each_key(&columns[column], |i, v| packed[i].or_at(v - min, shift));
+    }
+    packed.par_sort_unstable();
+    packed
+        .into_iter()
+        .map(|p| p.position_of(position_bits))
+        .collect()
 }
 
 /// `columns` in `order`, as batches of `batch_size` rows, gathered on a thread of their own (up
@@ -283,17 +350,58 @@ mod tests {
 
     #[test]
     fn keys_that_do_not_pack_fall_back() {
-        let cols: Vec<ArrayRef> = (0..2)
-            .map(|_| Arc::new(arrow::array::UInt64Array::from(vec![1u64, 2])) as ArrayRef)
-            .collect();
+        let full = || Arc::new(arrow::array::UInt64Array::from(vec![0, u64::MAX])) as ArrayRef;
         let schema = Schema::new(vec![
             Field::new("x", DataType::UInt64, false),
             Field::new("y", DataType::UInt64, false),
         ]);
         let keys = ["x".to_string(), "y".to_string()];
-        // 64 + 64 bits of keys and 32 of position do not fit in 128.
-        assert_eq!(packed_order(&schema, &cols, &keys, false).unwrap(), None);
-        let err = packed_order(&schema, &cols, &["z".to_string()], false).unwrap_err();
+        // Two full 64-bit ranges and a bit of position do not fit in 128.
+        assert_eq!(
+            packed_order(&schema, &[full(), full()], &keys, false).unwrap(),
+            None
+        );
+        let err = packed_order(&schema, &[full(), full()], &["z".to_string()], false).unwrap_err();
         assert!(err.to_string().contains("no field 'z'"), "{err}");
+    }
+
+    /// Keys are packed as offsets from their minimum: large values with a narrow range sort in
+    /// a `u64`, wide ranges in a `u128`; both give the stable order.
+    #[test]
+    fn ranges_pack_into_u64_or_u128() {
+        let schema = Schema::new(vec![
+            Field::new("x", DataType::UInt64, false),
+            Field::new("y", DataType::Int64, false),
+        ]);
+        let keys = ["x".to_string(), "y".to_string()];
+        let order = |x: Vec<u64>, y: Vec<i64>| {
+            let cols: Vec<ArrayRef> = vec![
+                Arc::new(arrow::array::UInt64Array::from(x)),
+                Arc::new(arrow::array::Int64Array::from(y)),
+            ];
+            packed_order(&schema, &cols, &keys, false).unwrap()
+        };
+        // Narrow ranges far from zero (a u64 key).
+        let base = u64::MAX - 10;
+        assert_eq!(
+            order(vec![base + 3, base, base + 3, base], vec![-1, 7, -5, 7]),
+            Some(vec![1, 3, 2, 0])
+        );
+        // 40 + 40 bits of range and 2 of position: a u128 key.
+        let (x0, y0) = (1u64 << 40, -(1i64 << 39));
+        assert_eq!(
+            order(vec![x0, 0, x0, 0], vec![y0, 1 << 39, -y0, 1 << 39]),
+            Some(vec![1, 3, 0, 2])
+        );
+        // A full 64-bit range and a constant key: 64 + 2 bits, a u128.
+        assert_eq!(
+            order(vec![x0; 4], vec![i64::MIN, i64::MAX, i64::MIN, 0]),
+            Some(vec![0, 2, 3, 1])
+        );
+        // A constant key takes no bits: 62 + 2 bits, a u64.
+        assert_eq!(
+            order(vec![x0; 4], vec![1 << 60, -(1 << 60), 0, 0]),
+            Some(vec![1, 2, 3, 0])
+        );
     }
 }
