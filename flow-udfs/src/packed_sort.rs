@@ -8,11 +8,12 @@
 //! instead of a copy of every column. Keys that do not pack (floats, or ranges wider than 128
 //! bits with the position) return `None`: use the DataFusion sort.
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch, UInt32Array};
 use arrow::compute::take;
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Schema, SchemaRef};
 use arrow::datatypes::{
-    Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
@@ -74,7 +75,6 @@ fn bits(max: u64) -> u32 {
 /// A packed sort key: the record's keys above its position, each key as its offset from the
 /// key's minimum in as many bits as its range needs.
 trait Packed: Copy + Ord + Send {
-    const BITS: u32;
     fn position(i: usize) -> Self;
     fn or_at(&mut self, v: u64, shift: u32);
     /// The position: the `bits` lowest bits.
@@ -82,7 +82,6 @@ trait Packed: Copy + Ord + Send {
 }
 
 impl Packed for u64 {
-    const BITS: u32 = 64;
     fn position(i: usize) -> Self {
         i as u64
     }
@@ -95,7 +94,6 @@ impl Packed for u64 {
 }
 
 impl Packed for u128 {
-    const BITS: u32 = 128;
     fn position(i: usize) -> Self {
         i as u128
     }
@@ -192,11 +190,10 @@ pub fn gathered(
     let batch_schema = schema.clone();
     std::thread::spawn(move || {
         for rows in order.chunks(batch_size) {
-            let indices = UInt32Array::from(rows.to_vec());
             // A panic must reach the consumer as an error: a stream that just ended early would
             // be committed as a complete, shorter trace.
             let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                take_columns(&columns, &indices)
+                gather_columns(&columns, rows)
                     .and_then(|c| Ok(RecordBatch::try_new(batch_schema.clone(), c)?))
             }))
             .unwrap_or_else(|_| {
@@ -268,14 +265,42 @@ impl PartitionStream for SortedTrace {
     }
 }
 
-/// `take` of every column, the columns shared round-robin among the available cores (random
-/// reads from the mapped files are the slow part of a sort).
-fn take_columns(columns: &[ArrayRef], indices: &UInt32Array) -> Result<Vec<ArrayRef>> {
+/// Every column's values at `rows` (input positions, in output order), the columns shared
+/// round-robin among the available cores.
+///
+/// The rows of a time-sorted batch of a collector's trace are spread over a few times as many
+/// input rows (a batch reaches back as far as its longest flows), so reading them in output
+/// order misses the CPU cache at almost every value. When the rows are that dense, they are
+/// read in input order instead, each value written to its place in the output (which fits in
+/// the cache): (position, output index) pairs sorted once per batch, for all columns. On the
+/// 10 M-record collector trace this took the gather from 0.56 to 0.25 s (one thread). Rows
+/// scattered over the whole trace (keys unrelated to time) are taken in output order: reading
+/// through every column for each batch would cost more.
+fn gather_columns(columns: &[ArrayRef], rows: &[u32]) -> Result<Vec<ArrayRef>> {
+    let (lo, hi) = rows
+        .iter()
+        .fold((u32::MAX, 0), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    let read = if (hi.saturating_sub(lo) as usize) < DENSE_SPAN * rows.len() {
+        let mut pairs: Vec<u64> = (0..)
+            .zip(rows)
+            .map(|(k, &row)| u64::from(row) << 32 | k)
+            .collect();
+        sort_by_position(&mut pairs);
+        Read::InInputOrder(pairs)
+    } else {
+        Read::InOutputOrder(UInt32Array::from(rows.to_vec()))
+    };
     let threads = crate::par::cores().min(columns.len()).max(1);
     let shares = crate::par::on_each(&mut vec![(); threads], |t, _| {
         (t..columns.len())
             .step_by(threads)
-            .map(|i| Ok((i, take(columns[i].as_ref(), indices, None)?)))
+            .map(|i| {
+                let column = match &read {
+                    Read::InInputOrder(pairs) => gather(&columns[i], pairs)?,
+                    Read::InOutputOrder(rows) => take(columns[i].as_ref(), rows, None)?,
+                };
+                Ok((i, column))
+            })
             .collect::<Result<Vec<(usize, ArrayRef)>>>()
     });
     let mut out: Vec<Option<ArrayRef>> = vec![None; columns.len()];
@@ -285,6 +310,78 @@ fn take_columns(columns: &[ArrayRef], indices: &UInt32Array) -> Result<Vec<Array
         }
     }
     Ok(out.into_iter().flatten().collect())
+}
+
+/// How [`gather_columns`] reads a batch's rows.
+enum Read {
+    /// (position << 32 | output index) pairs, sorted.
+    InInputOrder(Vec<u64>),
+    InOutputOrder(UInt32Array),
+}
+
+/// A batch's rows are read in input order when they lie within this many times their number of
+/// consecutive input rows (a time-sorted collector trace: about 4).
+const DENSE_SPAN: usize = 8;
+
+/// Sorts `pairs` by their high 32 bits (positions), least significant 11-bit digit first, over
+/// the bits the batch's range of positions needs: two or three passes over the batch, 3x faster
+/// here than a comparison sort.
+fn sort_by_position(pairs: &mut Vec<u64>) {
+    const DIGIT: u32 = 11;
+    const MASK: usize = (1 << DIGIT) - 1;
+    let (lo, hi) = pairs.iter().fold((u64::MAX, 0), |(lo, hi), &p| {
+        (lo.min(p >> 32), hi.max(p >> 32))
+    });
+    let bits = u64::BITS - hi.saturating_sub(lo).leading_zeros();
+    let mut scratch = vec![0; pairs.len()];
+    let mut shift = 0;
+    while shift < bits {
+        let digit = |p: u64| (((p >> 32) - lo) >> shift) as usize & MASK;
+        let mut start = [0usize; 1 << DIGIT];
+        for &p in pairs.iter() {
+            start[digit(p)] += 1;
+        }
+        let mut sum = 0;
+        for s in start.iter_mut() {
+            (*s, sum) = (sum, sum + *s);
+        }
+        for &p in pairs.iter() {
+            let d = digit(p);
+            scratch[start[d]] = p;
+            start[d] += 1;
+        }
+        std::mem::swap(pairs, &mut scratch);
+        shift += DIGIT;
+    }
+}
+
+/// `column`'s values at the positions of `pairs` (position << 32 | output index, sorted).
+fn gather(column: &ArrayRef, pairs: &[u64]) -> Result<ArrayRef> {
+    fn typed<T: ArrowPrimitiveType>(column: &ArrayRef, pairs: &[u64]) -> ArrayRef {
+        let values = column.as_primitive::<T>().values();
+        let mut out = vec![T::Native::default(); pairs.len()];
+        for &p in pairs {
+            out[p as u32 as usize] = values[(p >> 32) as usize];
+        }
+        Arc::new(PrimitiveArray::<T>::new(out.into(), None))
+    }
+    Ok(match column.data_type() {
+        DataType::UInt8 => typed::<UInt8Type>(column, pairs),
+        DataType::UInt16 => typed::<UInt16Type>(column, pairs),
+        DataType::UInt32 => typed::<UInt32Type>(column, pairs),
+        DataType::UInt64 => typed::<UInt64Type>(column, pairs),
+        DataType::Int8 => typed::<Int8Type>(column, pairs),
+        DataType::Int16 => typed::<Int16Type>(column, pairs),
+        DataType::Int32 => typed::<Int32Type>(column, pairs),
+        DataType::Int64 => typed::<Int64Type>(column, pairs),
+        DataType::Float32 => typed::<Float32Type>(column, pairs),
+        DataType::Float64 => typed::<Float64Type>(column, pairs),
+        other => {
+            return Err(DataFusionError::Internal(format!(
+                "sort: cannot gather a column of type {other}"
+            )));
+        }
+    })
 }
 
 #[cfg(test)]
@@ -332,6 +429,58 @@ mod tests {
             .flat_map(|b| b.column(0).as_primitive::<Int16Type>().values().to_vec())
             .collect();
         assert_eq!(values, [14, 10, 13, 11, 12]);
+    }
+
+    /// Dense rows (read in input order) and scattered rows (taken in output order) give what
+    /// arrow's `take` gives, for each column type.
+    #[test]
+    fn both_ways_of_reading_a_batch_gather_the_same_values() {
+        use arrow::array::{Float64Array, Int64Array, UInt8Array};
+        let n = 10_000;
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(UInt8Array::from_iter_values((0..n).map(|i| (i * 7) as u8))),
+            Arc::new(Int64Array::from_iter_values(
+                (0..n).map(|i| -(i as i64) << 20),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|i| i as f64 / 3.0),
+            )),
+        ];
+        let dense: Vec<u32> = (0..2000).map(|k| (k * 7919 % 2000) + 500).collect();
+        let scattered: Vec<u32> = (0..200).map(|k| k * 7919 % n as u32).collect();
+        for rows in [&dense, &scattered] {
+            let got = gather_columns(&columns, rows).unwrap();
+            let indices = UInt32Array::from(rows.to_vec());
+            for (g, c) in got.iter().zip(&columns) {
+                assert_eq!(
+                    g.as_ref(),
+                    take(c.as_ref(), &indices, None).unwrap().as_ref()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pairs_sort_by_position_as_a_comparison_sort_does() {
+        // Positions spread over 0..2^32 (three digits) and in a narrow range far from zero.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for (range, n) in [(u32::MAX as u64, 5000), (3000, 2000), (1, 3), (0, 0)] {
+            let base = u64::from(u32::MAX) - range;
+            let mut pairs: Vec<u64> = (0..n)
+                .map(|k| (base + next() % (range + 1)) << 32 | k)
+                .collect();
+            let mut expected = pairs.clone();
+            expected.sort_unstable();
+            sort_by_position(&mut pairs);
+            // Equal positions (never in a gather) keep their order: the sort is stable.
+            assert_eq!(pairs, expected, "range {range}");
+        }
     }
 
     #[test]
