@@ -317,11 +317,11 @@ mod tests {
         let b = fs::read(target.join("b.H")).unwrap();
         let c = fs::read(target.join("c.Q")).unwrap();
         assert_eq!((a.len(), b.len(), c.len()), (2 << 20, 4 << 20, 16 << 20));
-        let row = (1 << 20) + 77;
-        assert_eq!(a[row], 77 % 251);
-        assert_eq!(u16::from_ne_bytes([b[2 * row], b[2 * row + 1]]), 77);
+        let row = (1 << 20) + 300; // the second batch's row 300
+        assert_eq!(a[row], 49);
+        assert_eq!(u16::from_ne_bytes([b[2 * row], b[2 * row + 1]]), 300);
         let c_at = u64::from_ne_bytes(c[8 * row..8 * row + 8].try_into().unwrap());
-        assert_eq!(c_at, 1 << 32 | 77);
+        assert_eq!(c_at, 1 << 32 | 300);
     }
 
     #[test]
