@@ -81,29 +81,24 @@ trait Packed: Copy + Ord + Send {
     fn position_of(self, bits: u32) -> u32;
 }
 
-impl Packed for u64 {
-    fn position(i: usize) -> Self {
-        i as u64
-    }
-    fn or_at(&mut self, v: u64, shift: u32) {
-        *self |= v << shift;
-    }
-    fn position_of(self, bits: u32) -> u32 {
-        (self & ((1 << bits) - 1)) as u32
-    }
+/// [`Packed`] for the unsigned integers of 64 bits and more.
+macro_rules! packed {
+    ($($t:ty),*) => {$(
+        impl Packed for $t {
+            fn position(i: usize) -> Self {
+                i as $t
+            }
+            fn or_at(&mut self, v: u64, shift: u32) {
+                *self |= <$t>::from(v) << shift;
+            }
+            fn position_of(self, bits: u32) -> u32 {
+                (self & ((1 << bits) - 1)) as u32
+            }
+        }
+    )*};
 }
 
-impl Packed for u128 {
-    fn position(i: usize) -> Self {
-        i as u128
-    }
-    fn or_at(&mut self, v: u64, shift: u32) {
-        *self |= u128::from(v) << shift;
-    }
-    fn position_of(self, bits: u32) -> u32 {
-        (self & ((1 << bits) - 1)) as u32
-    }
-}
+packed!(u64, u128);
 
 /// The permutation that sorts `columns` (of `schema`) by `keys`, or `None` when the keys' ranges
 /// do not pack into 128 bits with the position, or there are 2^32 records or more. A missing
