@@ -4,7 +4,7 @@
 //! trace's memory-mapped columns gathered in that order, batch by batch. Positions make every
 //! packed key distinct, so the unstable sort gives numpy's stable lexsort order, and `reverse`
 //! reverses the whole permutation: the same order as [`crate::sort`]'s DataFusion plan, at 8
-//! bytes per record (a `u64`: time keys, or two addresses of a day's trace) or 16 (a `u128`)
+//! bytes per record (a `u64`, when the keys fit: a trace's time keys do) or 16 (a `u128`)
 //! instead of a copy of every column. Keys that do not pack (floats, or ranges wider than 128
 //! bits with the position) return `None`: use the DataFusion sort.
 
@@ -275,7 +275,9 @@ fn gather_columns(columns: &[ArrayRef], rows: &[u32]) -> Result<Vec<ArrayRef>> {
     let (lo, hi) = rows
         .iter()
         .fold((u32::MAX, 0), |(lo, hi), &r| (lo.min(r), hi.max(r)));
-    let read = if (hi.saturating_sub(lo) as usize) < DENSE_SPAN * rows.len() {
+    let dense = (hi.saturating_sub(lo) as usize) < DENSE_SPAN * rows.len();
+    // (`gather` writes plain values: columns with NULLs, never a mapped trace's, are taken.)
+    let read = if dense && columns.iter().all(|c| c.null_count() == 0) {
         let mut pairs: Vec<u64> = (0..)
             .zip(rows)
             .map(|(k, &row)| u64::from(row) << 32 | k)
@@ -443,10 +445,20 @@ mod tests {
         ];
         let dense: Vec<u32> = (0..2000).map(|k| (k * 7919 % 2000) + 500).collect();
         let scattered: Vec<u32> = (0..200).map(|k| k * 7919 % n as u32).collect();
-        for rows in [&dense, &scattered] {
-            let got = gather_columns(&columns, rows).unwrap();
+        // With a NULL in one column, every column is taken (NULLs kept).
+        let mut with_null = columns.clone();
+        with_null.push(Arc::new(arrow::array::UInt16Array::from_iter(
+            (0..n).map(|i| (i != 501).then_some(i as u16)),
+        )));
+        for (columns, rows) in [
+            (&columns, &dense),
+            (&columns, &scattered),
+            (&with_null, &dense),
+        ] {
+            let got = gather_columns(columns, rows).unwrap();
             let indices = UInt32Array::from(rows.to_vec());
-            for (g, c) in got.iter().zip(&columns) {
+            assert_eq!(got.len(), columns.len());
+            for (g, c) in got.iter().zip(columns) {
                 assert_eq!(
                     g.as_ref(),
                     take(c.as_ref(), &indices, None).unwrap().as_ref()
