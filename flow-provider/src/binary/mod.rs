@@ -2,6 +2,7 @@
 //! read zero-copy through memory maps and written atomically.
 
 pub mod dir;
+mod direct;
 pub mod exec;
 pub mod format;
 pub mod mmap;

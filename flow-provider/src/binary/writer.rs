@@ -2,6 +2,7 @@
 //! `{field}.{dtype}` (no key underscore, so flow-models 2.2 reads them back), committed atomically.
 
 use super::dir::parse_file_name;
+use super::direct::{ALIGN, ColumnFile};
 use crate::atomic::AtomicDir;
 use crate::fields::arrow_to_dtype;
 use arrow::array::{Array, ArrayRef, RecordBatch};
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub struct FlowBinWriter {
     dir: AtomicDir,
-    files: Vec<(String, Chunked<File>)>,
+    files: Vec<(String, Chunked<ColumnFile>)>,
     rows: u64,
     early: EarlySync,
 }
@@ -92,34 +93,49 @@ const PARALLEL_WRITE: usize = 4 << 20;
 /// A column file written in whole `CHUNK`s.
 struct Chunked<W: Write> {
     file: W,
-    buf: Vec<u8>,
+    /// The chunk being filled: `len` bytes at `raw[start..]`, the first [`ALIGN`]-aligned
+    /// address of `raw` (direct writes need it).
+    raw: Vec<u8>,
+    start: usize,
+    len: usize,
+    /// Whether the caller's buffers may go to `file` as they are only when aligned.
+    needs_alignment: bool,
     /// Bytes handed to `file` since the last early sync was asked for.
     unsynced: u64,
 }
 
 impl<W: Write> Chunked<W> {
-    fn new(file: W) -> Self {
+    fn new(file: W, needs_alignment: bool) -> Self {
+        let raw = vec![0; CHUNK + ALIGN];
+        let start = raw.as_ptr().align_offset(ALIGN);
         Self {
             file,
-            buf: Vec::with_capacity(CHUNK),
+            raw,
+            start,
+            len: 0,
+            needs_alignment,
             unsynced: 0,
         }
     }
 
     fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
         // Whole chunks straight from the caller's buffer when nothing is pending.
-        while self.buf.is_empty() && bytes.len() >= CHUNK {
+        let usable = !self.needs_alignment || bytes.as_ptr().align_offset(ALIGN) == 0;
+        while usable && self.len == 0 && bytes.len() >= CHUNK {
             self.file.write_all(&bytes[..CHUNK])?;
             bytes = &bytes[CHUNK..];
             self.unsynced += CHUNK as u64;
         }
         while !bytes.is_empty() {
-            let take = (CHUNK - self.buf.len()).min(bytes.len());
-            self.buf.extend_from_slice(&bytes[..take]);
+            let take = (CHUNK - self.len).min(bytes.len());
+            let at = self.start + self.len;
+            self.raw[at..at + take].copy_from_slice(&bytes[..take]);
+            self.len += take;
             bytes = &bytes[take..];
-            if self.buf.len() == CHUNK {
-                self.file.write_all(&self.buf)?;
-                self.buf.clear();
+            if self.len == CHUNK {
+                self.file
+                    .write_all(&self.raw[self.start..self.start + CHUNK])?;
+                self.len = 0;
                 self.unsynced += CHUNK as u64;
             }
         }
@@ -128,7 +144,8 @@ impl<W: Write> Chunked<W> {
 
     /// Writes the tail and returns the file.
     fn finish(mut self) -> std::io::Result<W> {
-        self.file.write_all(&self.buf)?;
+        self.file
+            .write_all(&self.raw[self.start..self.start + self.len])?;
         Ok(self.file)
     }
 }
@@ -176,8 +193,11 @@ impl FlowBinWriter {
             .zip(codes)
             .map(|(f, code)| {
                 let path: PathBuf = dir.path().join(format!("{}.{code}", f.name()));
-                File::create(&path)
-                    .map(|file| (f.name().clone(), Chunked::new(file)))
+                ColumnFile::create(&path)
+                    .map(|file| {
+                        let direct = file.is_direct();
+                        (f.name().clone(), Chunked::new(file, direct))
+                    })
                     .map_err(|e| err(format!("cannot create {}: {e}", path.display())))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -200,7 +220,7 @@ impl FlowBinWriter {
                 )));
             }
         }
-        let write = |(array, (name, file)): (&ArrayRef, &mut (String, Chunked<File>))| {
+        let write = |(array, (name, file)): (&ArrayRef, &mut (String, Chunked<ColumnFile>))| {
             let data = array.to_data();
             let width = data.data_type().primitive_width().unwrap_or(0);
             let values = &data.buffers()[0].as_slice()
@@ -227,7 +247,7 @@ impl FlowBinWriter {
         for (column, (_, file)) in self.files.iter_mut().enumerate() {
             if file.unsynced >= EARLY_SYNC {
                 file.unsynced = 0;
-                self.early.request(column, &file.file);
+                self.early.request(column, file.file.file());
             }
         }
         self.rows += batch.num_rows() as u64;
@@ -248,7 +268,7 @@ impl FlowBinWriter {
                 .map(|(name, file)| {
                     s.spawn(move || {
                         file.finish()
-                            .and_then(|file| file.sync_all())
+                            .and_then(|file| file.file().sync_all())
                             .map_err(|e| err(format!("writing column '{name}': {e}")))
                     })
                 })
@@ -268,14 +288,16 @@ impl FlowBinWriter {
 mod tests {
     use super::*;
 
-    /// Records the size of every write it receives.
+    /// Records the size of every write it receives, its bytes, and whether its buffer was
+    /// [`ALIGN`]-aligned.
     #[derive(Default)]
-    struct Writes(Vec<usize>, Vec<u8>);
+    struct Writes(Vec<usize>, Vec<u8>, Vec<bool>);
 
     impl Write for Writes {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.0.push(buf.len());
             self.1.extend_from_slice(buf);
+            self.2.push(buf.as_ptr().align_offset(ALIGN) == 0);
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -356,7 +378,7 @@ mod tests {
 
     #[test]
     fn writes_whole_aligned_chunks_then_the_tail() {
-        let mut w = Chunked::new(Writes::default());
+        let mut w = Chunked::new(Writes::default(), false);
         let data: Vec<u8> = (0..5 * CHUNK + 123).map(|i| (i % 251) as u8).collect();
         // Odd-sized pieces, as batches of different lengths and widths arrive.
         for piece in data.chunks(65_536 * 3 + 7) {
@@ -368,7 +390,7 @@ mod tests {
 
         // Pieces larger than a chunk: whole chunks go straight out when nothing is pending,
         // otherwise through the buffer; the writes stay whole aligned chunks.
-        let mut w = Chunked::new(Writes::default());
+        let mut w = Chunked::new(Writes::default(), false);
         let half = 2 * CHUNK + CHUNK / 2;
         for piece in [&data[..2 * CHUNK], &data[2 * CHUNK..half], &data[half..]] {
             w.write_all(piece).unwrap();
@@ -376,5 +398,17 @@ mod tests {
         let out = w.finish().unwrap();
         assert_eq!(out.0, [CHUNK, CHUNK, CHUNK, CHUNK, CHUNK, 123]);
         assert_eq!(out.1, data);
+
+        // A file written direct takes the caller's buffer only when it is aligned: from an
+        // unaligned one every chunk goes through the (aligned) buffer.
+        let mut w = Chunked::new(Writes::default(), true);
+        let unaligned = &data[1..];
+        for piece in [&unaligned[..2 * CHUNK], &unaligned[2 * CHUNK..]] {
+            w.write_all(piece).unwrap();
+        }
+        let out = w.finish().unwrap();
+        assert_eq!(out.0, [CHUNK, CHUNK, CHUNK, CHUNK, CHUNK, 122]);
+        assert_eq!(out.1, unaligned);
+        assert_eq!(out.2, [true; 6]);
     }
 }
