@@ -229,8 +229,8 @@ impl FlowBinWriter {
                 .map_err(|e| err(format!("writing column '{name}': {e}")))
         };
         let mut pairs: Vec<_> = batch.columns().iter().zip(self.files.iter_mut()).collect();
-        // The kernel's copy of a large batch into the page cache takes a core: half of the
-        // columns go to a second thread.
+        // Copying a large batch (into the aligned chunk buffers, or the kernel's copy into the
+        // page cache) takes a core: half of the columns go to a second thread.
         let half = if pairs.len() > 1 && batch.get_array_memory_size() >= PARALLEL_WRITE {
             pairs.split_off(pairs.len() / 2)
         } else {
