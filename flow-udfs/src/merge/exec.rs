@@ -209,7 +209,6 @@ impl ExecutionPlan for MergeExec {
             merger: Merger::new(self.params),
             rows: Vec::new(),
             flows: Vec::new(),
-            hashes: Vec::new(),
             counters: self.counters.clone(),
             batch_size: context.session_config().batch_size().max(1),
             finished: false,
@@ -235,11 +234,10 @@ struct Run {
     filter: Option<(usize, usize)>,
     columns: [usize; 21],
     merger: Merger,
-    /// The batch's rows of this partition, their records for `merger` and their key hashes
-    /// (buffers kept between batches).
+    /// The batch's rows of this partition and their records for `merger` (buffers kept
+    /// between batches).
     rows: Vec<u32>,
     flows: Vec<Flow>,
-    hashes: Vec<u64>,
     counters: SharedCounters,
     batch_size: usize,
     finished: bool,
@@ -330,7 +328,6 @@ impl Run {
                 sp: sp[i],
                 dp: dp[i],
             };
-            self.hashes.push(key.hash64());
             self.flows.push(Flow {
                 key,
                 first: first[i],
@@ -342,9 +339,8 @@ impl Run {
                 aggs: aggs[i],
             });
         }
-        self.merger.push_all(&self.flows, &self.hashes);
+        self.merger.push_all(&self.flows);
         self.flows.clear();
-        self.hashes.clear();
         Ok(())
     }
 }

@@ -125,26 +125,29 @@ impl Merger {
         out.push(flow);
     }
 
-    /// Takes the next records of the partition, in order; `hashes[i]` is
-    /// `flows[i].key.hash64()`.
-    pub fn push_all(&mut self, flows: &[Flow], hashes: &[u64]) {
-        for (flows, hashes) in flows.chunks(LOOK_AHEAD).zip(hashes.chunks(LOOK_AHEAD)) {
+    /// Takes the next records of the partition, in order.
+    pub fn push_all(&mut self, flows: &[Flow]) {
+        for group in flows.chunks(LOOK_AHEAD) {
             // A cached candidate is a cache miss in a table of hundreds of thousands. Looking
             // a group's keys up first, in a tight loop, lets the CPU wait for all their misses
             // at once; the real lookups below then find the candidates in the CPU cache.
+            let mut hashes = [0; LOOK_AHEAD];
+            for (f, h) in group.iter().zip(&mut hashes) {
+                *h = f.key.hash64();
+            }
             let mut found = 0;
-            for (f, &h) in flows.iter().zip(hashes) {
+            for (f, &h) in group.iter().zip(&hashes) {
                 found += usize::from(self.cache.find(h, |c| c.key == f.key).is_some());
             }
             std::hint::black_box(found);
-            for (&f, &h) in flows.iter().zip(hashes) {
+            for (&f, &h) in group.iter().zip(&hashes) {
                 self.push(f, h);
             }
         }
     }
 
     /// Takes the next record of the partition; `hash` is `new.key.hash64()`.
-    pub fn push(&mut self, mut new: Flow, hash: u64) {
+    fn push(&mut self, mut new: Flow, hash: u64) {
         let c = &mut self.counters;
         new.aggs = new.aggs.max(1);
         c.read += 1;
@@ -278,15 +281,14 @@ mod tests {
     fn push_all_merges_as_push_does() {
         let params = MergeParams::from_seconds(15.0, 300.0).unwrap();
         let flows = records();
-        let hashes: Vec<u64> = flows.iter().map(|f| f.key.hash64()).collect();
         let mut one = Merger::new(params);
-        for (&f, &h) in flows.iter().zip(&hashes) {
-            one.push(f, h);
+        for &f in &flows {
+            one.push(f, f.key.hash64());
         }
         one.finish();
         let mut grouped = Merger::new(params);
-        for (f, h) in flows.chunks(1000).zip(hashes.chunks(1000)) {
-            grouped.push_all(f, h);
+        for f in flows.chunks(1000) {
+            grouped.push_all(f);
         }
         grouped.finish();
         assert!(one.counters.merged > 100, "{}", one.counters);

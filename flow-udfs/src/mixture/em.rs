@@ -383,12 +383,13 @@ fn apply(
 
 /// A column of responsibilities, whole or in the two halves of numpy's pairwise split (one per
 /// E-step thread): its sums are those of the whole column, in numpy's order.
-pub struct Column<'a> {
+struct Column<'a> {
     pieces: Vec<&'a [f64]>,
 }
 
 impl<'a> Column<'a> {
-    pub fn whole(w: &'a [f64]) -> Self {
+    #[cfg(test)]
+    fn whole(w: &'a [f64]) -> Self {
         Column { pieces: vec![w] }
     }
 
@@ -448,7 +449,7 @@ fn param(comp: &Component, i: usize) -> Result<f64, FitError> {
 }
 
 /// One M-step (`fit_comp`) for a component given its responsibilities `w` (one per point).
-pub fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &Column) -> Result<Vec<Num>, FitError> {
+fn fit_comp(x: &[f64], lx: &[f64], comp: &Component, w: &Column) -> Result<Vec<Num>, FitError> {
     match comp.dist {
         Dist::Uniform => Ok(comp.params.clone()),
         Dist::Norm | Dist::Lognorm => {
