@@ -9,6 +9,7 @@ pub mod mmap;
 pub mod table;
 pub mod writer;
 
+pub use direct::ALIGN as DIRECT_ALIGN;
 pub use format::{FlowBinFormatFactory, FlowBinTableFactory};
 pub use table::FlowBinTable;
 pub use writer::FlowBinWriter;

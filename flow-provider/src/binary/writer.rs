@@ -119,12 +119,20 @@ impl<W: Write> Chunked<W> {
     }
 
     fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
-        // Whole chunks straight from the caller's buffer when nothing is pending.
-        let usable = !self.needs_alignment || bytes.as_ptr().align_offset(ALIGN) == 0;
-        while usable && self.len == 0 && bytes.len() >= CHUNK {
-            self.file.write_all(&bytes[..CHUNK])?;
-            bytes = &bytes[CHUNK..];
-            self.unsynced += CHUNK as u64;
+        // Straight from the caller's buffer when nothing is pending: whole chunks, or to a
+        // direct file from an aligned buffer (the sort's gathered columns) every whole block.
+        let aligned = bytes.as_ptr().align_offset(ALIGN) == 0;
+        let step = if !self.needs_alignment {
+            CHUNK
+        } else if aligned {
+            bytes.len() / ALIGN * ALIGN
+        } else {
+            0
+        };
+        while self.len == 0 && step > 0 && bytes.len() >= step {
+            self.file.write_all(&bytes[..step])?;
+            bytes = &bytes[step..];
+            self.unsynced += step as u64;
         }
         while !bytes.is_empty() {
             let take = (CHUNK - self.len).min(bytes.len());
@@ -410,5 +418,23 @@ mod tests {
         assert_eq!(out.0, [CHUNK, CHUNK, CHUNK, CHUNK, CHUNK, 122]);
         assert_eq!(out.1, unaligned);
         assert_eq!(out.2, [true; 6]);
+
+        // From an aligned buffer, every whole block goes straight to a direct file, whatever
+        // the piece's length; a partial block waits in the buffer for the next pieces.
+        let mut w = Chunked::new(Writes::default(), true);
+        let start = data.as_ptr().align_offset(ALIGN);
+        let aligned = &data[start..start + CHUNK + 100];
+        let pieces = [3 * ALIGN, CHUNK / 2, 100 + ALIGN];
+        let mut at = 0;
+        for len in pieces {
+            w.write_all(&aligned[at..at + len]).unwrap();
+            at += len;
+        }
+        w.write_all(&aligned[at..]).unwrap();
+        let out = w.finish().unwrap();
+        let rest = CHUNK + 100 - 3 * ALIGN - CHUNK / 2;
+        assert_eq!(out.0, [3 * ALIGN, CHUNK / 2, ALIGN, rest - ALIGN]);
+        assert_eq!(out.1, aligned);
+        assert_eq!(out.2, [true; 4]);
     }
 }
