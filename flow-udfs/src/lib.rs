@@ -8,6 +8,7 @@ pub mod merge;
 pub mod mixture;
 pub mod packed_sort;
 pub mod par;
+pub mod radix;
 pub mod recycled;
 pub mod row_index;
 pub mod sort;

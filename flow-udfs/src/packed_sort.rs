@@ -2,10 +2,11 @@
 //! packed into one integer (most significant key highest, position lowest; each key as its
 //! offset from the key's minimum, in the bits its range needs), the packed keys sorted, and the
 //! trace's memory-mapped columns gathered in that order, batch by batch. Positions make every
-//! packed key distinct, so the unstable sort gives numpy's stable lexsort order, and `reverse`
-//! reverses the whole permutation: the same order as [`crate::sort`]'s DataFusion plan, at 8
-//! bytes per record (a `u64`, when the keys fit: a trace's time keys do) or 16 (a `u128`)
-//! instead of a copy of every column. Keys that do not pack (floats, or ranges wider than 128
+//! packed key distinct, so sorting the packed keys gives numpy's stable lexsort order, and
+//! `reverse` reverses the whole permutation: the same order as [`crate::sort`]'s DataFusion
+//! plan, at 8 bytes per record (a `u64`, when the keys fit: a trace's time keys do; radix-sorted
+//! by the key bits alone, the positions being in order already, through another 8 bytes) or 16
+//! (a `u128`, sorted in place) instead of a copy of every column. Keys that do not pack (floats, or ranges wider than 128
 //! bits with the position) return `None`: use the DataFusion sort.
 
 use crate::recycled::Recycler;
@@ -25,7 +26,6 @@ use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use flow_provider::binary::dir::TraceDir;
 use flow_provider::binary::mmap::{array_from_buffer, map_file};
 use flow_provider::fields::dtype_to_arrow;
-use rayon::slice::ParallelSliceMut;
 use std::sync::Arc;
 
 /// The trace's columns as zero-copy arrays over their memory-mapped files, with their schema.
@@ -75,7 +75,7 @@ fn bits(max: u64) -> u32 {
 
 /// A packed sort key: the record's keys above its position, each key as its offset from the
 /// key's minimum in as many bits as its range needs.
-trait Packed: Copy + Ord + Send {
+trait Packed: Copy + Ord + Send + Sync + Default {
     fn position(i: usize) -> Self;
     fn or_at(&mut self, v: u64, shift: u32);
     /// The position: the `bits` lowest bits.
@@ -101,15 +101,106 @@ macro_rules! packed {
 
 packed!(u64, u128);
 
-/// The permutation that sorts `columns` (of `schema`) by `keys`, or `None` when the keys' ranges
-/// do not pack into 128 bits with the position, or there are 2^32 records or more. A missing
-/// key is an error.
+/// Input positions in output order, handed out a batch at a time.
+pub trait Positions: Send + Sync + 'static {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The input positions of output rows `rows`, into `out` (emptied first).
+    fn positions(&self, rows: std::ops::Range<usize>, out: &mut Vec<u32>);
+}
+
+impl Positions for Vec<u32> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn positions(&self, rows: std::ops::Range<usize>, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(&self[rows]);
+    }
+}
+
+/// A sorted order: the records' packed keys, sorted, positions in their lowest bits. The
+/// positions are read out batch by batch as the gather needs them (no second array of
+/// positions: 40 ms and 40 MB of fresh pages saved on 10 M records).
+pub struct Order {
+    keys: Sorted,
+    position_bits: u32,
+    reverse: bool,
+}
+
+enum Sorted {
+    Narrow(Vec<u64>),
+    Wide(Vec<u128>),
+}
+
+impl std::fmt::Debug for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Order({} records of {} bytes", self.len(), self.width())?;
+        write!(f, "{})", if self.reverse { ", reversed" } else { "" })
+    }
+}
+
+impl Order {
+    /// Bytes of memory per record.
+    pub fn width(&self) -> usize {
+        match self.keys {
+            Sorted::Narrow(_) => 8,
+            Sorted::Wide(_) => 16,
+        }
+    }
+
+    /// All positions in output order.
+    pub fn to_vec(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.positions(0..self.len(), &mut out);
+        out
+    }
+}
+
+impl Positions for Order {
+    fn len(&self) -> usize {
+        match &self.keys {
+            Sorted::Narrow(k) => k.len(),
+            Sorted::Wide(k) => k.len(),
+        }
+    }
+
+    fn positions(&self, rows: std::ops::Range<usize>, out: &mut Vec<u32>) {
+        fn read<P: Packed>(keys: &[P], bits: u32, reverse: bool, out: &mut Vec<u32>) {
+            out.clear();
+            let positions = keys.iter().map(|&p| p.position_of(bits));
+            if reverse {
+                out.extend(positions.rev());
+            } else {
+                out.extend(positions);
+            }
+        }
+        // Reversed, output row r is the key at len - 1 - r.
+        let n = self.len();
+        let at = if self.reverse {
+            n - rows.end..n - rows.start
+        } else {
+            rows
+        };
+        let bits = self.position_bits;
+        match &self.keys {
+            Sorted::Narrow(k) => read(&k[at], bits, self.reverse, out),
+            Sorted::Wide(k) => read(&k[at], bits, self.reverse, out),
+        }
+    }
+}
+
+/// The order that sorts `columns` (of `schema`) by `keys`, or `None` when the keys' ranges do
+/// not pack into 128 bits with the position, or there are 2^32 records or more. A missing key
+/// is an error.
 pub fn packed_order(
     schema: &Schema,
     columns: &[ArrayRef],
     keys: &[String],
     reverse: bool,
-) -> Result<Option<Vec<u32>>> {
+) -> Result<Option<Order>> {
     let rows = columns.first().map_or(0, |c| c.len());
     if u32::try_from(rows).is_err() {
         return Ok(None);
@@ -134,50 +225,60 @@ pub fn packed_order(
         let width = bits(max.saturating_sub(min));
         if width > 0 {
             // (A key of one value orders nothing.)
-            layout.push((i, min, shift));
+            layout.push((&columns[i], min, shift));
             shift += width;
         }
     }
-    let mut order = if shift <= u64::BITS {
-        sorted_positions::<u64>(columns, &layout, position_bits)
+    let keys = if shift <= u64::BITS {
+        // 10 M time keys (23 bits): 45 ms, where a parallel comparison sort took 120 ms.
+        let mut keys = packed_keys(rows, &layout);
+        crate::radix::sort_keys(&mut keys, position_bits..shift);
+        Sorted::Narrow(keys)
     } else if shift <= u128::BITS {
-        sorted_positions::<u128>(columns, &layout, position_bits)
+        let mut keys: Vec<u128> = packed_keys(rows, &layout);
+        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut keys[..]);
+        Sorted::Wide(keys)
     } else {
         return Ok(None);
     };
-    if reverse {
-        order.reverse();
-    }
-    Ok(Some(order))
+    Ok(Some(Order {
+        keys,
+        position_bits,
+        reverse,
+    }))
 }
 
-/// The positions of the records sorted by their packed keys (`layout`: column, minimum, shift;
-/// positions in the lowest `position_bits`). Positions make every packed key distinct, so the
-/// unstable sort is a stable one.
-fn sorted_positions<P: Packed>(
-    columns: &[ArrayRef],
-    layout: &[(usize, u64, u32)],
-    position_bits: u32,
-) -> Vec<u32> {
-    let rows = columns.first().map_or(0, |c| c.len());
-    let mut packed: Vec<P> = (0..rows).map(P::position).collect();
-    for &(column, min, shift) in layout {
-        for_each_key(&columns[column], |i, v| packed[i].or_at(v - min, shift));
-    }
-    packed.par_sort_unstable();
+/// The packed keys of `rows` records (`layout`: column, minimum, shift; positions in the lowest
+/// bits), in input order, packed on all cores, a slice of records each (their fresh pages fault
+/// in in parallel too).
+fn packed_keys<P: Packed>(rows: usize, layout: &[(&ArrayRef, u64, u32)]) -> Vec<P> {
+    use rayon::prelude::*;
+    const SLICE: usize = 1 << 16;
+    let mut packed = vec![P::default(); rows];
     packed
-        .into_iter()
-        .map(|p| p.position_of(position_bits))
-        .collect()
+        .par_chunks_mut(SLICE)
+        .enumerate()
+        .for_each(|(n, slice)| {
+            let first = n * SLICE;
+            for (i, p) in slice.iter_mut().enumerate() {
+                *p = P::position(first + i);
+            }
+            for &(column, min, shift) in layout {
+                for_each_key(&column.slice(first, slice.len()), |i, v| {
+                    slice[i].or_at(v - min, shift)
+                });
+            }
+        });
+    packed
 }
 
 /// `columns` in `order`, as batches of `batch_size` rows, gathered on a thread of their own (up
 /// to two batches ahead) so that the gather overlaps whatever consumes the stream (writing). The
 /// thread stops at the first batch nobody is waiting for any more.
-pub fn gathered(
+pub fn gathered<O: Positions>(
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
-    order: Arc<Vec<u32>>,
+    order: Arc<O>,
     batch_size: usize,
 ) -> SendableRecordBatchStream {
     use futures::SinkExt;
@@ -186,12 +287,29 @@ pub fn gathered(
     let batch_schema = schema.clone();
     std::thread::spawn(move || {
         let recycler = Recycler::default();
-        for rows in order.chunks(batch_size) {
+        let plain = columns.iter().all(|c| c.null_count() == 0);
+        let batches = order.len().div_ceil(batch_size);
+        let prepare = |n: usize| {
+            let mut rows = Vec::new();
+            order.positions(
+                n * batch_size..((n + 1) * batch_size).min(order.len()),
+                &mut rows,
+            );
+            Read::new(rows, plain)
+        };
+        let mut read = (batches > 0).then(|| prepare(0));
+        for n in 0..batches {
+            let Some(this) = read.take() else { break };
             // A panic must reach the consumer as an error: a stream that just ended early would
             // be committed as a complete, shorter trace.
             let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                gather_columns(&columns, rows, &recycler)
-                    .and_then(|c| Ok(RecordBatch::try_new(batch_schema.clone(), c)?))
+                // The next batch's reading is prepared while this one's columns are gathered.
+                let (columns, next) = rayon::join(
+                    || this.columns(&columns, &recycler),
+                    || (n + 1 < batches).then(|| prepare(n + 1)),
+                );
+                read = next;
+                columns.and_then(|c| Ok(RecordBatch::try_new(batch_schema.clone(), c)?))
             }))
             .unwrap_or_else(|_| {
                 Err(DataFusionError::Internal(
@@ -210,7 +328,7 @@ pub fn gathered(
 /// One trace in `keys` order as a one-partition plan whose batches are gathered from the mapped
 /// columns as it is read (in-memory packed sort; ties in input order). `None` when the keys do
 /// not pack, or the memory pool of `ctx` cannot grant the 16 bytes per record the sort needs (the
-/// 4 bytes per record of the order stay reserved while the plan lives): the caller then plans a
+/// order's 8 or 16 bytes per record stay reserved while the plan lives): the caller then plans a
 /// DataFusion sort, which spills.
 pub fn sorted_trace_plan(
     trace: &TraceDir,
@@ -225,7 +343,7 @@ pub fn sorted_trace_plan(
     let Some(order) = packed_order(&schema, &columns, keys, false)? else {
         return Ok(None);
     };
-    reservation.shrink(12 * trace.rows);
+    reservation.shrink((16 - order.width()) * trace.rows);
     let sorted = SortedTrace {
         schema: schema.clone(),
         columns,
@@ -242,7 +360,7 @@ pub fn sorted_trace_plan(
 struct SortedTrace {
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
-    order: Arc<Vec<u32>>,
+    order: Arc<Order>,
     _reservation: MemoryReservation,
 }
 
@@ -262,99 +380,70 @@ impl PartitionStream for SortedTrace {
     }
 }
 
-/// Every column's values at `rows` (input positions, in output order), the columns shared
-/// round-robin among the available cores.
-///
-/// The rows of a time-sorted batch of a collector's trace are spread over a few times as many
-/// input rows (a batch reaches back as far as its longest flows), so reading them in output
-/// order misses the CPU cache at almost every value. When the rows are that dense, they are
-/// read in input order instead, each value written to its place in the output (which fits in
-/// the cache): (position, output index) pairs sorted once per batch, for all columns. On the
-/// 10 M-record collector trace this took the gather from 0.56 to 0.25 s (one thread). Rows
-/// scattered over the whole trace (keys unrelated to time) are taken in output order: reading
-/// through every column for each batch would cost more.
-fn gather_columns(
-    columns: &[ArrayRef],
-    rows: &[u32],
-    recycler: &Recycler,
-) -> Result<Vec<ArrayRef>> {
-    let (lo, hi) = rows
-        .iter()
-        .fold((u32::MAX, 0), |(lo, hi), &r| (lo.min(r), hi.max(r)));
-    let dense = (hi.saturating_sub(lo) as usize) < DENSE_SPAN * rows.len();
-    // (`gather` writes plain values: columns with NULLs, never a mapped trace's, are taken.)
-    let read = if dense && columns.iter().all(|c| c.null_count() == 0) {
-        let mut pairs: Vec<u64> = (0..)
-            .zip(rows)
-            .map(|(k, &row)| u64::from(row) << 32 | k)
-            .collect();
-        sort_by_position(&mut pairs, lo..=hi);
-        Read::InInputOrder(pairs)
-    } else {
-        Read::InOutputOrder(UInt32Array::from(rows.to_vec()))
-    };
-    let threads = crate::par::cores().min(columns.len()).max(1);
-    let shares = crate::par::on_each(&mut vec![(); threads], |t, _| {
-        (t..columns.len())
-            .step_by(threads)
-            .map(|i| {
-                let column = match &read {
-                    Read::InInputOrder(pairs) => gather(&columns[i], pairs, recycler)?,
-                    Read::InOutputOrder(rows) => take(columns[i].as_ref(), rows, None)?,
-                };
-                Ok((i, column))
-            })
-            .collect::<Result<Vec<(usize, ArrayRef)>>>()
-    });
-    let mut out: Vec<Option<ArrayRef>> = vec![None; columns.len()];
-    for share in shares {
-        for (i, a) in share? {
-            out[i] = Some(a);
-        }
-    }
-    Ok(out.into_iter().flatten().collect())
-}
-
-/// How [`gather_columns`] reads a batch's rows.
+/// How a batch's rows are read: the rows of a time-sorted batch of a collector's trace are
+/// spread over a few times as many input rows (a batch reaches back as far as its longest
+/// flows), so reading them in output order misses the CPU cache at almost every value. When the
+/// rows are that dense, they are read in input order instead, each value written to its place
+/// in the output (which fits in the cache): (position, output index) pairs sorted once per
+/// batch, for all columns. On the 10 M-record collector trace this took the gather from 0.56 to
+/// 0.25 s (one thread). Rows scattered over the whole trace (keys unrelated to time) are taken
+/// in output order: reading through every column for each batch would cost more.
 enum Read {
     /// (position << 32 | output index) pairs, sorted.
     InInputOrder(Vec<u64>),
     InOutputOrder(UInt32Array),
 }
 
+impl Read {
+    /// The reading of input positions `rows` (in output order); `plain`: no column has NULLs
+    /// (the input-order gather writes plain values; a mapped trace never has NULLs).
+    fn new(rows: Vec<u32>, plain: bool) -> Self {
+        let (lo, hi) = rows
+            .iter()
+            .fold((u32::MAX, 0), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+        let dense = (hi.saturating_sub(lo) as usize) < DENSE_SPAN * rows.len();
+        if !(dense && plain) {
+            return Read::InOutputOrder(UInt32Array::from(rows));
+        }
+        let mut pairs: Vec<u64> = (0..)
+            .zip(rows)
+            .map(|(k, row)| u64::from(row) << 32 | k)
+            .collect();
+        // By position: the bits the range of positions needs, above the output index.
+        let bits = u32::BITS - (hi - lo).leading_zeros();
+        let mut scratch = vec![0; pairs.len()];
+        crate::radix::lsd(&mut pairs, &mut scratch, u64::from(lo) << 32, 32..32 + bits);
+        Read::InInputOrder(pairs)
+    }
+
+    /// Every column's values at the rows, the columns shared round-robin among the cores.
+    fn columns(&self, columns: &[ArrayRef], recycler: &Recycler) -> Result<Vec<ArrayRef>> {
+        let threads = crate::par::cores().min(columns.len()).max(1);
+        let shares = crate::par::on_each(&mut vec![(); threads], |t, _| {
+            (t..columns.len())
+                .step_by(threads)
+                .map(|i| {
+                    let column = match self {
+                        Read::InInputOrder(pairs) => gather(&columns[i], pairs, recycler)?,
+                        Read::InOutputOrder(rows) => take(columns[i].as_ref(), rows, None)?,
+                    };
+                    Ok((i, column))
+                })
+                .collect::<Result<Vec<(usize, ArrayRef)>>>()
+        });
+        let mut out: Vec<Option<ArrayRef>> = vec![None; columns.len()];
+        for share in shares {
+            for (i, a) in share? {
+                out[i] = Some(a);
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+}
+
 /// A batch's rows are read in input order when they lie within this many times their number of
 /// consecutive input rows (a time-sorted collector trace: about 4).
 const DENSE_SPAN: usize = 8;
-
-/// Sorts `pairs` by their high 32 bits (positions, all within `range`), least significant
-/// 11-bit digit first, over the bits the range needs: two or three passes over the batch, 3x
-/// faster here than a comparison sort.
-fn sort_by_position(pairs: &mut Vec<u64>, range: std::ops::RangeInclusive<u32>) {
-    const DIGIT: u32 = 11;
-    const MASK: usize = (1 << DIGIT) - 1;
-    let lo = u64::from(*range.start());
-    let bits = u32::BITS - range.end().saturating_sub(*range.start()).leading_zeros();
-    let mut scratch = vec![0; pairs.len()];
-    let mut shift = 0;
-    while shift < bits {
-        let digit = |p: u64| (((p >> 32) - lo) >> shift) as usize & MASK;
-        let mut start = [0usize; 1 << DIGIT];
-        for &p in pairs.iter() {
-            start[digit(p)] += 1;
-        }
-        let mut sum = 0;
-        for s in start.iter_mut() {
-            (*s, sum) = (sum, sum + *s);
-        }
-        for &p in pairs.iter() {
-            let d = digit(p);
-            scratch[start[d]] = p;
-            start[d] += 1;
-        }
-        std::mem::swap(pairs, &mut scratch);
-        shift += DIGIT;
-    }
-}
 
 /// `column`'s values at the positions of `pairs` (position << 32 | output index, sorted), in
 /// memory from `recycler`.
@@ -401,7 +490,9 @@ mod tests {
             Field::new("b", DataType::UInt8, false),
         ]);
         let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        packed_order(&schema, &[a, b], &keys, reverse).unwrap()
+        packed_order(&schema, &[a, b], &keys, reverse)
+            .unwrap()
+            .map(|o| o.to_vec())
     }
 
     #[test]
@@ -414,6 +505,37 @@ mod tests {
         assert_eq!(order(&["b", "a"], false), Some(vec![2, 0, 3, 4, 1, 5]));
         // --reverse is the exact reverse, ties included.
         assert_eq!(order(&["a"], true), Some(vec![4, 2, 0, 5, 1, 3]));
+    }
+
+    /// Enough records for several slices of the parallel packing: the order is a stable sort's,
+    /// reversed exactly, and reading it batch by batch gives the same positions.
+    #[test]
+    fn a_large_order_is_a_stable_sort_read_in_any_batches() {
+        let n = 150_000u32;
+        let key: Vec<u16> = (0..n)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 20) as u16)
+            .collect();
+        let a: ArrayRef = Arc::new(arrow::array::UInt16Array::from(key.clone()));
+        let schema = Schema::new(vec![Field::new("a", DataType::UInt16, false)]);
+        let mut expected: Vec<u32> = (0..n).collect();
+        expected.sort_by_key(|&i| key[i as usize]);
+        for reverse in [false, true] {
+            let order = packed_order(&schema, std::slice::from_ref(&a), &["a".into()], reverse)
+                .unwrap()
+                .unwrap();
+            let mut batched = Vec::new();
+            let mut rows = Vec::new();
+            for start in (0..n as usize).step_by(40_000) {
+                order.positions(start..(start + 40_000).min(n as usize), &mut rows);
+                batched.extend_from_slice(&rows);
+            }
+            assert_eq!(batched, order.to_vec());
+            let mut want = expected.clone();
+            if reverse {
+                want.reverse();
+            }
+            assert_eq!(batched, want, "reverse {reverse}");
+        }
     }
 
     #[test]
@@ -466,7 +588,10 @@ mod tests {
             (&with_null, &dense),
             (&columns, &dense_again),
         ] {
-            let got = gather_columns(columns, rows, &recycler).unwrap();
+            let plain = columns.iter().all(|c| c.null_count() == 0);
+            let got = Read::new(rows.clone(), plain)
+                .columns(columns, &recycler)
+                .unwrap();
             let indices = UInt32Array::from(rows.to_vec());
             assert_eq!(got.len(), columns.len());
             for (g, c) in got.iter().zip(columns) {
@@ -475,31 +600,6 @@ mod tests {
                     take(c.as_ref(), &indices, None).unwrap().as_ref()
                 );
             }
-        }
-    }
-
-    #[test]
-    fn pairs_sort_by_position_as_a_comparison_sort_does() {
-        // Positions spread over 0..2^32 (three digits) and in a narrow range far from zero.
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        for (range, n) in [(u32::MAX as u64, 5000), (3000, 2000), (1, 3), (0, 0)] {
-            let base = u64::from(u32::MAX) - range;
-            let mut pairs: Vec<u64> = (0..n)
-                .map(|k| (base + next() % (range + 1)) << 32 | k)
-                .collect();
-            let mut expected = pairs.clone();
-            expected.sort_unstable();
-            let positions = pairs.iter().map(|p| (p >> 32) as u32);
-            let span = positions.clone().min().unwrap_or(0)..=positions.max().unwrap_or(0);
-            sort_by_position(&mut pairs, span);
-            // Equal positions (never in a gather) keep their order: the sort is stable.
-            assert_eq!(pairs, expected, "range {range}");
         }
     }
 
@@ -526,9 +626,10 @@ mod tests {
         ]);
         let keys = ["x".to_string(), "y".to_string()];
         // Two full 64-bit ranges and a bit of position do not fit in 128.
-        assert_eq!(
-            packed_order(&schema, &[full(), full()], &keys, false).unwrap(),
-            None
+        assert!(
+            packed_order(&schema, &[full(), full()], &keys, false)
+                .unwrap()
+                .is_none()
         );
         let err = packed_order(&schema, &[full(), full()], &["z".to_string()], false).unwrap_err();
         assert!(err.to_string().contains("no field 'z'"), "{err}");
@@ -548,7 +649,9 @@ mod tests {
                 Arc::new(arrow::array::UInt64Array::from(x)),
                 Arc::new(arrow::array::Int64Array::from(y)),
             ];
-            packed_order(&schema, &cols, &keys, false).unwrap()
+            packed_order(&schema, &cols, &keys, false)
+                .unwrap()
+                .map(|o| o.to_vec())
         };
         // Narrow ranges far from zero (a u64 key).
         let base = u64::MAX - 10;
