@@ -6,8 +6,9 @@
 //! `reverse` reverses the whole permutation: the same order as [`crate::sort`]'s DataFusion
 //! plan, at 8 bytes per record (a `u64`, when the keys fit: a trace's time keys do; radix-sorted
 //! by the key bits alone, the positions being in order already, through another 8 bytes) or 16
-//! (a `u128`, sorted in place) instead of a copy of every column. Keys that do not pack (floats, or ranges wider than 128
-//! bits with the position) return `None`: use the DataFusion sort.
+//! (a `u128`, sorted in place) instead of a copy of every column. Keys that do not pack
+//! (floats, or ranges wider than 128 bits with the position) return `None`: use the DataFusion
+//! sort.
 
 use crate::recycled::Recycler;
 use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch, UInt32Array};
@@ -297,12 +298,12 @@ pub fn gathered<O: Positions>(
             );
             Read::new(rows, plain)
         };
-        let mut read = (batches > 0).then(|| prepare(0));
+        let mut read = None;
         for n in 0..batches {
-            let Some(this) = read.take() else { break };
             // A panic must reach the consumer as an error: a stream that just ended early would
             // be committed as a complete, shorter trace.
             let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let this = read.take().unwrap_or_else(|| prepare(n));
                 // The next batch's reading is prepared while this one's columns are gathered.
                 let (columns, next) = rayon::join(
                     || this.columns(&columns, &recycler),
