@@ -27,6 +27,7 @@ use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use flow_provider::binary::dir::TraceDir;
 use flow_provider::binary::mmap::{array_from_buffer, map_file};
 use flow_provider::fields::dtype_to_arrow;
+use rayon::slice::ParallelSliceMut;
 use std::sync::Arc;
 
 /// The trace's columns as zero-copy arrays over their memory-mapped files, with their schema.
@@ -153,7 +154,8 @@ impl Order {
     }
 
     /// All positions in output order.
-    pub fn to_vec(&self) -> Vec<u32> {
+    #[cfg(test)]
+    fn to_vec(&self) -> Vec<u32> {
         let mut out = Vec::new();
         self.positions(0..self.len(), &mut out);
         out
@@ -237,7 +239,7 @@ pub fn packed_order(
         Sorted::Narrow(keys)
     } else if shift <= u128::BITS {
         let mut keys: Vec<u128> = packed_keys(rows, &layout);
-        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut keys[..]);
+        keys.par_sort_unstable();
         Sorted::Wide(keys)
     } else {
         return Ok(None);
@@ -411,9 +413,14 @@ impl Read {
             .map(|(k, row)| u64::from(row) << 32 | k)
             .collect();
         // By position: the bits the range of positions needs, above the output index.
-        let bits = u32::BITS - (hi - lo).leading_zeros();
+        let width = bits(u64::from(hi - lo));
         let mut scratch = vec![0; pairs.len()];
-        crate::radix::lsd(&mut pairs, &mut scratch, u64::from(lo) << 32, 32..32 + bits);
+        crate::radix::lsd(
+            &mut pairs,
+            &mut scratch,
+            u64::from(lo) << 32,
+            32..32 + width,
+        );
         Read::InInputOrder(pairs)
     }
 

@@ -12,6 +12,11 @@ use std::path::{Path, PathBuf};
 /// Alignment of buffers, lengths and offsets that O_DIRECT writes need (at most a 4 KiB block).
 pub const ALIGN: usize = 4096;
 
+/// Whether `bytes` start at an [`ALIGN`]-aligned address.
+pub fn is_aligned(bytes: &[u8]) -> bool {
+    bytes.as_ptr().align_offset(ALIGN) == 0
+}
+
 pub struct ColumnFile {
     file: File,
     path: PathBuf,
@@ -67,7 +72,7 @@ impl ColumnFile {
 
 impl Write for ColumnFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let aligned = buf.as_ptr().align_offset(ALIGN) == 0 && buf.len().is_multiple_of(ALIGN);
+        let aligned = is_aligned(buf) && buf.len().is_multiple_of(ALIGN);
         if self.direct && !aligned {
             self.buffered()?;
         }

@@ -2,7 +2,7 @@
 //! `{field}.{dtype}` (no key underscore, so flow-models 2.2 reads them back), committed atomically.
 
 use super::dir::parse_file_name;
-use super::direct::{ALIGN, ColumnFile};
+use super::direct::{ALIGN, ColumnFile, is_aligned};
 use crate::atomic::AtomicDir;
 use crate::fields::arrow_to_dtype;
 use arrow::array::{Array, ArrayRef, RecordBatch};
@@ -121,10 +121,9 @@ impl<W: Write> Chunked<W> {
     fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
         // Straight from the caller's buffer when nothing is pending: whole chunks, or to a
         // direct file from an aligned buffer (the sort's gathered columns) every whole block.
-        let aligned = bytes.as_ptr().align_offset(ALIGN) == 0;
         let step = if !self.needs_alignment {
             CHUNK
-        } else if aligned {
+        } else if is_aligned(bytes) {
             bytes.len() / ALIGN * ALIGN
         } else {
             0
@@ -305,7 +304,7 @@ mod tests {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.0.push(buf.len());
             self.1.extend_from_slice(buf);
-            self.2.push(buf.as_ptr().align_offset(ALIGN) == 0);
+            self.2.push(is_aligned(buf));
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
