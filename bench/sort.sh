@@ -2,11 +2,13 @@
 # Sort benchmark: our `flow-models sort` (release build) against the original
 # `python -m flow_models.sort` on the same 10 M-record trace in collector export order, sorted
 # by start time; several runs each; prints medians, peak RSS, the speed-up, and checks that
-# the outputs are byte-identical. Then sorts the 50 M-record trace by (sa3, da3) under
-# --memory-limit 2G, reports peak RSS and the spill, and checks the result against the
-# original's ordering (numpy lexsort, as flow_models.sort computes it).
+# the outputs are byte-identical; then again on a copy in which no column has a single value
+# (the sort writes such columns before it has the order; MIXED=0 skips this). Then sorts the
+# 50 M-record trace by (sa3, da3) under --memory-limit 2G, reports peak RSS and the spill, and
+# checks the result against the original's ordering (numpy lexsort, as flow_models.sort
+# computes it).
 #
-#   bench/sort.sh     (REPS=3 ORIG_REPS=3 T10M=... T50M=... BIG=0 to skip the 50 M run)
+#   bench/sort.sh     (REPS=3 ORIG_REPS=3 T10M=... T50M=... BIG=0 to skip the 50 M run, MIXED=0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T10M=${T10M:-/work/bench-data/t10m_export}
@@ -14,6 +16,7 @@ T50M=${T50M:-/work/bench-data/t50m}
 REPS=${REPS:-3}
 ORIG_REPS=${ORIG_REPS:-3}
 BIG=${BIG:-1}
+MIXED=${MIXED:-1}
 PY=${PY:-/work/venv/fm/bin/python}
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/flow-models}
 [ -x "$BIN" ] || { echo "build first: cargo build --release -p flow-cli (or set BIN)"; exit 1; }
@@ -21,20 +24,30 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-sort.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 source bench/timing.sh
 
-echo "sort -k first first_ms $T10M ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 # Our writer fsyncs every output file before the atomic rename (durable output); the original
 # leaves its 600 MB to the kernel's writeback, which later runs then wait for. So before every
 # run, untimed: the previous output removed (deleting its blocks cost up to 1.5 s more in the
 # timed run) and a `sync`; the original is timed both as is and with its `sync` included.
-BEFORE_EACH="rm -rf '$TMP/ours'; sync" run_reps ours "$REPS" "$BIN" sort -k first first_ms -O "$TMP/ours" "$T10M"
-BEFORE_EACH="rm -rf '$TMP/orig'; sync" run_reps original "$ORIG_REPS" "$PY" -m flow_models.sort -k first first_ms -O "$TMP/orig" "$T10M"
-BEFORE_EACH="rm -rf '$TMP/orig'; sync" run_reps orig+sync "$ORIG_REPS" bash -c '"$@" && sync' _ "$PY" -m flow_models.sort -k first first_ms -O "$TMP/orig" "$T10M"
-ratio original ours
-ratio orig+sync ours
-same=yes
-for f in "$TMP"/orig/*; do cmp -s "$f" "$TMP/ours/$(basename "$f")" || { same=no; echo "differs: $(basename "$f")"; }; done
-echo "byte-identical to the original: $same ($(ls "$TMP/orig" | wc -l) column files)"
-rm -rf "$TMP/ours" "$TMP/orig"
+sort_10m() {
+    echo "sort -k first first_ms $1 ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+    "$PY" bench/mixed_trace.py "$1" | sed 's/^/  /'
+    BEFORE_EACH="rm -rf '$TMP/ours'; sync" run_reps ours "$REPS" "$BIN" sort -k first first_ms -O "$TMP/ours" "$1"
+    BEFORE_EACH="rm -rf '$TMP/orig'; sync" run_reps original "$ORIG_REPS" "$PY" -m flow_models.sort -k first first_ms -O "$TMP/orig" "$1"
+    BEFORE_EACH="rm -rf '$TMP/orig'; sync" run_reps orig+sync "$ORIG_REPS" bash -c '"$@" && sync' _ "$PY" -m flow_models.sort -k first first_ms -O "$TMP/orig" "$1"
+    ratio original ours
+    ratio orig+sync ours
+    local same=yes f
+    for f in "$TMP"/orig/*; do cmp -s "$f" "$TMP/ours/$(basename "$f")" || { same=no; echo "differs: $(basename "$f")"; }; done
+    echo "byte-identical to the original: $same ($(ls "$TMP/orig" | wc -l) column files)"
+    rm -rf "$TMP/ours" "$TMP/orig"
+}
+sort_10m "$T10M"
+if [ "$MIXED" = 1 ]; then
+    # The same trace with no column of one value (see bench/mixed_trace.py).
+    "$PY" bench/mixed_trace.py "$T10M" "$TMP/mixed" >/dev/null
+    sort_10m "$TMP/mixed"
+    rm -rf "$TMP/mixed"
+fi
 
 [ "$BIG" = 1 ] || exit 0
 echo "sort -k sa3 da3 --memory-limit 2G $T50M (spill files in $TMP)"

@@ -2,7 +2,7 @@
 
 use datafusion::common::Result;
 use datafusion::execution::SendableRecordBatchStream;
-use flow_provider::sink::{OutputFormat, write_stream};
+use flow_provider::sink::{FlowSink, OutputFormat, write_stream};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 
@@ -53,6 +53,18 @@ pub async fn write(
 ) -> Result<u64> {
     let bar = rows(total);
     let written = write_stream(stream, format, output, |n| bar.inc(n as u64)).await?;
+    bar.finish_and_clear();
+    Ok(written)
+}
+
+/// Drains `stream` into `sink` (see [`write`]).
+pub async fn drain(
+    stream: SendableRecordBatchStream,
+    sink: FlowSink,
+    total: Option<u64>,
+) -> Result<u64> {
+    let bar = rows(total);
+    let written = flow_provider::sink::drain(stream, sink, |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
     Ok(written)
 }

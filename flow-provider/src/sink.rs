@@ -97,12 +97,21 @@ impl FlowSink {
 /// Drains `stream` into a new sink at `output`, calling `progress` with each batch's row count.
 /// Nothing appears at `output` unless every batch was written.
 pub async fn write_stream(
-    mut stream: SendableRecordBatchStream,
+    stream: SendableRecordBatchStream,
     format: OutputFormat,
     output: &str,
+    progress: impl FnMut(usize),
+) -> Result<u64> {
+    let sink = FlowSink::create(format, output, &stream.schema())?;
+    drain(stream, sink, progress).await
+}
+
+/// Drains `stream` into `sink` and finishes it; returns the number of rows the stream brought.
+pub async fn drain(
+    mut stream: SendableRecordBatchStream,
+    mut sink: FlowSink,
     mut progress: impl FnMut(usize),
 ) -> Result<u64> {
-    let mut sink = FlowSink::create(format, output, &stream.schema())?;
     let mut rows = 0u64;
     while let Some(batch) = stream.next().await {
         let batch = batch?;

@@ -8,7 +8,8 @@
 //! by the key bits alone, the positions being in order already, through another 8 bytes) or 16
 //! (a `u128`, sorted in place) instead of a copy of every column. Keys that do not pack
 //! (floats, or ranges wider than 128 bits with the position) return `None`: use the DataFusion
-//! sort.
+//! sort. A column of one value ([`is_constant`]) is its own sorted output: it is sliced, not
+//! gathered, and a caller writing a binary trace can write it before the order is known.
 
 use crate::recycled::Recycler;
 use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch, UInt32Array};
@@ -42,6 +43,28 @@ pub fn mapped_columns(trace: &TraceDir) -> Result<(SchemaRef, Vec<ArrayRef>)> {
         fields.push(Field::new(&c.field, dt, false));
     }
     Ok((Arc::new(Schema::new(fields)), arrays))
+}
+
+/// Whether every value of `column` is the same (bit for bit): sorted, such a column is its
+/// input, so it needs no gathering (nor waiting for the order). An IPv4-only trace has seven:
+/// `af` and the upper three words of both addresses, and `aggs` before a merge.
+pub fn is_constant(column: &ArrayRef) -> bool {
+    let Some(width) = column.data_type().primitive_width() else {
+        return false;
+    };
+    if column.null_count() > 0 {
+        return false;
+    }
+    let data = column.to_data();
+    let bytes = &data.buffers()[0].as_slice()[data.offset() * width..][..data.len() * width];
+    // Equal to itself shifted by one value.
+    bytes.len() <= width || bytes[width..] == bytes[..bytes.len() - width]
+}
+
+/// [`is_constant`] of each column, on all cores.
+pub fn constant_columns(columns: &[ArrayRef]) -> Vec<bool> {
+    use rayon::prelude::*;
+    columns.par_iter().map(is_constant).collect()
 }
 
 /// A key column's values as order-preserving unsigned integers (signed values with their sign
@@ -291,13 +314,12 @@ pub fn gathered<O: Positions>(
     std::thread::spawn(move || {
         let recycler = Recycler::default();
         let plain = columns.iter().all(|c| c.null_count() == 0);
+        let constant = constant_columns(&columns);
         let batches = order.len().div_ceil(batch_size);
+        let rows_of = |n: usize| n * batch_size..((n + 1) * batch_size).min(order.len());
         let prepare = |n: usize| {
             let mut rows = Vec::new();
-            order.positions(
-                n * batch_size..((n + 1) * batch_size).min(order.len()),
-                &mut rows,
-            );
+            order.positions(rows_of(n), &mut rows);
             Read::new(rows, plain)
         };
         let mut read = None;
@@ -308,7 +330,7 @@ pub fn gathered<O: Positions>(
                 let this = read.take().unwrap_or_else(|| prepare(n));
                 // The next batch's reading is prepared while this one's columns are gathered.
                 let (columns, next) = rayon::join(
-                    || this.columns(&columns, &recycler),
+                    || this.columns(&columns, &constant, rows_of(n), &recycler),
                     || (n + 1 < batches).then(|| prepare(n + 1)),
                 );
                 read = next;
@@ -424,13 +446,30 @@ impl Read {
         Read::InInputOrder(pairs)
     }
 
-    /// Every column's values at the rows, the columns shared round-robin among the cores.
-    fn columns(&self, columns: &[ArrayRef], recycler: &Recycler) -> Result<Vec<ArrayRef>> {
-        let threads = crate::par::cores().min(columns.len()).max(1);
+    /// Every column's values at the rows (output rows `out_rows`), the columns shared
+    /// round-robin among the cores; a `constant` column is its own slice.
+    fn columns(
+        &self,
+        columns: &[ArrayRef],
+        constant: &[bool],
+        out_rows: std::ops::Range<usize>,
+        recycler: &Recycler,
+    ) -> Result<Vec<ArrayRef>> {
+        let mut out: Vec<Option<ArrayRef>> = vec![None; columns.len()];
+        let mut varying = Vec::with_capacity(columns.len());
+        for (i, c) in columns.iter().enumerate() {
+            if constant[i] {
+                out[i] = Some(c.slice(out_rows.start, out_rows.len()));
+            } else {
+                varying.push(i);
+            }
+        }
+        let threads = crate::par::cores().min(varying.len()).max(1);
         let shares = crate::par::on_each(&mut vec![(); threads], |t, _| {
-            (t..columns.len())
+            varying[t..]
+                .iter()
                 .step_by(threads)
-                .map(|i| {
+                .map(|&i| {
                     let column = match self {
                         Read::InInputOrder(pairs) => gather(&columns[i], pairs, recycler)?,
                         Read::InOutputOrder(rows) => take(columns[i].as_ref(), rows, None)?,
@@ -439,7 +478,6 @@ impl Read {
                 })
                 .collect::<Result<Vec<(usize, ArrayRef)>>>()
         });
-        let mut out: Vec<Option<ArrayRef>> = vec![None; columns.len()];
         for share in shares {
             for (i, a) in share? {
                 out[i] = Some(a);
@@ -587,6 +625,9 @@ mod tests {
         with_null.push(Arc::new(arrow::array::UInt16Array::from_iter(
             (0..n).map(|i| (i != 501).then_some(i as u16)),
         )));
+        // A column of one value is its own slice at the output rows (here 0..).
+        let mut with_constant = columns.clone();
+        with_constant.push(Arc::new(UInt8Array::from(vec![4; n])));
         // The second dense batch gathers into the memory of the first (holding its values).
         let dense_again: Vec<u32> = dense.iter().rev().copied().collect();
         let recycler = Recycler::default();
@@ -595,10 +636,15 @@ mod tests {
             (&columns, &scattered),
             (&with_null, &dense),
             (&columns, &dense_again),
+            (&with_constant, &dense),
+            (&with_constant, &scattered),
         ] {
             let plain = columns.iter().all(|c| c.null_count() == 0);
+            let constant = constant_columns(columns);
+            let expected = std::ptr::eq(columns, &with_constant);
+            assert_eq!(constant, [false, false, false, expected][..columns.len()]);
             let got = Read::new(rows.clone(), plain)
-                .columns(columns, &recycler)
+                .columns(columns, &constant, 0..rows.len(), &recycler)
                 .unwrap();
             let indices = UInt32Array::from(rows.to_vec());
             assert_eq!(got.len(), columns.len());
@@ -609,6 +655,55 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn constant_columns_are_equal_bit_for_bit() {
+        use arrow::array::{Float32Array, UInt32Array};
+        let constant = |a: ArrayRef| is_constant(&a);
+        assert!(constant(Arc::new(UInt32Array::from(vec![5; 1000]))));
+        assert!(constant(Arc::new(UInt32Array::from(Vec::<u32>::new()))));
+        assert!(constant(Arc::new(UInt32Array::from(vec![9]))));
+        let mut last = vec![5; 1000];
+        last[999] = 6;
+        assert!(!constant(Arc::new(UInt32Array::from(last.clone()))));
+        // The slice before the odd value is constant (offsets are honoured).
+        let sliced = UInt32Array::from(last).slice(500, 499);
+        assert!(constant(Arc::new(sliced.clone())));
+        assert!(!constant(Arc::new(UInt32Array::from(vec![6, 5, 5]))));
+        // 0.0 and -0.0 are equal numbers, but not the same bits: sorting must keep them apart.
+        assert!(!constant(Arc::new(Float32Array::from(vec![0.0, -0.0]))));
+        assert!(constant(Arc::new(Float32Array::from(vec![f32::NAN; 3]))));
+        assert!(!constant(Arc::new(UInt32Array::from(vec![None, None]))));
+        // A run of equal bytes across values of other widths.
+        assert!(!constant(Arc::new(arrow::array::UInt16Array::from(vec![
+            0x0101, 0x0001
+        ]))));
+    }
+
+    /// The gathered stream gives a constant column as slices of itself, in batches of the
+    /// others' lengths.
+    #[test]
+    fn a_constant_column_is_sliced_in_batches() {
+        use futures::StreamExt;
+        let a: ArrayRef = Arc::new(Int16Array::from(vec![10, 11, 12, 13, 14]));
+        let k: ArrayRef = Arc::new(UInt8Array::from(vec![3; 5]));
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int16, false),
+            Field::new("k", DataType::UInt8, false),
+        ]));
+        let stream = gathered(schema, vec![a, k.clone()], Arc::new(vec![4, 0, 3, 1, 2]), 2);
+        let batches = futures::executor::block_on(stream.collect::<Vec<_>>());
+        let mut at = 0;
+        for batch in batches {
+            let batch = batch.unwrap();
+            assert_eq!(
+                batch.column(1).as_ref(),
+                k.slice(at, batch.num_rows()).as_ref()
+            );
+            at += batch.num_rows();
+        }
+        assert_eq!(at, 5);
     }
 
     #[test]

@@ -7,8 +7,10 @@ use crate::session::{self, SpillArgs};
 use datafusion::common::Result;
 use datafusion::physical_plan::execute_stream;
 use flow_provider::binary::FlowBinTable;
-use flow_udfs::packed_sort::{gathered, mapped_columns, packed_order};
+use flow_provider::sink::FlowSink;
+use flow_udfs::packed_sort::{constant_columns, gathered, mapped_columns, packed_order};
 use flow_udfs::sort::sort_plan;
+use std::sync::Arc;
 
 /// Sort flow records by key fields (stable; output identical to flow-models' sort).
 #[derive(clap::Args, Debug)]
@@ -73,12 +75,26 @@ async fn in_memory(args: &Args) -> Result<bool> {
         return Ok(false);
     };
     let (schema, columns) = mapped_columns(trace)?;
+    let mut sink = FlowSink::create(args.out_format.into(), &args.output, &schema)?;
+    // Columns of one value are their own sorted output: a binary trace gets them whole at
+    // once, written while the order is computed (the disk is what the sort waits for).
+    let mut ahead = constant_columns(&columns);
+    match &mut sink {
+        FlowSink::Binary(w) if ahead.contains(&false) => {
+            for i in (0..columns.len()).filter(|&i| ahead[i]) {
+                w.write_column(schema.field(i).name(), columns[i].clone())?;
+            }
+        }
+        _ => ahead.fill(false),
+    }
     let Some(order) = packed_order(&schema, &columns, &args.keys, args.reverse)? else {
         return Ok(false);
     };
-    let stream = gathered(schema, columns, std::sync::Arc::new(order), BATCH_ROWS);
-    let rows = Some(trace.rows as u64);
-    let written = progress::write(stream, args.out_format.into(), &args.output, rows).await?;
+    let rest: Vec<usize> = (0..columns.len()).filter(|&i| !ahead[i]).collect();
+    let gather = rest.iter().map(|&i| columns[i].clone()).collect();
+    let schema = Arc::new(schema.project(&rest)?);
+    let stream = gathered(schema, gather, Arc::new(order), BATCH_ROWS);
+    let written = progress::drain(stream, sink, Some(trace.rows as u64)).await?;
     eprintln!(
         "flow-models sort: wrote {written} flows to {}; sorted in memory",
         args.output

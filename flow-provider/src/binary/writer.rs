@@ -5,18 +5,47 @@ use super::dir::parse_file_name;
 use super::direct::{ALIGN, ColumnFile, is_aligned};
 use crate::atomic::AtomicDir;
 use crate::fields::arrow_to_dtype;
-use arrow::array::{Array, ArrayRef, RecordBatch};
-use arrow::datatypes::Schema;
+use arrow::array::{Array, ArrayData, ArrayRef, RecordBatch};
+use arrow::datatypes::{DataType, Schema};
 use datafusion::common::{DataFusionError, Result};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct FlowBinWriter {
+    /// Columns being written whole, each on a thread of its own. Declared before `dir`: a
+    /// writer dropped unfinished stops them before its temporary directory is removed.
+    ahead: Ahead,
     dir: AtomicDir,
-    files: Vec<(String, Chunked<ColumnFile>)>,
+    /// Every column's name, type and file; `None` while the column is written ahead.
+    files: Vec<(String, DataType, Option<Chunked<ColumnFile>>)>,
     rows: u64,
     early: EarlySync,
+}
+
+/// Columns given whole before the batches ([`FlowBinWriter::write_column`]), each written by a
+/// thread of its own: (column, rows, thread returning the file).
+#[derive(Default)]
+struct Ahead {
+    writes: Vec<(usize, u64, AheadThread)>,
+    stop: Arc<AtomicBool>,
+}
+
+type AheadThread = std::thread::JoinHandle<std::io::Result<Chunked<ColumnFile>>>;
+
+/// Bytes a column written ahead hands to its file at a time (between two looks at whether the
+/// writer was dropped).
+const AHEAD_STEP: usize = 16 << 20;
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for (_, _, thread) in self.writes.drain(..) {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Bytes of a column written between two requests for a background sync of it.
@@ -179,6 +208,26 @@ fn only_trace_files(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The values of a primitive array, as bytes.
+fn value_bytes(data: &ArrayData) -> &[u8] {
+    let width = data.data_type().primitive_width().unwrap_or(0);
+    &data.buffers()[0].as_slice()[data.offset() * width..(data.offset() + data.len()) * width]
+}
+
+/// An error for the first NULL of `array` (at row `first_row` + its index), which the binary
+/// format cannot store.
+fn no_nulls(name: &str, array: &ArrayRef, first_row: u64) -> Result<()> {
+    if array.null_count() == 0 {
+        return Ok(());
+    }
+    let row = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
+    Err(err(format!(
+        "column '{name}' is NULL at row {}: the binary format cannot store NULL \
+         (use COALESCE or a filter)",
+        first_row + row as u64
+    )))
+}
+
 impl FlowBinWriter {
     pub fn create(target: &Path, schema: &Schema) -> Result<Self> {
         let mut codes = Vec::with_capacity(schema.fields().len());
@@ -203,12 +252,14 @@ impl FlowBinWriter {
                 ColumnFile::create(&path)
                     .map(|file| {
                         let direct = file.is_direct();
-                        (f.name().clone(), Chunked::new(file, direct))
+                        let chunked = Some(Chunked::new(file, direct));
+                        (f.name().clone(), f.data_type().clone(), chunked)
                     })
                     .map_err(|e| err(format!("cannot create {}: {e}", path.display())))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
+            ahead: Ahead::default(),
             dir,
             files,
             rows: 0,
@@ -216,26 +267,71 @@ impl FlowBinWriter {
         })
     }
 
+    /// Starts writing `values` as the whole of column `name`, on a thread of its own, before
+    /// (and while) the batches bring the other columns: the sort hands over a column whose
+    /// values are all equal (sorted, it is the input) before it has computed the order, so
+    /// that the disk starts at once. The batches then carry the other columns only, in the
+    /// schema's order; `finish` checks that every column got the same number of rows.
+    pub fn write_column(&mut self, name: &str, values: ArrayRef) -> Result<()> {
+        let column = self
+            .files
+            .iter()
+            .position(|(n, _, f)| n == name && f.is_some())
+            .ok_or_else(|| err(format!("no column '{name}' left to write")))?;
+        let (_, data_type, file) = &mut self.files[column];
+        if values.data_type() != data_type {
+            return Err(err(format!(
+                "column '{name}' is {data_type}, not {}",
+                values.data_type()
+            )));
+        }
+        no_nulls(name, &values, 0)?;
+        let mut file = file.take().expect("a column not yet written");
+        let stop = self.ahead.stop.clone();
+        let rows = values.len() as u64;
+        let thread = std::thread::spawn(move || {
+            let data = values.to_data();
+            for step in value_bytes(&data).chunks(AHEAD_STEP) {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                file.write_all(step)?;
+            }
+            Ok(file)
+        });
+        self.ahead.writes.push((column, rows, thread));
+        Ok(())
+    }
+
+    /// Appends `batch`: every column not written ahead, in the schema's order.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        for (array, (name, _)) in batch.columns().iter().zip(&self.files) {
-            if array.null_count() > 0 {
-                let row = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
-                return Err(err(format!(
-                    "column '{name}' is NULL at row {}: the binary format cannot store NULL \
-                     (use COALESCE or a filter)",
-                    self.rows + row as u64
-                )));
+        let mut pairs = Vec::with_capacity(batch.num_columns());
+        let mut arrays = batch.columns().iter().zip(batch.schema_ref().fields());
+        for (name, _, file) in &mut self.files {
+            let Some(file) = file else { continue };
+            match arrays.next() {
+                Some((array, field)) if field.name() == name => {
+                    no_nulls(name, array, self.rows)?;
+                    pairs.push((array, name.as_str(), file));
+                }
+                other => {
+                    let got = other.map_or("none", |(_, f)| f.name().as_str());
+                    return Err(err(format!(
+                        "expected column '{name}' in the batch, got {got}"
+                    )));
+                }
             }
         }
-        let write = |(array, (name, file)): (&ArrayRef, &mut (String, Chunked<ColumnFile>))| {
-            let data = array.to_data();
-            let width = data.data_type().primitive_width().unwrap_or(0);
-            let values = &data.buffers()[0].as_slice()
-                [data.offset() * width..(data.offset() + data.len()) * width];
-            file.write_all(values)
+        if let Some((_, extra)) = arrays.next() {
+            return Err(err(format!(
+                "column '{}' is not one to write",
+                extra.name()
+            )));
+        }
+        let write = |(array, name, file): (&ArrayRef, &str, &mut Chunked<ColumnFile>)| {
+            file.write_all(value_bytes(&array.to_data()))
                 .map_err(|e| err(format!("writing column '{name}': {e}")))
         };
-        let mut pairs: Vec<_> = batch.columns().iter().zip(self.files.iter_mut()).collect();
         // Copying a large batch (into the aligned chunk buffers, or the kernel's copy into the
         // page cache) takes a core: half of the columns go to a second thread.
         let half = if pairs.len() > 1 && batch.get_array_memory_size() >= PARALLEL_WRITE {
@@ -251,8 +347,8 @@ impl FlowBinWriter {
         });
         a?;
         b.map_err(|_| err("writing columns panicked".into()))??;
-        for (column, (_, file)) in self.files.iter_mut().enumerate() {
-            if file.unsynced >= EARLY_SYNC {
+        for (column, (_, _, file)) in self.files.iter_mut().enumerate() {
+            if let Some(file) = file.as_mut().filter(|f| f.unsynced >= EARLY_SYNC) {
                 file.unsynced = 0;
                 self.early.request(column, file.file.file());
             }
@@ -264,7 +360,26 @@ impl FlowBinWriter {
     /// Flushes, syncs and moves the trace into place; returns the number of rows written.
     /// The columns are synced to disk concurrently, one thread each: waiting for 21 syncs one
     /// after the other took longer than writing a 1 M-record trace.
-    pub fn finish(self) -> Result<u64> {
+    pub fn finish(mut self) -> Result<u64> {
+        if self.files.iter().all(|(_, _, f)| f.is_none()) {
+            // Every column was written ahead (no batches).
+            self.rows = self.ahead.writes.first().map_or(0, |w| w.1);
+        }
+        // (Popped one by one: on an error, the others are still stopped and waited for.)
+        while let Some((column, rows, thread)) = self.ahead.writes.pop() {
+            let name = &self.files[column].0;
+            let file = thread
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))
+                .map_err(|e| err(format!("writing column '{name}': {e}")))?;
+            if rows != self.rows {
+                return Err(err(format!(
+                    "column '{name}' has {rows} rows, the others {}",
+                    self.rows
+                )));
+            }
+            self.files[column].2 = Some(file);
+        }
         self.early
             .finish()
             .map_err(|e| err(format!("syncing {}: {e}", self.dir.path().display())))?;
@@ -272,6 +387,7 @@ impl FlowBinWriter {
             let handles: Vec<_> = self
                 .files
                 .into_iter()
+                .filter_map(|(name, _, file)| file.map(|f| (name, f)))
                 .map(|(name, file)| {
                     s.spawn(move || {
                         file.finish()
@@ -351,6 +467,117 @@ mod tests {
         assert_eq!(u16::from_ne_bytes([b[2 * row], b[2 * row + 1]]), 300);
         let c_at = u64::from_ne_bytes(c[8 * row..8 * row + 8].try_into().unwrap());
         assert_eq!(c_at, 1 << 32 | 300);
+    }
+
+    fn u32_column(values: impl IntoIterator<Item = u32>) -> ArrayRef {
+        std::sync::Arc::new(arrow::array::UInt32Array::from_iter_values(values))
+    }
+
+    fn three_columns() -> Schema {
+        use arrow::datatypes::Field;
+        Schema::new(vec![
+            Field::new("a", DataType::UInt32, false),
+            Field::new("b", DataType::UInt32, false),
+            Field::new("c", DataType::UInt32, false),
+        ])
+    }
+
+    fn u32s(path: &Path) -> Vec<u32> {
+        let bytes = fs::read(path).unwrap();
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_ne_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+
+    /// Columns given whole (several `AHEAD_STEP`s long) and columns brought by batches end up
+    /// side by side, each complete.
+    #[test]
+    fn columns_written_ahead_join_the_batches() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("t");
+        let schema = three_columns();
+        let rows = (AHEAD_STEP / 4 * 2 + 1000) as u32;
+        let mut w = FlowBinWriter::create(&target, &schema).unwrap();
+        w.write_column("b", u32_column(0..rows)).unwrap();
+        // Twice the same column is refused, as is a value of another type.
+        assert!(w.write_column("b", u32_column(0..rows)).is_err());
+        let wrong: ArrayRef = std::sync::Arc::new(arrow::array::UInt16Array::from(vec![1]));
+        let e = w.write_column("c", wrong).unwrap_err().to_string();
+        assert!(e.contains("column 'c' is UInt32, not UInt16"), "{e}");
+        let batch_schema = std::sync::Arc::new(schema.project(&[0, 2]).unwrap());
+        for start in (0..rows).step_by(1 << 20) {
+            let end = (start + (1 << 20)).min(rows);
+            let batch = RecordBatch::try_new(
+                batch_schema.clone(),
+                vec![u32_column(start..end), u32_column((start..end).map(|v| !v))],
+            )
+            .unwrap();
+            w.write(&batch).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), u64::from(rows));
+        assert_eq!(u32s(&target.join("a.I")), (0..rows).collect::<Vec<_>>());
+        assert_eq!(u32s(&target.join("b.I")), (0..rows).collect::<Vec<_>>());
+        let c: Vec<u32> = (0..rows).map(|v| !v).collect();
+        assert_eq!(u32s(&target.join("c.I")), c);
+    }
+
+    #[test]
+    fn every_column_may_be_written_ahead() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("t");
+        let mut w = FlowBinWriter::create(&target, &three_columns()).unwrap();
+        for name in ["c", "a", "b"] {
+            w.write_column(name, u32_column([7; 5])).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), 5);
+        for name in ["a.I", "b.I", "c.I"] {
+            assert_eq!(u32s(&target.join(name)), [7; 5]);
+        }
+    }
+
+    /// A column written ahead whose length is not the batches', batches that bring a column
+    /// written ahead or miss one: errors, and nothing at the target.
+    #[test]
+    fn columns_that_do_not_fit_together_are_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("t");
+        let schema = three_columns();
+        let two = std::sync::Arc::new(schema.project(&[0, 2]).unwrap());
+        let batch = |schema: &std::sync::Arc<Schema>, n: u32| {
+            let columns = schema.fields().iter().map(|_| u32_column(0..n)).collect();
+            RecordBatch::try_new(schema.clone(), columns).unwrap()
+        };
+
+        let mut w = FlowBinWriter::create(&target, &schema).unwrap();
+        w.write_column("b", u32_column(0..10)).unwrap();
+        w.write(&batch(&two, 9)).unwrap();
+        let e = w.finish().unwrap_err().to_string();
+        assert!(e.contains("column 'b' has 10 rows, the others 9"), "{e}");
+        assert!(!target.exists());
+
+        let mut w = FlowBinWriter::create(&target, &schema).unwrap();
+        w.write_column("b", u32_column(0..10)).unwrap();
+        let e = w.write(&batch(&schema.clone().into(), 10)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("expected column 'c' in the batch, got b"),
+            "{e}"
+        );
+        let one = std::sync::Arc::new(schema.project(&[0]).unwrap());
+        let e = w.write(&batch(&one, 10)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("expected column 'c' in the batch, got none"),
+            "{e}"
+        );
+        drop(w);
+        assert!(!target.exists());
+        assert_eq!(
+            fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "temporary left"
+        );
     }
 
     #[test]
