@@ -162,3 +162,58 @@ fn in_memory_and_external_sorts_agree() {
         }
     }
 }
+
+/// Keys too wide to pack into 128 bits (152 here): the in-memory sort, which had already started
+/// writing the columns of one value, gives way to DataFusion's sort, whose output is complete
+/// and ordered.
+#[test]
+fn keys_too_wide_to_pack_fall_back_to_the_external_sort() {
+    let trace = fixtures().join("trace20k");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let keys = ["sa3", "da3", "octets", "packets", "sp", "dp"];
+    let mut args = vec!["sort", "-k"];
+    args.extend_from_slice(&keys);
+    args.extend(["-O", out.to_str().unwrap(), trace.to_str().unwrap()]);
+    let (ok, err) = flow_models(&args);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("wrote 20000 flows") && err.contains("spilled"),
+        "{err}"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(
+        names.len(),
+        1,
+        "no temporary directory left beside the output"
+    );
+    let column = |name: &str| -> Vec<u64> {
+        let (file, width) = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .find(|f| f.split('.').next() == Some(name))
+            .map(|f| {
+                let width = if f.ends_with('Q') {
+                    8
+                } else if f.ends_with('H') {
+                    2
+                } else {
+                    4
+                };
+                (f, width)
+            })
+            .unwrap();
+        std::fs::read(out.join(file))
+            .unwrap()
+            .chunks_exact(width)
+            .map(|c| c.iter().rev().fold(0, |v, &b| v << 8 | u64::from(b)))
+            .collect()
+    };
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 21);
+    assert_eq!(column("sa0"), vec![0; 20_000]);
+    let key_columns: Vec<Vec<u64>> = keys.iter().map(|k| column(k)).collect();
+    let rows: Vec<Vec<u64>> = (0..20_000)
+        .map(|r| key_columns.iter().map(|c| c[r]).collect())
+        .collect();
+    assert!(rows.windows(2).all(|w| w[0] <= w[1]), "not in key order");
+}
