@@ -2,7 +2,7 @@
 
 use datafusion::common::Result;
 use datafusion::execution::SendableRecordBatchStream;
-use flow_provider::sink::{FlowSink, OutputFormat, write_stream};
+use flow_provider::sink::{FlowSink, OutputFormat};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 
@@ -51,13 +51,11 @@ pub async fn write(
     output: &str,
     total: Option<u64>,
 ) -> Result<u64> {
-    let bar = rows(total);
-    let written = write_stream(stream, format, output, |n| bar.inc(n as u64)).await?;
-    bar.finish_and_clear();
-    Ok(written)
+    let sink = FlowSink::create(format, output, &stream.schema())?;
+    drain(stream, sink, total).await
 }
 
-/// Drains `stream` into `sink` (see [`write`]).
+/// Drains `stream` into `sink` with a bar over `total` rows; returns the number of rows written.
 pub async fn drain(
     stream: SendableRecordBatchStream,
     sink: FlowSink,

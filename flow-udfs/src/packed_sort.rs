@@ -26,7 +26,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use flow_provider::binary::dir::TraceDir;
-use flow_provider::binary::mmap::{array_from_buffer, map_file};
+use flow_provider::binary::mmap::{array_from_buffer, map_file, value_bytes};
 use flow_provider::fields::dtype_to_arrow;
 use rayon::slice::ParallelSliceMut;
 use std::sync::Arc;
@@ -56,7 +56,7 @@ pub fn is_constant(column: &ArrayRef) -> bool {
         return false;
     }
     let data = column.to_data();
-    let bytes = &data.buffers()[0].as_slice()[data.offset() * width..][..data.len() * width];
+    let bytes = value_bytes(&data);
     // Equal to itself shifted by one value.
     bytes.len() <= width || bytes[width..] == bytes[..bytes.len() - width]
 }
@@ -300,10 +300,12 @@ fn packed_keys<P: Packed>(rows: usize, layout: &[(&ArrayRef, u64, u32)]) -> Vec<
 
 /// `columns` in `order`, as batches of `batch_size` rows, gathered on a thread of their own (up
 /// to two batches ahead) so that the gather overlaps whatever consumes the stream (writing). The
-/// thread stops at the first batch nobody is waiting for any more.
+/// thread stops at the first batch nobody is waiting for any more. The `constant` ones (of one
+/// value: [`constant_columns`]) are handed out as slices of themselves.
 pub fn gathered<O: Positions>(
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
+    constant: Vec<bool>,
     order: Arc<O>,
     batch_size: usize,
 ) -> SendableRecordBatchStream {
@@ -314,7 +316,6 @@ pub fn gathered<O: Positions>(
     std::thread::spawn(move || {
         let recycler = Recycler::default();
         let plain = columns.iter().all(|c| c.null_count() == 0);
-        let constant = constant_columns(&columns);
         let batches = order.len().div_ceil(batch_size);
         let rows_of = |n: usize| n * batch_size..((n + 1) * batch_size).min(order.len());
         let prepare = |n: usize| {
@@ -371,6 +372,7 @@ pub fn sorted_trace_plan(
     reservation.shrink((16 - order.width()) * trace.rows);
     let sorted = SortedTrace {
         schema: schema.clone(),
+        constant: constant_columns(&columns),
         columns,
         order: Arc::new(order),
         _reservation: reservation,
@@ -385,6 +387,7 @@ pub fn sorted_trace_plan(
 struct SortedTrace {
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
+    constant: Vec<bool>,
     order: Arc<Order>,
     _reservation: MemoryReservation,
 }
@@ -399,6 +402,7 @@ impl PartitionStream for SortedTrace {
         gathered(
             self.schema.clone(),
             self.columns.clone(),
+            self.constant.clone(),
             self.order.clone(),
             batch_size,
         )
@@ -589,7 +593,13 @@ mod tests {
         use futures::StreamExt;
         let a: ArrayRef = Arc::new(Int16Array::from(vec![10, 11, 12, 13, 14]));
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int16, false)]));
-        let stream = gathered(schema, vec![a], Arc::new(vec![4, 0, 3, 1, 2]), 2);
+        let stream = gathered(
+            schema,
+            vec![a],
+            vec![false],
+            Arc::new(vec![4, 0, 3, 1, 2]),
+            2,
+        );
         let batches: Vec<RecordBatch> = futures::executor::block_on(stream.collect::<Vec<_>>())
             .into_iter()
             .collect::<Result<_>>()
@@ -692,7 +702,9 @@ mod tests {
             Field::new("a", DataType::Int16, false),
             Field::new("k", DataType::UInt8, false),
         ]));
-        let stream = gathered(schema, vec![a, k.clone()], Arc::new(vec![4, 0, 3, 1, 2]), 2);
+        let columns = vec![a, k.clone()];
+        let constant = constant_columns(&columns);
+        let stream = gathered(schema, columns, constant, Arc::new(vec![4, 0, 3, 1, 2]), 2);
         let batches = futures::executor::block_on(stream.collect::<Vec<_>>());
         let mut at = 0;
         for batch in batches {
@@ -713,7 +725,7 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int16, false)]));
         // Position 7 is outside the column: arrow's take fails or panics; either way the
         // consumer must see an error after the first (good) batch.
-        let stream = gathered(schema, vec![a], Arc::new(vec![2, 0, 7, 1]), 2);
+        let stream = gathered(schema, vec![a], vec![false], Arc::new(vec![2, 0, 7, 1]), 2);
         let results = futures::executor::block_on(stream.collect::<Vec<_>>());
         assert_eq!(results.len(), 2, "{results:?}");
         assert!(results[0].is_ok());

@@ -77,23 +77,28 @@ async fn in_memory(args: &Args) -> Result<bool> {
     let (schema, columns) = mapped_columns(trace)?;
     let mut sink = FlowSink::create(args.out_format.into(), &args.output, &schema)?;
     // Columns of one value are their own sorted output: a binary trace gets them whole at
-    // once, written while the order is computed (the disk is what the sort waits for).
-    let mut ahead = constant_columns(&columns);
-    match &mut sink {
-        FlowSink::Binary(w) if ahead.contains(&false) => {
-            for i in (0..columns.len()).filter(|&i| ahead[i]) {
+    // once, written while the order is computed (the disk is what the sort waits for); other
+    // outputs get slices of them from the gather.
+    let constant = constant_columns(&columns);
+    let ahead = match &mut sink {
+        FlowSink::Binary(w) if constant.contains(&false) => {
+            for i in (0..columns.len()).filter(|&i| constant[i]) {
                 w.write_column(schema.field(i).name(), columns[i].clone())?;
             }
+            true
         }
-        _ => ahead.fill(false),
-    }
+        _ => false,
+    };
     let Some(order) = packed_order(&schema, &columns, &args.keys, args.reverse)? else {
         return Ok(false);
     };
-    let rest: Vec<usize> = (0..columns.len()).filter(|&i| !ahead[i]).collect();
+    let rest: Vec<usize> = (0..columns.len())
+        .filter(|&i| !(ahead && constant[i]))
+        .collect();
     let gather = rest.iter().map(|&i| columns[i].clone()).collect();
+    let sliced = rest.iter().map(|&i| constant[i]).collect();
     let schema = Arc::new(schema.project(&rest)?);
-    let stream = gathered(schema, gather, Arc::new(order), BATCH_ROWS);
+    let stream = gathered(schema, gather, sliced, Arc::new(order), BATCH_ROWS);
     let written = progress::drain(stream, sink, Some(trace.rows as u64)).await?;
     eprintln!(
         "flow-models sort: wrote {written} flows to {}; sorted in memory",

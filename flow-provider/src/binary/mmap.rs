@@ -44,6 +44,12 @@ pub fn map_file(path: &Path) -> Result<Buffer> {
     Ok(unsafe { Buffer::from_custom_allocation(ptr, len, Arc::new(map)) })
 }
 
+/// The values of a primitive array as bytes (what [`array_from_buffer`] reads back).
+pub fn value_bytes(data: &ArrayData) -> &[u8] {
+    let width = data.data_type().primitive_width().unwrap_or(0);
+    &data.buffers()[0].as_slice()[data.offset() * width..(data.offset() + data.len()) * width]
+}
+
 /// An Arrow array of `len` values of type `data_type` starting at value `offset` of `buffer`.
 /// Fails (instead of panicking) when the range is outside the buffer or misaligned.
 pub fn array_from_buffer(

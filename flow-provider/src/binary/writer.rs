@@ -3,9 +3,10 @@
 
 use super::dir::parse_file_name;
 use super::direct::{ALIGN, ColumnFile, is_aligned};
+use super::mmap::value_bytes;
 use crate::atomic::AtomicDir;
 use crate::fields::arrow_to_dtype;
-use arrow::array::{Array, ArrayData, ArrayRef, RecordBatch};
+use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, Schema};
 use datafusion::common::{DataFusionError, Result};
 use std::fs::{self, File};
@@ -206,12 +207,6 @@ fn only_trace_files(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The values of a primitive array, as bytes.
-fn value_bytes(data: &ArrayData) -> &[u8] {
-    let width = data.data_type().primitive_width().unwrap_or(0);
-    &data.buffers()[0].as_slice()[data.offset() * width..(data.offset() + data.len()) * width]
 }
 
 /// An error for the first NULL of `array` (at row `first_row` + its index), which the binary
