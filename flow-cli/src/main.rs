@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod cmd;
 mod input;
+mod print;
 mod progress;
 mod session;
 
@@ -63,8 +64,9 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        // The reader of our output went away (`flow-models hist … | head`): not an error.
-        Err(e) if e.to_string().contains("Broken pipe") => ExitCode::SUCCESS,
+        // The reader of our standard output went away (`flow-models hist … | head`): not an
+        // error. A broken pipe anywhere else is one.
+        Err(_) if flow_provider::sink::stdout_closed() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("flow-models: error: {e}");
             ExitCode::FAILURE

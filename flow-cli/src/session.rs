@@ -5,10 +5,11 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use flow_udfs::sort::parse_size;
 use std::path::PathBuf;
 
-/// Memory flags of the subcommands that sort (merge, sort).
+/// Memory flags (hist, merge, sort, sql).
 #[derive(clap::Args, Debug, Default)]
 pub struct SpillArgs {
-    /// Memory for sorting, e.g. 2G; beyond it the sort spills to disk
+    /// Memory the query may use, e.g. 2G: sorts spill to disk beyond it, other operators stop
+    /// with an error naming themselves
     #[arg(long, value_parser = parse_size)]
     pub memory_limit: Option<usize>,
     /// Directory for spill files (default: the system temporary directory)

@@ -4,6 +4,7 @@
 
 use datafusion::common::{DataFusionError, Result};
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use tempfile::{NamedTempFile, TempDir};
 
@@ -20,12 +21,71 @@ fn parent_of(target: &Path) -> Result<PathBuf> {
     Ok(parent)
 }
 
-fn hidden_prefix(target: &Path) -> String {
+/// Temporaries of `target` are named `.NAME.tmp-PID-XXXXXX` (PID: the writing process) and
+/// locked (`flock`) while written, so that a later write can tell a killed writer's leftovers
+/// from a live writer's work.
+fn temp_prefix(target: &Path) -> String {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    format!(".{name}.tmp")
+    format!(".{name}.tmp-")
+}
+
+/// Removes the temporaries of `target` left by writers that died (killed, or the machine went
+/// down): those whose process is gone and whose lock nobody holds. Returns what was removed.
+pub fn remove_stale_temporaries(target: &Path) -> Vec<PathBuf> {
+    let (Ok(parent), prefix) = (parent_of(target), temp_prefix(target)) else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs::read_dir(&parent) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let pid = pid.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let path = entry.path();
+        if pid.is_none_or(process_alive) || !lock_is_free(&path) {
+            continue;
+        }
+        let gone = match entry.file_type() {
+            Ok(t) if t.is_dir() => fs::remove_dir_all(&path),
+            _ => fs::remove_file(&path),
+        };
+        if gone.is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// Whether process `pid` runs on this machine (where that cannot be known: assumed so for
+/// another process, so nothing of a live writer's is removed).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+/// Whether nobody holds the lock of file or directory `path` (a writer holds it while it
+/// writes; the lock goes with its process).
+fn lock_is_free(path: &Path) -> bool {
+    fs::File::open(path).is_ok_and(|f| f.try_lock().is_ok())
+}
+
+/// Takes the lock of the temporary at `path` through `file`, its open handle.
+fn lock(file: &fs::File, path: &Path) -> Result<()> {
+    file.try_lock()
+        .map_err(|e| io_err("cannot lock", path, std::io::Error::other(e.to_string())))
 }
 
 /// A file that becomes `target` on [`AtomicFile::commit`]; dropped uncommitted, it vanishes.
@@ -37,10 +97,12 @@ pub struct AtomicFile {
 impl AtomicFile {
     pub fn create(target: &Path) -> Result<Self> {
         let parent = parent_of(target)?;
+        remove_stale_temporaries(target);
         let temp = tempfile::Builder::new()
-            .prefix(&hidden_prefix(target))
+            .prefix(&format!("{}{}-", temp_prefix(target), std::process::id()))
             .tempfile_in(&parent)
             .map_err(|e| io_err("cannot create a temporary file in", &parent, e))?;
+        lock(temp.as_file(), temp.path())?;
         Ok(Self {
             target: target.to_path_buf(),
             temp,
@@ -51,15 +113,34 @@ impl AtomicFile {
         self.temp.as_file_mut()
     }
 
+    /// `e`, saying which output it happened to.
+    fn named(&self, e: std::io::Error) -> std::io::Error {
+        std::io::Error::new(e.kind(), format!("writing {}: {e}", self.target.display()))
+    }
+
     pub fn commit(self) -> Result<()> {
         self.temp
             .as_file()
             .sync_all()
-            .map_err(|e| io_err("cannot sync", self.temp.path(), e))?;
+            .map_err(|e| io_err("cannot write", &self.target, e))?;
         self.temp
             .persist(&self.target)
             .map_err(|e| io_err("cannot rename into", &self.target, e.error))?;
         Ok(())
+    }
+}
+
+/// Errors name the output (`writing out.csv: No space left on device`).
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.temp
+            .as_file_mut()
+            .write(buf)
+            .map_err(|e| self.named(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.temp.as_file_mut().flush().map_err(|e| self.named(e))
     }
 }
 
@@ -68,6 +149,8 @@ impl AtomicFile {
 pub struct AtomicDir {
     target: PathBuf,
     temp: TempDir,
+    /// The open directory, whose lock marks it as being written.
+    _lock: fs::File,
 }
 
 impl AtomicDir {
@@ -84,13 +167,17 @@ impl AtomicDir {
             replaceable(target)?;
         }
         let parent = parent_of(target)?;
+        remove_stale_temporaries(target);
         let temp = tempfile::Builder::new()
-            .prefix(&hidden_prefix(target))
+            .prefix(&format!("{}{}-", temp_prefix(target), std::process::id()))
             .tempdir_in(&parent)
             .map_err(|e| io_err("cannot create a temporary directory in", &parent, e))?;
+        let dir = fs::File::open(temp.path()).map_err(|e| io_err("cannot open", temp.path(), e))?;
+        lock(&dir, temp.path())?;
         Ok(Self {
             target: target.to_path_buf(),
             temp,
+            _lock: dir,
         })
     }
 
@@ -98,15 +185,26 @@ impl AtomicDir {
         self.temp.path()
     }
 
-    /// Moves the finished directory into place. An existing target is first renamed aside and
-    /// removed only after the new one is in place, so readers see either the old or the new.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Moves the finished directory into place. An existing target is exchanged with the new
+    /// one in a single rename where the file system can (Linux `RENAME_EXCHANGE`), so readers
+    /// and a crash see either the old or the new; elsewhere it is first renamed aside.
     pub fn commit(self) -> Result<()> {
         let dir = self.temp.keep();
         if let Ok(d) = fs::File::open(&dir) {
             let _ = d.sync_all();
         }
+        if self.target.exists() && exchange(&dir, &self.target).is_ok() {
+            // `dir` now holds the old trace.
+            return fs::remove_dir_all(&dir).map_err(|e| io_err("cannot remove", &dir, e));
+        }
         let old = if self.target.exists() {
-            let old = dir.with_extension("old");
+            let mut old = dir.clone().into_os_string();
+            old.push("-old");
+            let old = PathBuf::from(old);
             fs::rename(&self.target, &old)
                 .map_err(|e| io_err("cannot move aside", &self.target, e))?;
             Some(old)
@@ -127,10 +225,21 @@ impl AtomicDir {
     }
 }
 
+/// Swaps `a` and `b` in one step.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     #[test]
     fn file_appears_only_on_commit() {

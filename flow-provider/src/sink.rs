@@ -12,6 +12,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use futures::StreamExt;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Formats a flow stream can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,18 +26,39 @@ pub enum OutputFormat {
 pub enum FlowSink {
     Binary(FlowBinWriter),
     CsvFlowFile(BufWriter<AtomicFile>),
-    CsvFlowStdout(BufWriter<std::io::Stdout>),
+    CsvFlowStdout(BufWriter<Stdout>),
     Parquet(Box<ArrowWriter<AtomicFile>>),
 }
 
-impl Write for AtomicFile {
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Standard output for results. A write refused because the reader went away (`… | head`)
+/// is remembered, so that a command can end quietly for that reason and no other: a broken
+/// pipe anywhere else (a FIFO given as an output file) stays an error.
+pub struct Stdout;
+
+impl Write for Stdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.file().write(buf)
+        closed_on_epipe(std::io::stdout().write(buf))
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.file().flush()
+        closed_on_epipe(std::io::stdout().flush())
     }
+}
+
+fn closed_on_epipe<T>(r: std::io::Result<T>) -> std::io::Result<T> {
+    if let Err(e) = &r
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+    r
+}
+
+/// Whether a write to [`Stdout`] found its reader gone.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
 }
 
 fn err(msg: String) -> DataFusionError {
@@ -48,7 +70,7 @@ impl FlowSink {
         let to_stdout = output == "-";
         Ok(match (format, to_stdout) {
             (OutputFormat::CsvFlow, true) => {
-                FlowSink::CsvFlowStdout(BufWriter::with_capacity(1 << 20, std::io::stdout()))
+                FlowSink::CsvFlowStdout(BufWriter::with_capacity(1 << 20, Stdout))
             }
             (_, true) => {
                 return Err(err(format!(
@@ -84,11 +106,16 @@ impl FlowSink {
 
     /// Completes the output (flush, sync, rename into place).
     pub fn finish(self) -> Result<()> {
-        let io = |e: std::io::Error| err(format!("writing output: {e}"));
         match self {
             FlowSink::Binary(w) => w.finish().map(|_| ()),
-            FlowSink::CsvFlowFile(w) => w.into_inner().map_err(|e| io(e.into_error()))?.commit(),
-            FlowSink::CsvFlowStdout(mut w) => w.flush().map_err(io),
+            // The file's errors name it already.
+            FlowSink::CsvFlowFile(w) => w
+                .into_inner()
+                .map_err(|e| err(e.into_error().to_string()))?
+                .commit(),
+            FlowSink::CsvFlowStdout(mut w) => w
+                .flush()
+                .map_err(|e| err(format!("writing standard output: {e}"))),
             FlowSink::Parquet(w) => w.into_inner()?.commit(),
         }
     }

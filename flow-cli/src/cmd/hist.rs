@@ -2,6 +2,7 @@
 //! fast path of `flow_udfs::hist`.
 
 use crate::input::{self, CutArgs, InputArgs};
+use crate::session::SpillArgs;
 use crate::{progress, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
@@ -71,6 +72,8 @@ pub struct Args {
     pub output: String,
     #[command(flatten)]
     pub cut: CutArgs,
+    #[command(flatten)]
+    pub memory: SpillArgs,
 }
 
 impl Args {
@@ -94,10 +97,10 @@ impl Args {
     }
 }
 
-pub async fn run(args: Args) -> Result<()> {
+pub async fn run(mut args: Args) -> Result<()> {
     // Skipping and counting need the input in order (one partition); otherwise use every core.
     let cut = args.cut.cut();
-    let ctx = session::context(cut.needs_order())?;
+    let ctx = session::spilling_context(cut.needs_order(), std::mem::take(&mut args.memory))?;
     let input = input::read(&ctx, &args.input).await?;
     let total = input.rows.map(|rows| cut.rows_read(rows));
     let df = cut.apply(input.df)?;

@@ -1,7 +1,8 @@
 //! `flow-models sql`: the DataFusion SQL shell (datafusion-cli) with every flow format and
-//! function installed.
+//! function installed; `-c` and `-f` run through our own printer, which never cuts a result.
 
-use crate::session;
+use crate::print::Printer;
+use crate::session::{self, SpillArgs};
 use datafusion::common::{DataFusionError, Result};
 use datafusion_cli::exec;
 use datafusion_cli::object_storage::instrumented::InstrumentedObjectStoreRegistry;
@@ -14,7 +15,11 @@ use std::sync::Arc;
 #[command(after_help = "Examples:\n  \
     flow-models sql -c \"SELECT count(*), sum(packets), sum(octets) FROM flowbin('examples/data/sample')\"\n  \
     flow-models sql -q --format csv -c \"SELECT * FROM 'flows.parquet' LIMIT 10\"\n  \
-    flow-models sql -f sql/summary.sql\n\n\
+    flow-models sql -f sql/summary.sql\n  \
+    flow-models sql -q --format csv --memory-limit 1G -c \"SELECT * FROM flowbin('trace') ORDER BY octets DESC\" > flows.csv\n\n\
+    Every row of a result is printed in the csv, tsv, json and nd-json formats; --maxrows limits the\n\
+    table display only, and says on stderr how many rows it left out. Row counts and timings go\n\
+    to stderr (none with -q), so standard output holds the results alone.\n\n\
     Sources: flowbin('dir', ...), csv_flow('file', ...), pipe('file', ...), 'file.parquet',\n\
     nfcapd('file or dir', ...[, true = skip corrupt blocks]), nfcapd_info('file or dir', ...), and\n\
     CREATE EXTERNAL TABLE t STORED AS FLOWBIN | CSV_FLOW | PIPE | NFCAPD | PARQUET LOCATION 'path'.\n\
@@ -32,37 +37,50 @@ pub struct Args {
     /// Print only results: no banner, row counts or timings
     #[arg(short = 'q', long)]
     pub quiet: bool,
-    /// Maximum rows shown in table format (a number, or `inf`)
+    /// Maximum rows shown in table format (a number, or `inf`); other formats print every row
     #[arg(long, default_value = "40")]
     pub maxrows: MaxRows,
+    #[command(flatten)]
+    pub spill: SpillArgs,
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    let ctx = session::context(false)?;
-    let print = PrintOptions {
+    let ctx = session::spilling_context(false, args.spill)?;
+    let printer = Printer {
         format: args.format,
         quiet: args.quiet,
         maxrows: args.maxrows,
-        color: false,
-        instrumented_registry: Arc::new(InstrumentedObjectStoreRegistry::new()),
     };
     for file in &args.file {
         let text = std::fs::read_to_string(file)
             .map_err(|e| DataFusionError::Execution(format!("cannot read {file}: {e}")))?;
-        exec::exec_from_commands(&ctx, split_statements(&text), &print).await?;
+        for statement in split_statements(&text) {
+            printer.run(&ctx, &statement).await?;
+        }
     }
-    let interactive = args.file.is_empty() && args.command.is_empty();
-    if !args.command.is_empty() {
-        exec::exec_from_commands(&ctx, args.command, &print).await?;
+    for command in &args.command {
+        printer.run(&ctx, command).await?;
     }
-    if interactive {
+    if args.file.is_empty() && args.command.is_empty() {
+        // The interactive shell is datafusion-cli's. Its display cuts every format at
+        // --maxrows, which only the table display should do.
+        let maxrows = match args.format {
+            PrintFormat::Table | PrintFormat::Automatic => args.maxrows,
+            _ => MaxRows::Unlimited,
+        };
+        let mut print = PrintOptions {
+            format: args.format,
+            quiet: args.quiet,
+            maxrows,
+            color: false,
+            instrumented_registry: Arc::new(InstrumentedObjectStoreRegistry::new()),
+        };
         if !args.quiet {
             println!(
                 "flow-models SQL (DataFusion {})",
                 datafusion::DATAFUSION_VERSION
             );
         }
-        let mut print = print;
         exec::exec_from_repl(&ctx, &mut print)
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))?;

@@ -191,6 +191,14 @@ fn err(msg: String) -> DataFusionError {
     DataFusionError::Execution(msg)
 }
 
+/// A failed write of column `name` of the trace at `target` (`No space left on device`, …).
+fn column_err(target: &Path, name: &str, e: std::io::Error) -> DataFusionError {
+    err(format!(
+        "writing {}: column '{name}': {e}",
+        target.display()
+    ))
+}
+
 /// An existing directory is replaced only when it holds nothing but a trace (column files),
 /// so a mistyped `-O` cannot wipe out unrelated data.
 fn only_trace_files(dir: &Path) -> Result<()> {
@@ -323,9 +331,10 @@ impl FlowBinWriter {
                 extra.name()
             )));
         }
+        let target = self.dir.target();
         let write = |(array, name, file): (&ArrayRef, &str, &mut Chunked<ColumnFile>)| {
             file.write_all(value_bytes(&array.to_data()))
-                .map_err(|e| err(format!("writing column '{name}': {e}")))
+                .map_err(|e| column_err(target, name, e))
         };
         // Copying a large batch (into the aligned chunk buffers, or the kernel's copy into the
         // page cache) takes a core: half of the columns go to a second thread.
@@ -366,7 +375,7 @@ impl FlowBinWriter {
             let file = thread
                 .join()
                 .unwrap_or_else(|e| std::panic::resume_unwind(e))
-                .map_err(|e| err(format!("writing column '{name}': {e}")))?;
+                .map_err(|e| column_err(self.dir.target(), name, e))?;
             if rows != self.rows {
                 return Err(err(format!(
                     "column '{name}' has {rows} rows, the others {}",
@@ -375,9 +384,11 @@ impl FlowBinWriter {
             }
             self.files[column].2 = Some(file);
         }
+        let target = self.dir.target().to_path_buf();
         self.early
             .finish()
-            .map_err(|e| err(format!("syncing {}: {e}", self.dir.path().display())))?;
+            .map_err(|e| err(format!("writing {}: {e}", target.display())))?;
+        let target = &target;
         let synced: Vec<Result<()>> = std::thread::scope(|s| {
             let handles: Vec<_> = self
                 .files
@@ -387,7 +398,7 @@ impl FlowBinWriter {
                     s.spawn(move || {
                         file.finish()
                             .and_then(|file| file.file().sync_all())
-                            .map_err(|e| err(format!("writing column '{name}': {e}")))
+                            .map_err(|e| column_err(target, &name, e))
                     })
                 })
                 .collect();

@@ -136,6 +136,21 @@ impl HistAcc {
         }
     }
 
+    /// Bytes this accumulator holds (what it reserves from the memory pool). The dense part is
+    /// counted whole although its untouched pages never become resident.
+    pub fn memory_size(&self) -> usize {
+        use std::mem::size_of;
+        let entry = |k: usize, v: usize| k + v + 1;
+        self.cells.capacity() * size_of::<Cell>()
+            + self.carries.capacity() * entry(size_of::<usize>(), 16)
+            + self.duration.capacity() * 16
+            + (self.rate_sum.capacity() + self.rate_comp.capacity()) * 8
+            + self.aggs.capacity() * 16
+            + self.sparse.capacity() * entry(16, size_of::<Sums>())
+            + self.index.capacity() * 4
+            + (self.durations.capacity() + self.rates.capacity()) * 8
+    }
+
     /// Adds every row of `batch` (columns as in [`HistSpec::input_exprs`]).
     pub fn update(&mut self, batch: &RecordBatch) -> Result<()> {
         let rows = batch.num_rows();

@@ -66,7 +66,7 @@ pub fn write_csv_hist(batch: &RecordBatch, out: &mut impl Write) -> Result<()> {
 pub fn write_hist(batch: &RecordBatch, format: HistOutput, output: &str) -> Result<()> {
     match (format, output) {
         (HistOutput::CsvHist, "-") => {
-            let mut out = BufWriter::new(std::io::stdout().lock());
+            let mut out = BufWriter::new(flow_provider::sink::Stdout);
             write_csv_hist(batch, &mut out)?;
             out.flush().map_err(io)
         }

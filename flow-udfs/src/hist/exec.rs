@@ -10,6 +10,7 @@ use datafusion::common::Result;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
@@ -51,35 +52,48 @@ impl HistExec {
 }
 
 /// Accumulates each stream on its own task (so partitions use all cores) and merges the
-/// results; `progress` is called with each batch's row count.
+/// results; `progress` is called with each batch's row count. Each accumulator's memory is
+/// reserved from `pool`: past its limit the histogram fails with a resources-exhausted error
+/// naming `HistExec` (one bin per value of a wide column can need a bin per flow).
 pub async fn accumulate(
     streams: Vec<SendableRecordBatchStream>,
     spec: &HistSpec,
+    pool: &Arc<dyn MemoryPool>,
     progress: impl Fn(usize) + Clone + Send + 'static,
 ) -> Result<RecordBatch> {
+    let reserve = |acc: &HistAcc, reservation: &mut MemoryReservation| {
+        reservation.try_resize(acc.memory_size())
+    };
     let tasks: Vec<_> = streams
         .into_iter()
-        .map(|mut stream| {
+        .enumerate()
+        .map(|(partition, mut stream)| {
             let spec = spec.clone();
             let progress = progress.clone();
+            let mut reservation =
+                MemoryConsumer::new(format!("HistExec[{partition}]")).register(pool);
             SpawnedTask::spawn(async move {
                 let mut acc = HistAcc::new(&spec);
+                reserve(&acc, &mut reservation)?;
                 while let Some(batch) = stream.next().await {
                     let batch = batch?;
                     acc.update(&batch)?;
+                    reserve(&acc, &mut reservation)?;
                     progress(batch.num_rows());
                 }
-                Ok::<_, DataFusionError>(acc)
+                Ok::<_, DataFusionError>((acc, reservation))
             })
         })
         .collect();
     let mut total = HistAcc::new(spec);
+    let mut reservation = MemoryConsumer::new("HistExec").register(pool);
     for task in tasks {
-        let acc = task
+        let (acc, _partition) = task
             .join_unwind()
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))??;
         total.merge(acc);
+        reserve(&total, &mut reservation)?;
     }
     total.finish()
 }
@@ -136,7 +150,8 @@ impl ExecutionPlan for HistExec {
             .collect::<Result<Vec<_>>>()?;
         let spec = self.spec.clone();
         let schema: SchemaRef = spec.output_schema();
-        let batch = async move { accumulate(streams, &spec, |_| {}).await };
+        let pool = context.memory_pool().clone();
+        let batch = async move { accumulate(streams, &spec, &pool, |_| {}).await };
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             schema,
             futures::stream::once(batch),

@@ -26,9 +26,10 @@ pub async fn histogram(
     spec: &HistSpec,
     progress: impl Fn(usize) + Clone + Send + 'static,
 ) -> Result<RecordBatch> {
+    let pool = df.task_ctx().memory_pool().clone();
     let streams = df
         .select(spec.input_exprs())?
         .execute_stream_partitioned()
         .await?;
-    accumulate(streams, spec, progress).await
+    accumulate(streams, spec, &pool, progress).await
 }
