@@ -1,0 +1,348 @@
+//! Faults survived: a full disk while each writer writes (non-zero exit, the path and the
+//! reason named, nothing new left behind, a previous output intact), a writer killed with
+//! SIGKILL (its temporary is removed by the next write of the same target, a live writer's
+//! never), and a trace replaced by rename while a query reads it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::repo;
+
+fn flow_models(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flow-models"))
+        .args(args)
+        .output()
+        .expect("run flow-models")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A tmpfs of `size` mounted on a new directory, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `None` (with a message) where mounting is not allowed (not root).
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match o {
+            Ok(o) if o.status.success() => Some(SmallDisk { dir }),
+            _ => {
+                eprintln!("SKIPPED: cannot mount a tmpfs here (needs root): no full-disk test");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Names of everything on the disk.
+    fn entries(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// Runs a writer that cannot fit on `disk` and checks how it failed.
+fn fails_for_lack_of_space(disk: &SmallDisk, target: &Path, args: &[&str]) {
+    let o = flow_models(args);
+    let err = text(&o.stderr);
+    assert!(!o.status.success(), "{args:?} succeeded on a full disk");
+    assert!(err.contains("No space left on device"), "{args:?}: {err}");
+    assert!(
+        err.contains(&target.display().to_string()),
+        "{args:?}: the message names the target: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let _ = disk;
+}
+
+#[test]
+fn a_full_disk_fails_every_writer_and_leaves_nothing() {
+    let Some(disk) = SmallDisk::mount("256k") else {
+        return;
+    };
+    let sample = repo("examples/data/sample");
+    let mixtures =
+        repo("flow-udfs/tests/data/mixture/reference/agh_2015061019_IPv4_anon/mixtures/all/length");
+    let t = |name: &str| disk.path().join(name);
+    let s = |p: &PathBuf| p.display().to_string();
+    let copy = format!(
+        "COPY (SELECT * FROM flowbin('{sample}')) TO '{}' STORED AS FLOWBIN",
+        s(&t("copied"))
+    );
+    let cases: Vec<(PathBuf, Vec<String>)> = vec![
+        (
+            t("bin"),
+            vec![
+                "convert",
+                "-i",
+                "binary",
+                "-o",
+                "binary",
+                "-O",
+                &s(&t("bin")),
+                &sample,
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            t("flows.csv"),
+            vec![
+                "convert",
+                "-i",
+                "binary",
+                "-o",
+                "csv_flow",
+                "-O",
+                &s(&t("flows.csv")),
+                &sample,
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            t("flows.parquet"),
+            vec![
+                "convert",
+                "-i",
+                "binary",
+                "-o",
+                "parquet",
+                "-O",
+                &s(&t("flows.parquet")),
+                &sample,
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            t("merged"),
+            vec![
+                "merge",
+                "-i",
+                "binary",
+                "-o",
+                "binary",
+                "-O",
+                &s(&t("merged")),
+                &sample,
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            t("sorted"),
+            vec![
+                "sort",
+                "-k",
+                "first",
+                "first_ms",
+                "-O",
+                &s(&t("sorted")),
+                &sample,
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            t("generated"),
+            vec![
+                "generate",
+                "-s",
+                "100000",
+                "--trace",
+                "--seed",
+                "1",
+                "-o",
+                "binary",
+                "-O",
+                &s(&t("generated")),
+                &mixtures,
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            t("size.csv"),
+            vec![
+                "hist",
+                "-x",
+                "size",
+                "-b",
+                "0",
+                "-c",
+                "duration",
+                "-c",
+                "rate",
+                "-O",
+                &s(&t("size.csv")),
+                &sample,
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            t("copied"),
+            vec!["sql", "-q", "-c", &copy]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        ),
+    ];
+    for (target, args) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails_for_lack_of_space(&disk, target, &args);
+        assert_eq!(
+            disk.entries(),
+            Vec::<String>::new(),
+            "{args:?} left something"
+        );
+    }
+
+    // A previous trace at the target stays whole.
+    let o = flow_models(&[
+        "convert",
+        "-i",
+        "binary",
+        "-o",
+        "binary",
+        "--count-in",
+        "100",
+        "-O",
+        &s(&t("bin")),
+        &sample,
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let before: Vec<_> = disk.entries();
+    let sums = |p: &PathBuf| {
+        let sql = format!(
+            "SELECT count(*), sum(octets) FROM flowbin('{}')",
+            p.display()
+        );
+        text(&flow_models(&["sql", "-q", "--format", "csv", "-c", &sql]).stdout)
+    };
+    let old = sums(&t("bin"));
+    assert!(old.contains("\n100,"), "{old}");
+    fails_for_lack_of_space(
+        &disk,
+        &t("bin"),
+        &[
+            "convert",
+            "-i",
+            "binary",
+            "-o",
+            "binary",
+            "-O",
+            &s(&t("bin")),
+            &sample,
+        ],
+    );
+    assert_eq!(disk.entries(), before);
+    assert_eq!(sums(&t("bin")), old);
+}
+
+/// Names in `dir` that start with `prefix`.
+fn named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .collect()
+}
+
+/// Starts a writer of a large trace at `target` and returns it once its temporary exists.
+fn start_slow_writer(target: &Path) -> std::process::Child {
+    let mixtures =
+        repo("flow-udfs/tests/data/mixture/reference/agh_2015061019_IPv4_anon/mixtures/all/length");
+    let child = Command::new(env!("CARGO_BIN_EXE_flow-models"))
+        .args([
+            "generate", "-s", "3000000", "--trace", "--seed", "1", "-o", "binary", "-O",
+        ])
+        .arg(target)
+        .arg(mixtures)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let parent = target.parent().unwrap();
+    let start = Instant::now();
+    while named(parent, ".t.tmp-").is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no temporary appeared"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+#[test]
+fn a_killed_writer_leaves_a_temporary_that_the_next_write_removes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("t");
+    let sample = repo("examples/data/sample");
+    let convert = |target: &Path| {
+        let o = flow_models(&[
+            "convert",
+            "-i",
+            "binary",
+            "-o",
+            "binary",
+            "-O",
+            target.to_str().unwrap(),
+            &sample,
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    };
+
+    // A live writer's temporary is left alone by another write of the same target.
+    let mut live = start_slow_writer(&target);
+    let temporary = named(tmp.path(), ".t.tmp-");
+    convert(&target);
+    assert_eq!(
+        named(tmp.path(), ".t.tmp-"),
+        temporary,
+        "a live writer's work was removed"
+    );
+
+    // Killed (SIGKILL), it leaves its temporary behind...
+    live.kill().unwrap();
+    live.wait().unwrap();
+    assert_eq!(named(tmp.path(), ".t.tmp-"), temporary);
+    // ...which the next write of the same target removes; the target is complete.
+    convert(&target);
+    assert_eq!(named(tmp.path(), ".t.tmp-"), Vec::<PathBuf>::new());
+    let sql = format!("SELECT count(*) FROM flowbin('{}')", target.display());
+    let o = flow_models(&["sql", "-q", "--format", "csv", "-c", &sql]);
+    assert_eq!(text(&o.stdout), "count(*)\n50000\n");
+}
