@@ -140,8 +140,9 @@ async fn a_trace_replaced_while_read_is_read_whole_as_it_was() {
     assert!(new.0 < old.0);
 }
 
-/// Under a memory limit, a sort spills and completes with the same result; the histogram,
-/// which cannot spill, stops with DataFusion's resources error naming it.
+/// Under a memory limit, a sort spills and completes with the same result; the merge and the
+/// histogram, which cannot spill, complete within it or stop with DataFusion's resources error
+/// naming the operator.
 #[tokio::test]
 async fn a_memory_limit_is_kept_by_spilling_or_refused_by_name() {
     // The runtime and pool of the CLI's --memory-limit.
@@ -177,6 +178,18 @@ async fn a_memory_limit_is_kept_by_spilling_or_refused_by_name() {
             .sum::<usize>(),
         0
     );
+
+    // The merge reserves its cache of candidates: small here, so it completes.
+    let merge = format!(
+        "SELECT count(*), sum(packets), sum(octets), sum(aggs) FROM flow_merge('{SAMPLE}', 15, 300)"
+    );
+    assert_eq!(
+        pretty(&run(&ctx, &merge).await),
+        pretty(&run(&context(SessionConfig::new()), &merge).await)
+    );
+    let tiny = limited(64 << 10);
+    let err = tiny.sql(&merge).await.unwrap().collect().await.unwrap_err();
+    assert!(err.to_string().contains("Resources exhausted"), "{err}");
 
     let hist = format!("SELECT * FROM flow_hist('{SAMPLE}', 'size', 0)");
     let err = ctx.sql(&hist).await.unwrap().collect().await.unwrap_err();

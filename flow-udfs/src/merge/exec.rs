@@ -16,6 +16,7 @@ use arrow::datatypes::{
 use datafusion::arrow::compute::SortOptions;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::expressions::col;
 use datafusion::physical_expr::{
@@ -212,6 +213,8 @@ impl ExecutionPlan for MergeExec {
             counters: self.counters.clone(),
             batch_size: context.session_config().batch_size().max(1),
             finished: false,
+            reservation: MemoryConsumer::new(format!("MergeExec[{partition}]"))
+                .register(context.memory_pool()),
         };
         let stream = futures::stream::unfold(run, |mut run| async move {
             let next = run.next_batch().await.transpose()?;
@@ -241,6 +244,10 @@ struct Run {
     counters: SharedCounters,
     batch_size: usize,
     finished: bool,
+    /// The merger's memory, from the session's pool: past its limit the merge fails with a
+    /// resources-exhausted error naming `MergeExec` (the cache holds the flows active at one
+    /// time, which no spilling would shrink).
+    reservation: MemoryReservation,
 }
 
 impl Run {
@@ -341,7 +348,7 @@ impl Run {
         }
         self.merger.push_all(&self.flows);
         self.flows.clear();
-        Ok(())
+        self.reservation.try_resize(self.merger.memory_size())
     }
 }
 

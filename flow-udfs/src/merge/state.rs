@@ -117,6 +117,13 @@ impl Merger {
         }
     }
 
+    /// Bytes held: the candidate cache (one control byte per slot beside each record) and the
+    /// records waiting to be taken.
+    pub fn memory_size(&self) -> usize {
+        let flow = std::mem::size_of::<Flow>();
+        self.cache.capacity() * (flow + 1) + self.out.capacity() * flow
+    }
+
     fn emit(out: &mut Vec<Flow>, counters: &mut Counters, flow: Flow) {
         counters.written += 1;
         counters.packets_out += flow.packets as u128;
