@@ -280,4 +280,82 @@ mod tests {
         assert!(target.join("new.Q").exists() && !target.join("old.Q").exists());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no leftovers");
     }
+
+    /// A PID that no process has (Linux's PIDs stay below 2^22).
+    const DEAD: u32 = 4_194_304 + 17;
+
+    #[test]
+    fn only_dead_writers_temporaries_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("trace");
+        let stale_dir = dir.path().join(format!(".trace.tmp-{DEAD}-abc"));
+        fs::create_dir(&stale_dir).unwrap();
+        fs::write(stale_dir.join("octets.Q"), b"12345678").unwrap();
+        let stale_file = dir.path().join(format!(".trace.tmp-{DEAD}-def"));
+        fs::write(&stale_file, b"x").unwrap();
+        // A dead PID but a lock held (a writer of another machine on a shared file system).
+        let locked = dir.path().join(format!(".trace.tmp-{DEAD}-ghi"));
+        fs::write(&locked, b"x").unwrap();
+        let holder = fs::File::open(&locked).unwrap();
+        holder.lock().unwrap();
+        // A live process's (ours), and names that are not our temporaries.
+        let live = dir
+            .path()
+            .join(format!(".trace.tmp-{}-jkl", std::process::id()));
+        fs::write(&live, b"x").unwrap();
+        let others = [".trace.tmpold", ".other.tmp-1-x", "trace.tmp-1-x"];
+        for name in others {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let mut removed = remove_stale_temporaries(&target);
+        removed.sort();
+        assert_eq!(removed, vec![stale_dir.clone(), stale_file.clone()]);
+        assert!(!stale_dir.exists() && !stale_file.exists());
+        assert!(locked.exists() && live.exists());
+        assert!(others.iter().all(|n| dir.path().join(n).exists()));
+        drop(holder);
+        assert_eq!(remove_stale_temporaries(&target), vec![locked]);
+    }
+
+    #[test]
+    fn a_write_cleans_up_and_locks_its_own_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        let stale = dir.path().join(format!(".out.csv.tmp-{DEAD}-abc"));
+        fs::write(&stale, b"partial").unwrap();
+        let f = AtomicFile::create(&target).unwrap();
+        assert!(
+            !stale.exists(),
+            "the next write removes a dead writer's temporary"
+        );
+        let name = f
+            .temp
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(name.starts_with(&format!(".out.csv.tmp-{}-", std::process::id())));
+        assert!(!lock_is_free(f.temp.path()), "locked while written");
+        let d = AtomicDir::create(&dir.path().join("t"), |_| Ok(())).unwrap();
+        assert!(!lock_is_free(d.path()));
+        assert!(remove_stale_temporaries(&target).is_empty());
+    }
+
+    #[test]
+    fn a_replaced_trace_is_exchanged_in_one_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("trace");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("old.Q"), b"").unwrap();
+        // A reader's open handle on the old trace sees the old files after the exchange.
+        let old = fs::File::open(target.join("old.Q")).unwrap();
+        let d = AtomicDir::create(&target, |_| Ok(())).unwrap();
+        fs::write(d.path().join("new.Q"), b"").unwrap();
+        d.commit().unwrap();
+        assert!(target.join("new.Q").exists() && !target.join("old.Q").exists());
+        assert!(old.metadata().is_ok());
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the trace");
+    }
 }
