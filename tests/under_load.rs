@@ -59,9 +59,8 @@ async fn sixteen_concurrent_queries_give_what_each_gives_alone() {
         format!(
             "SELECT log_bin(packets, 6) AS b, count(*) FROM flowbin('{SAMPLE}') GROUP BY b ORDER BY b"
         ),
-        format!(
-            "SELECT count(*), sum(octets) FROM csv_flow('tests/data/original/head2000.csv_flow')"
-        ),
+        "SELECT count(*), sum(octets) FROM csv_flow('tests/data/original/head2000.csv_flow')"
+            .to_string(),
     ];
     let mut alone = Vec::new();
     for q in &queries {

@@ -2,16 +2,18 @@
 //! embedding applications one-line access to flow data.
 
 use crate::binary::{FlowBinFormatFactory, FlowBinTable, FlowBinTableFactory};
+use crate::inputs::{Input, inputs, keep_all, local_files, local_path};
+use crate::named;
 use crate::nfcapd::format::nfcapd_table;
 use crate::nfcapd::{NfcapdFormatFactory, NfcapdOptions};
 use crate::text::{LineFormat, TextFlowFormat, TextFlowFormatFactory};
 use crate::udtf::{FlowBinFunc, NfcapdFunc, NfcapdInfoFunc, TextFunc};
-use datafusion::catalog::TableProvider;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider, TableProviderFactory};
 use datafusion::common::Result;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
 use datafusion::datasource::listing_table_factory::ListingTableFactory;
+use datafusion::logical_expr::CreateExternalTable;
 use datafusion::prelude::{DataFrame, SessionContext};
 use std::path::Path;
 use std::sync::Arc;
@@ -33,13 +35,13 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
             state.register_file_format(Arc::new(TextFlowFormatFactory(format)), true)?;
             state.table_factories_mut().insert(
                 format.name().to_uppercase(),
-                Arc::new(ListingTableFactory::new()),
+                Arc::new(CheckedListingFactory(format.name())),
             );
         }
         state.register_file_format(Arc::new(NfcapdFormatFactory), true)?;
         state
             .table_factories_mut()
-            .insert("NFCAPD".into(), Arc::new(ListingTableFactory::new()));
+            .insert("NFCAPD".into(), Arc::new(CheckedListingFactory("nfcapd")));
     }
     ctx.register_udtf("flowbin", Arc::new(FlowBinFunc));
     ctx.register_udtf("nfcapd", Arc::new(NfcapdFunc));
@@ -52,23 +54,41 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
 
 /// A listing table over text flow files or directories of them (every file below a directory).
 pub fn text_table<P: AsRef<str>>(format: LineFormat, paths: &[P]) -> Result<ListingTable> {
-    let urls = paths
+    let urls = inputs(format.name(), paths, keep_all)?
         .iter()
-        .map(|p| {
-            let p = p.as_ref();
-            // A directory is listed recursively; it must end in '/' to be taken as one.
-            if Path::new(p).is_dir() && !p.ends_with('/') {
-                ListingTableUrl::parse(format!("{p}/"))
-            } else {
-                ListingTableUrl::parse(p)
-            }
-        })
+        .map(Input::url)
         .collect::<Result<Vec<_>>>()?;
     let options = ListingOptions::new(Arc::new(TextFlowFormat(format))).with_file_extension("");
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(format.schema());
     ListingTable::try_new(config)
+}
+
+/// `CREATE EXTERNAL TABLE … STORED AS CSV_FLOW | PIPE | NFCAPD`: DataFusion's listing (a
+/// directory is read as `dir/*.{format}`), after each local location is checked as the table
+/// functions check their paths: DataFusion lists a missing path as empty and says only "No files
+/// found", without the format or the reason. Its own errors get the format's name too.
+#[derive(Debug)]
+struct CheckedListingFactory(&'static str);
+
+#[async_trait]
+impl TableProviderFactory for CheckedListingFactory {
+    async fn create(
+        &self,
+        state: &dyn Session,
+        cmd: &CreateExternalTable,
+    ) -> Result<Arc<dyn TableProvider>> {
+        for location in &cmd.locations {
+            if let Some(path) = local_path(location) {
+                local_files(self.0, &path, keep_all)?;
+            }
+        }
+        ListingTableFactory::new()
+            .create(state, cmd)
+            .await
+            .map_err(|e| named(self.0, e))
+    }
 }
 
 /// One-line access to flow data from any `SessionContext`.

@@ -12,6 +12,24 @@ pub fn flow_duration(first: i64, first_ms: i64, last: i64, last_ms: i64, packets
     }
 }
 
+/// [`flow_duration`] of any i64 arguments (SQL's; flow fields are u32/u16 and cannot overflow):
+/// `None` when the duration does not fit i64.
+pub fn flow_duration_checked(
+    first: i64,
+    first_ms: i64,
+    last: i64,
+    last_ms: i64,
+    packets: u64,
+) -> Option<i64> {
+    let [f, fm, l, lm] = [first, first_ms, last, last_ms].map(i128::from);
+    let d = if packets == 1 {
+        0
+    } else {
+        (l - f) * 1000 + lm - fm
+    };
+    i64::try_from(d).ok()
+}
+
 /// `0 if duration == 0 else 8000·octets / duration`, rounded once to the nearest f64 like
 /// Python's true division of integers (plain f64 division would round `8000·octets` first
 /// when it exceeds 2^53).
@@ -46,6 +64,25 @@ fn divide_rounded(n: u128, d: u128) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checked_duration_is_the_duration_or_none() {
+        for args in [(10, 500, 20, 100, 2), (20, 0, 10, 0, 2), (7, 1, 9, 2, 1)] {
+            let (f, fm, l, lm, p) = args;
+            assert_eq!(
+                flow_duration_checked(f, fm, l, lm, p),
+                Some(flow_duration(f, fm, l, lm, p))
+            );
+        }
+        assert_eq!(flow_duration_checked(i64::MIN, 0, i64::MAX, 0, 2), None);
+        assert_eq!(flow_duration_checked(i64::MIN, 0, i64::MAX, 0, 1), Some(0));
+        // (l − f)·1000 overflows i64 on the way, the result does not.
+        let l = i64::MAX / 1000 + 1;
+        assert_eq!(
+            flow_duration_checked(0, 0, l, -1000, 2),
+            Some((l - 1) * 1000)
+        );
+    }
 
     #[test]
     fn duration_of_single_packet_flows_is_zero() {

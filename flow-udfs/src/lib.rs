@@ -16,6 +16,7 @@ pub mod udf;
 
 use datafusion::common::Result;
 use datafusion::prelude::SessionContext;
+pub(crate) use flow_provider::named;
 use std::sync::Arc;
 
 /// Installs all flow formats, table functions and functions into `ctx`.

@@ -2,16 +2,14 @@
 //! and `register_nfcapd` resolve to. The scan is a plain `DataSourceExec` over file groups, so
 //! its parameters are paths, byte ranges, projection, limit and `NfcapdOptions` (plain data).
 
-use super::info::list_files;
 use super::schema::nfcapd_schema;
-use super::source::NfcapdSource;
+use super::source::{NfcapdSource, is_collector_side_file};
+use crate::inputs::{Input, inputs};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::{GetExt, Result, Statistics, exec_err, plan_err};
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion_datasource::TableSchema;
 use datafusion_datasource::file::FileSource;
@@ -21,7 +19,6 @@ use datafusion_datasource::file_scan_config::{FileScanConfig, FileScanConfigBuil
 use datafusion_datasource::source::DataSourceExec;
 use object_store::{ObjectMeta, ObjectStore};
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 /// Reading options. `skip_corrupt`: skip blocks (and files) that fail to decode, with a
@@ -134,38 +131,20 @@ impl FileFormat for NfcapdFormat {
 /// A table over nfcapd files, lists of them, or directory trees (every file below a
 /// directory, e.g. a collector's `yyyy/mm/dd/nfcapd.YYYYMMDDhhmm` layout).
 pub fn nfcapd_table<P: AsRef<str>>(paths: &[P], options: NfcapdOptions) -> Result<ListingTable> {
-    if paths.is_empty() {
-        return plan_err!("nfcapd: no file or directory given");
-    }
+    // DataFusion lists only the top level of a directory by default, drops empty files
+    // silently and lists a missing path as empty: the inputs are found and checked here, and an
+    // empty nfcapd file is an error.
     let mut urls = Vec::new();
-    for p in paths {
-        let p = p.as_ref();
-        // DataFusion lists only the top level of a directory by default (and drops empty
-        // files silently): expand trees here, and treat an empty nfcapd file as an error.
-        let files = if Path::new(p).is_dir() {
-            list_files(Path::new(p))?
-        } else {
-            vec![p.into()]
-        };
-        for f in files {
-            if std::fs::metadata(&f).is_ok_and(|m| m.is_file() && m.len() == 0) {
-                if !options.skip_corrupt {
-                    return exec_err!("nfcapd file {}: at byte offset 0: empty file", f.display());
-                }
-                eprintln!("nfcapd: warning: skipping empty file {}", f.display());
+    for input in inputs("nfcapd", paths, is_collector_side_file)? {
+        if let Input::File(f) = &input
+            && std::fs::metadata(f).is_ok_and(|m| m.is_file() && m.len() == 0)
+        {
+            if !options.skip_corrupt {
+                return exec_err!("nfcapd file {}: at byte offset 0: empty file", f.display());
             }
-            urls.push(ListingTableUrl::parse(f.to_string_lossy())?);
+            eprintln!("nfcapd: warning: skipping empty file {}", f.display());
         }
-    }
-    if urls.is_empty() {
-        return plan_err!(
-            "nfcapd: no files found in {}",
-            paths
-                .iter()
-                .map(|p| p.as_ref())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        urls.push(input.url()?);
     }
     let listing = ListingOptions::new(Arc::new(NfcapdFormat(options))).with_file_extension("");
     let config = ListingTableConfig::new_with_multi_paths(urls)

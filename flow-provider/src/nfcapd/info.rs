@@ -4,12 +4,13 @@
 use super::header::{FileInfo, Layout, read_header};
 use super::source::is_collector_side_file;
 use crate::binary::mmap::map_file;
+use crate::inputs::{Input, inputs, local_files};
 use arrow::array::{
     ArrayRef, Int64Array, RecordBatch, StringArray, UInt8Array, UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::MemTable;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result, plan_err};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -54,29 +55,10 @@ pub fn info_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// Every file at `path`: the file itself, or all files below a directory in name order.
+/// Every nfcapd file at `path`: the file itself, or all files below a directory in name order
+/// (nfcapd's side files left out). A missing path or an empty directory is an error.
 pub fn list_files(path: &Path) -> Result<Vec<PathBuf>> {
-    let fail = |e: std::io::Error| {
-        DataFusionError::Execution(format!("nfcapd: cannot list {}: {e}", path.display()))
-    };
-    if !path.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(fail)? {
-        let p = entry.map_err(fail)?.path();
-        if p.is_dir() {
-            files.extend(list_files(&p)?);
-        } else if !p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(is_collector_side_file)
-        {
-            files.push(p);
-        }
-    }
-    files.sort();
-    Ok(files)
+    local_files("nfcapd", path, is_collector_side_file)
 }
 
 /// `nfdump`'s version number 0x01070100 as "1.7.1".
@@ -85,10 +67,13 @@ fn version_string(v: u32) -> String {
 }
 
 /// The header rows of all files at `paths` (files or directory trees).
-pub fn info_table<P: AsRef<Path>>(paths: &[P]) -> Result<MemTable> {
+pub fn info_table<P: AsRef<str>>(paths: &[P]) -> Result<MemTable> {
     let mut files = Vec::new();
-    for p in paths {
-        files.extend(list_files(p.as_ref())?);
+    for input in inputs("nfcapd_info", paths, is_collector_side_file)? {
+        match input {
+            Input::File(f) => files.push(f),
+            Input::Remote(u) => return plan_err!("nfcapd_info reads local files only, got {u}"),
+        }
     }
     let mut infos: Vec<(String, FileInfo)> = Vec::new();
     for f in &files {

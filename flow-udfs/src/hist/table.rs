@@ -4,6 +4,7 @@
 
 use super::exec::HistExec;
 use super::spec::{HistSpec, SumColumn, XValue};
+use crate::named;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
@@ -51,11 +52,18 @@ impl TableFunctionImpl for FlowHistFunc {
         let [source, x, bits, columns @ ..] = args.exprs() else {
             return plan_err!("{USAGE}: too few arguments");
         };
-        let columns = columns
+        let columns: Vec<SumColumn> = columns
             .iter()
-            .map(|c| SumColumn::parse(string(c)?))
+            .map(|c| SumColumn::parse(string(c)?).map_err(|e| named("flow_hist", e)))
             .collect::<Result<_>>()?;
-        let spec = HistSpec::new(XValue::parse(string(x)?)?, integer(bits)?, columns);
+        if let Some(c) = (1..columns.len()).find_map(|i| {
+            let c = columns[i];
+            columns[..i].contains(&c).then_some(c)
+        }) {
+            return plan_err!("{USAGE}: '{}' is summed twice", c.name());
+        }
+        let x = XValue::parse(string(x)?).map_err(|e| named("flow_hist", e))?;
+        let spec = HistSpec::new(x, integer(bits)?, columns);
         Ok(Arc::new(HistTable {
             source: string(source)?.to_string(),
             spec,

@@ -27,7 +27,7 @@ impl MergeParams {
         for (name, v) in [("inactive", inactive), ("active", active)] {
             if !v.is_finite() || !(0.0..=4.0e9).contains(&v) {
                 return Err(DataFusionError::Plan(format!(
-                    "merge: {name} timeout must be a number of seconds between 0 and 4e9, got {v}"
+                    "{name} timeout must be a number of seconds between 0 and 4e9, got {v}"
                 )));
             }
         }

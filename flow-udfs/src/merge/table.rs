@@ -5,6 +5,7 @@
 
 use super::exec::{MergeExec, Mode};
 use super::{Counters, MergeParams, SharedCounters};
+use crate::named;
 use crate::packed_sort::sorted_trace_plan;
 use crate::row_index::{RowIndexExec, flowbin_scan};
 use arrow::array::{Array, AsArray};
@@ -206,7 +207,8 @@ impl TableFunctionImpl for FlowMergeFunc {
         let active = exprs
             .get(2)
             .map_or(Ok(300.0), |e| number(e, "active timeout"))?;
-        let params = MergeParams::from_seconds(inactive, active)?;
+        let params =
+            MergeParams::from_seconds(inactive, active).map_err(|e| named("flow_merge", e))?;
         let inner = match lookup_table(args.session(), &source)? {
             Some(t) => t,
             None => Arc::new(FlowBinTable::try_new(&[&source]).map_err(|e| {

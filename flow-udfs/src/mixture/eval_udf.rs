@@ -3,6 +3,7 @@
 
 use crate::mixture::mix::{XKind, cdf, pdf};
 use crate::mixture::{Mixture, mixture_from_json};
+use crate::named;
 use arrow::array::{Array, AsArray, Float64Array};
 use arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
@@ -112,9 +113,10 @@ impl ScalarUDFImpl for MixtureEval {
             let mix = &cached.as_ref().expect("set above").1;
             let x = [xs.value(i)];
             let v = match (self.kind, kinds) {
-                (Kind::Pdf, Some(k)) => pdf(mix, &x, x_kind(k.value(i))?)?,
-                _ => cdf(mix, &x)?,
-            };
+                (Kind::Pdf, Some(k)) => pdf(mix, &x, x_kind(k.value(i))?),
+                _ => cdf(mix, &x),
+            }
+            .map_err(|e| named(self.name(), e))?;
             out.push(Some(v[0]));
         }
         Ok(ColumnarValue::Array(Arc::new(Float64Array::from(out))))

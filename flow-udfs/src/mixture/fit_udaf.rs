@@ -6,6 +6,7 @@ use crate::mixture::npsum::pairwise_sum;
 use crate::mixture::{
     InitialCounts, InitialOrMix, Num, fit_histogram, mixture_from_json, mixture_to_json,
 };
+use crate::named;
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray};
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
@@ -37,18 +38,23 @@ pub fn parse_counts(spec: &str) -> Option<InitialCounts> {
         return None;
     }
     while let Some(letter) = rest.chars().next() {
-        let digits = rest[1..].chars().take_while(|d| d.is_ascii_digit()).count();
-        let n: usize = rest[1..1 + digits].parse().ok()?;
+        let after = &rest[letter.len_utf8()..];
+        let digits = after.chars().take_while(|d| d.is_ascii_digit()).count();
+        let n: usize = after[..digits].parse().ok()?;
         match letter.to_ascii_uppercase() {
             'U' => c.uniform = n,
             'P' => c.pareto = n,
             'L' => c.lognorm = n,
             _ => return None,
         }
-        rest = &rest[1 + digits..];
+        rest = &after[digits..];
     }
     Some(c)
 }
+
+/// More components than this is a typo, not a model (the published ones have at most 10), and
+/// each costs memory per histogram row: refused before anything is allocated.
+const MAX_COMPONENTS: usize = 1000;
 
 /// The type an x or weight argument is read as. Integers stay integers (the JSON `sum` of integer
 /// weights is an integer, as pandas reads the original's histograms), and so do decimals of
@@ -84,8 +90,24 @@ impl AggregateUDFImpl for MixtureFit {
                 args[1]
             );
         };
+        // Parameters of the wrong type are refused here: the planner's cast of 'x' to a
+        // number, or of 2.5 to an integer, would fail without naming the function or truncate.
+        if !(args[2].is_null()
+            || matches!(
+                args[2],
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ))
+        {
+            return plan_err!("{USAGE}: the spec must be a string, got {}", args[2]);
+        }
+        if !(args[3].is_integer() || args[3].is_null()) {
+            return plan_err!("{USAGE}: iterations must be an integer, got {}", args[3]);
+        }
         let mut out = vec![x, w, DataType::Utf8, DataType::Int64];
-        if args.len() == 5 {
+        if let Some(mpw) = args.get(4) {
+            if numeric_as(mpw).is_none() {
+                return plan_err!("{USAGE}: max_pareto_w must be a number, got {mpw}");
+            }
             out.push(DataType::Float64);
         }
         Ok(out)
@@ -193,7 +215,13 @@ impl FitAccumulator {
 impl Accumulator for FitAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         self.push(&floats(&values[0])?, &floats(&values[1])?);
-        self.set_params(&values[2], &values[3], values.get(4))
+        self.set_params(&values[2], &values[3], values.get(4))?;
+        // Rows came but no spec or iteration count with them: a NULL parameter, which would
+        // otherwise give a NULL fit indistinguishable from that of no rows.
+        if !values[0].is_empty() && (self.spec.is_none() || self.iterations.is_none()) {
+            return exec_err!("{USAGE}: the spec and iterations must not be NULL");
+        }
+        Ok(())
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
@@ -244,6 +272,11 @@ impl Accumulator for FitAccumulator {
         if iterations < 0 {
             return exec_err!("{USAGE}: iterations must be >= 0, got {iterations}");
         }
+        if let Some(m) = self.mpw
+            && !(m.is_finite() && m >= 0.0)
+        {
+            return exec_err!("{USAGE}: max_pareto_w must be >= 0 (0: no cap), got {m}");
+        }
         // The original fits a histogram sorted by x; partitions may arrive in any order.
         let mut order: Vec<usize> = (0..self.x.len()).collect();
         order.sort_by(|&a, &b| self.x[a].total_cmp(&self.x[b]));
@@ -255,6 +288,14 @@ impl Accumulator for FitAccumulator {
             Num::Float(pairwise_sum(&w))
         };
         let initial = match parse_counts(spec) {
+            Some(c)
+                if c.uniform.saturating_add(c.pareto).saturating_add(c.lognorm)
+                    > MAX_COMPONENTS =>
+            {
+                return exec_err!(
+                    "{USAGE}: spec {spec:?} asks for more than {MAX_COMPONENTS} components"
+                );
+            }
             Some(c) => InitialOrMix::Counts(c),
             None => InitialOrMix::Mixture(mixture_from_json(spec).map_err(|e| {
                 datafusion::common::DataFusionError::Execution(format!(
@@ -272,8 +313,11 @@ impl Accumulator for FitAccumulator {
                 sum,
             }],
         };
-        let mix = fit_histogram(&hist, "w", iterations as usize, &initial, self.mpw)?;
-        Ok(ScalarValue::Utf8(Some(mixture_to_json(&mix)?)))
+        let mix = fit_histogram(&hist, "w", iterations as usize, &initial, self.mpw)
+            .map_err(|e| named("mixture_fit", e))?;
+        Ok(ScalarValue::Utf8(Some(
+            mixture_to_json(&mix).map_err(|e| named("mixture_fit", e))?,
+        )))
     }
 
     fn size(&self) -> usize {
@@ -300,5 +344,7 @@ mod tests {
         assert_eq!(parse_counts("U"), None);
         assert_eq!(parse_counts("[[1.0, \"norm\", [0, 1]]]"), None);
         assert_eq!(parse_counts(""), None);
+        assert_eq!(parse_counts("é1"), None);
+        assert_eq!(parse_counts("U1é"), None);
     }
 }

@@ -2,10 +2,10 @@
 //! single-packet flows (the original's `duration` x value).
 
 use super::{arrays, coerce_integers};
-use crate::duration::flow_duration;
+use crate::duration::flow_duration_checked;
 use arrow::array::{Array, AsArray, Int64Array};
 use arrow::datatypes::{DataType, Int64Type, UInt64Type};
-use datafusion::common::Result;
+use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
@@ -56,21 +56,25 @@ impl ScalarUDFImpl for FlowDuration {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let a = arrays(&args.args, &TYPES, args.number_rows)?;
+        let a = arrays(self.name(), &args.args, &TYPES, args.number_rows)?;
         let [first, first_ms, last, last_ms] =
             [0, 1, 2, 3].map(|i| a[i].as_primitive::<Int64Type>());
         let packets = a[4].as_primitive::<UInt64Type>();
         let out: Int64Array = (0..args.number_rows)
             .map(|i| {
                 let v = [first, first_ms, last, last_ms].map(|c| c.is_valid(i).then(|| c.value(i)));
-                match (v, packets.is_valid(i)) {
-                    ([Some(f), Some(fm), Some(l), Some(lm)], true) => {
-                        Some(flow_duration(f, fm, l, lm, packets.value(i)))
-                    }
-                    _ => None,
+                let ([Some(f), Some(fm), Some(l), Some(lm)], true) = (v, packets.is_valid(i))
+                else {
+                    return Ok(None);
+                };
+                match flow_duration_checked(f, fm, l, lm, packets.value(i)) {
+                    Some(d) => Ok(Some(d)),
+                    None => exec_err!(
+                        "flow_duration: the duration of ({f}, {fm}, {l}, {lm}) does not fit Int64"
+                    ),
                 }
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }

@@ -50,7 +50,7 @@ impl ScalarUDFImpl for FlowRate {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let a = arrays(&args.args, &TYPES, args.number_rows)?;
+        let a = arrays(self.name(), &args.args, &TYPES, args.number_rows)?;
         let octets = a[0].as_primitive::<UInt64Type>();
         let duration = a[1].as_primitive::<Int64Type>();
         let out: Float64Array = octets

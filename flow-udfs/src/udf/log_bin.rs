@@ -36,9 +36,9 @@ impl LogBin {
 }
 
 /// Bit counts are clamped: everything from 64 bits up means one bin per 64-bit value.
-fn bits(b: i64) -> Result<u32> {
+fn bits(function: &str, b: i64) -> Result<u32> {
     if b < 0 {
-        return exec_err!("log_bin: the number of bits must be >= 0, got {b}");
+        return exec_err!("{function}: the number of bits must be >= 0, got {b}");
     }
     Ok(b.min(200) as u32)
 }
@@ -86,6 +86,7 @@ impl ScalarUDFImpl for LogBin {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let x_type = args.arg_fields[0].data_type().clone();
         let a = arrays(
+            self.name(),
             &args.args,
             &[x_type.clone(), DataType::Int64],
             args.number_rows,
@@ -93,8 +94,8 @@ impl ScalarUDFImpl for LogBin {
         let b = a[1].as_primitive::<Int64Type>();
         let hi = self.edge == LogBinEdge::Hi;
         let out: ArrayRef = match x_type {
-            DataType::UInt64 => int_bins::<UInt64Type>(&a[0], b, hi)?,
-            DataType::Int64 => int_bins::<Int64Type>(&a[0], b, hi)?,
+            DataType::UInt64 => int_bins::<UInt64Type>(self.name(), &a[0], b, hi)?,
+            DataType::Int64 => int_bins::<Int64Type>(self.name(), &a[0], b, hi)?,
             _ => {
                 let x = a[0].as_primitive::<Float64Type>();
                 let out = x
@@ -102,7 +103,7 @@ impl ScalarUDFImpl for LogBin {
                     .zip(b.iter())
                     .map(|(x, b)| match (x, b) {
                         (Some(x), Some(b)) => {
-                            let (lo, h) = log_bin_f64(x, bits(b)?);
+                            let (lo, h) = log_bin_f64(x, bits(self.name(), b)?);
                             Ok(Some(if hi { h } else { lo }))
                         }
                         _ => Ok(None),
@@ -118,7 +119,12 @@ impl ScalarUDFImpl for LogBin {
 /// The bins of an integer column `x` with `b` bits, computed exactly: bin_lo in the column's own
 /// type, or bin_hi as DECIMAL(20, 0) (the upper edge of the last bin of a 64-bit value does not
 /// fit 64 bits).
-fn int_bins<T>(x: &ArrayRef, b: &PrimitiveArray<Int64Type>, hi: bool) -> Result<ArrayRef>
+fn int_bins<T>(
+    function: &str,
+    x: &ArrayRef,
+    b: &PrimitiveArray<Int64Type>,
+    hi: bool,
+) -> Result<ArrayRef>
 where
     T: ArrowPrimitiveType,
     T::Native: Into<i128> + TryFrom<i128>,
@@ -126,7 +132,10 @@ where
     let x = x.as_primitive::<T>();
     let bins = (0..x.len())
         .map(|i| match (x.is_valid(i), b.is_valid(i)) {
-            (true, true) => Ok(Some(log_bin_i128(x.value(i).into(), bits(b.value(i))?))),
+            (true, true) => Ok(Some(log_bin_i128(
+                x.value(i).into(),
+                bits(function, b.value(i))?,
+            ))),
             _ => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;

@@ -5,8 +5,9 @@ mod flow_duration;
 mod flow_rate;
 mod log_bin;
 
+use crate::named;
 use arrow::array::ArrayRef;
-use arrow::compute::cast;
+use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
@@ -25,16 +26,30 @@ pub fn all() -> Vec<ScalarUDF> {
     ]
 }
 
-/// The arguments as arrays of `rows` rows, cast to `types` (the planner has already coerced
-/// them, so the casts are normally no-ops).
-fn arrays(args: &[ColumnarValue], types: &[DataType], rows: usize) -> Result<Vec<ArrayRef>> {
+/// The arguments of `function` as arrays of `rows` rows, cast to `types` (the planner has
+/// already coerced most of them, so those casts are no-ops). A value the type cannot hold (a
+/// negative count) is an error naming the function, not a NULL.
+fn arrays(
+    function: &str,
+    args: &[ColumnarValue],
+    types: &[DataType],
+    rows: usize,
+) -> Result<Vec<ArrayRef>> {
+    let options = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
     args.iter()
         .zip(types)
-        .map(|(a, t)| Ok(cast(&a.to_array(rows)?, t)?))
+        .map(|(a, t)| {
+            cast_with_options(&a.to_array(rows)?, t, &options).map_err(|e| named(function, e))
+        })
         .collect()
 }
 
 /// Integer arguments coerced to `types`, for functions over flow fields of any integer width.
+/// A signed argument of an unsigned parameter stays signed: the planner's cast of a negative
+/// literal would fail without naming the function; [`arrays`] names it.
 fn coerce_integers(name: &str, args: &[DataType], types: &[DataType]) -> Result<Vec<DataType>> {
     if args.len() != types.len() {
         return plan_err!(
@@ -46,5 +61,15 @@ fn coerce_integers(name: &str, args: &[DataType], types: &[DataType]) -> Result<
     if let Some(t) = args.iter().find(|t| !t.is_integer() && !t.is_null()) {
         return plan_err!("{name}() takes integers, got {t}");
     }
-    Ok(types.to_vec())
+    Ok(args
+        .iter()
+        .zip(types)
+        .map(|(a, t)| {
+            if a.is_signed_integer() && t.is_unsigned_integer() {
+                DataType::Int64
+            } else {
+                t.clone()
+            }
+        })
+        .collect())
 }
