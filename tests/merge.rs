@@ -1,9 +1,7 @@
 //! merge and sort against the original flow-models 2.2: fixtures made by
 //! `tests/fixtures/merge/make_fixtures.py` from the original's own output.
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, UInt64Type};
+use arrow::array::AsArray;
 use datafusion::catalog::TableProvider;
 use datafusion::execution::memory_pool::{FairSpillPool, GreedyMemoryPool, MemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -19,7 +17,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-type Row = [u64; 21];
+mod common;
+use common::{Row, rows};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -36,23 +35,6 @@ fn context(partitions: usize) -> SessionContext {
         SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
     flow_udfs::register_all(&ctx).unwrap();
     ctx
-}
-
-fn rows(batches: &[RecordBatch]) -> Vec<Row> {
-    let mut out = Vec::new();
-    for b in batches {
-        let cols: Vec<_> = (0..21)
-            .map(|i| cast(b.column(i), &DataType::UInt64).unwrap())
-            .collect();
-        for r in 0..b.num_rows() {
-            let mut row = [0u64; 21];
-            for (i, c) in cols.iter().enumerate() {
-                row[i] = c.as_primitive::<UInt64Type>().value(r);
-            }
-            out.push(row);
-        }
-    }
-    out
 }
 
 /// Rows as a multiset.

@@ -8,9 +8,8 @@
 //!   in-memory time sort of an unordered one, the per-key sort when the memory pool refuses
 //!   that) give the same multiset of rows as `sql/merge.sql`, the pure-SQL twin.
 
-use arrow::array::{ArrayRef, AsArray, RecordBatch, UInt64Array};
+use arrow::array::{ArrayRef, RecordBatch, UInt64Array};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, UInt64Type};
 use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::{collect, displayable};
@@ -23,7 +22,8 @@ use proptest::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
 
-type Row = [u64; 21];
+mod common;
+use common::{Row, rows};
 const PACKETS: usize = 18;
 const OCTETS: usize = 19;
 const AGGS: usize = 20;
@@ -171,18 +171,9 @@ fn write_trace(dir: &Path, rows: &[Row]) {
     writer.finish().unwrap();
 }
 
-fn rows(batches: &[RecordBatch]) -> Vec<Row> {
-    let mut out = Vec::new();
-    for b in batches {
-        let cols: Vec<_> = (0..21)
-            .map(|i| cast(b.column(i), &DataType::UInt64).unwrap())
-            .collect();
-        for r in 0..b.num_rows() {
-            out.push(std::array::from_fn(|i| {
-                cols[i].as_primitive::<UInt64Type>().value(r)
-            }));
-        }
-    }
+/// The rows of `batches`, sorted (a multiset).
+fn sorted_rows(batches: &[RecordBatch]) -> Vec<Row> {
+    let mut out = rows(batches);
     out.sort();
     out
 }
@@ -219,7 +210,7 @@ async fn operator(
         .unwrap_or("unknown mode")
         .to_string();
     let batches = collect(plan, context(2, None).task_ctx()).await.unwrap();
-    (rows(&batches), table.counters(), mode)
+    (sorted_rows(&batches), table.counters(), mode)
 }
 
 /// `sql/merge.sql` over `trace` read in one partition (its row numbers are input positions).
@@ -235,7 +226,7 @@ async fn sql_twin(trace: &Path, inactive_ms: i64) -> Vec<Row> {
             ),
         );
     assert!(text.contains(&format!("CAST({ACTIVE_MS} AS BIGINT)")));
-    rows(&ctx.sql(&text).await.unwrap().collect().await.unwrap())
+    sorted_rows(&ctx.sql(&text).await.unwrap().collect().await.unwrap())
 }
 
 fn sum(rows: &[Row], column: usize) -> u64 {

@@ -6,13 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::repo;
+use common::{flow_models, repo};
 
+/// Runs flow-models, which must succeed.
 fn run(args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_flow-models"))
-        .args(args)
-        .output()
-        .expect("run flow-models");
+    let o = flow_models(args);
     assert!(
         o.status.success(),
         "flow-models {args:?}: {}",

@@ -4,18 +4,11 @@
 //! never), and a trace replaced by rename while a query reads it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::repo;
-
-fn flow_models(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flow-models"))
-        .args(args)
-        .output()
-        .expect("run flow-models")
-}
+use common::{flow_models, repo};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -88,137 +81,60 @@ fn a_full_disk_fails_every_writer_and_leaves_nothing() {
         repo("flow-udfs/tests/data/mixture/reference/agh_2015061019_IPv4_anon/mixtures/all/length");
     let t = |name: &str| disk.path().join(name);
     let s = |p: &PathBuf| p.display().to_string();
-    let copy = format!(
-        "COPY (SELECT * FROM flowbin('{sample}')) TO '{}' STORED AS FLOWBIN",
-        s(&t("copied"))
-    );
-    let cases: Vec<(PathBuf, Vec<String>)> = vec![
+    let copy = "COPY (SELECT * FROM flowbin('{in}')) TO '{out}' STORED AS FLOWBIN";
+    // (target, arguments): IN is the sample trace, MIX a mixture directory, OUT the target.
+    let cases: [(&str, &[&str]); 8] = [
         (
-            t("bin"),
-            vec![
-                "convert",
-                "-i",
-                "binary",
-                "-o",
-                "binary",
-                "-O",
-                &s(&t("bin")),
-                &sample,
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            "bin",
+            &["convert", "-i", "binary", "-o", "binary", "-O", "OUT", "IN"],
         ),
         (
-            t("flows.csv"),
-            vec![
-                "convert",
-                "-i",
-                "binary",
-                "-o",
-                "csv_flow",
-                "-O",
-                &s(&t("flows.csv")),
-                &sample,
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            "flows.csv",
+            &[
+                "convert", "-i", "binary", "-o", "csv_flow", "-O", "OUT", "IN",
+            ],
         ),
         (
-            t("flows.parquet"),
-            vec![
-                "convert",
-                "-i",
-                "binary",
-                "-o",
-                "parquet",
-                "-O",
-                &s(&t("flows.parquet")),
-                &sample,
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            "flows.parquet",
+            &[
+                "convert", "-i", "binary", "-o", "parquet", "-O", "OUT", "IN",
+            ],
         ),
         (
-            t("merged"),
-            vec![
-                "merge",
-                "-i",
-                "binary",
-                "-o",
-                "binary",
-                "-O",
-                &s(&t("merged")),
-                &sample,
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            "merged",
+            &["merge", "-i", "binary", "-o", "binary", "-O", "OUT", "IN"],
         ),
         (
-            t("sorted"),
-            vec![
-                "sort",
-                "-k",
-                "first",
-                "first_ms",
-                "-O",
-                &s(&t("sorted")),
-                &sample,
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            "sorted",
+            &["sort", "-k", "first", "first_ms", "-O", "OUT", "IN"],
         ),
         (
-            t("generated"),
-            vec![
-                "generate",
-                "-s",
-                "100000",
-                "--trace",
-                "--seed",
-                "1",
-                "-o",
-                "binary",
-                "-O",
-                &s(&t("generated")),
-                &mixtures,
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            "generated",
+            &[
+                "generate", "-s", "100000", "--trace", "-o", "binary", "-O", "OUT", "MIX",
+            ],
         ),
         (
-            t("size.csv"),
-            vec![
-                "hist",
-                "-x",
-                "size",
-                "-b",
-                "0",
-                "-c",
-                "duration",
-                "-c",
-                "rate",
-                "-O",
-                &s(&t("size.csv")),
-                &sample,
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            "size.csv",
+            &[
+                "hist", "-x", "size", "-b", "0", "-c", "duration", "-c", "rate", "-O", "OUT", "IN",
+            ],
         ),
-        (
-            t("copied"),
-            vec!["sql", "-q", "-c", &copy]
-                .into_iter()
-                .map(String::from)
-                .collect(),
-        ),
+        ("copied", &["sql", "-q", "-c", copy]),
     ];
+    let cases = cases.map(|(name, args)| {
+        let target = t(name);
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| match *a {
+                "IN" => sample.clone(),
+                "MIX" => mixtures.clone(),
+                "OUT" => s(&target),
+                _ => a.replace("{in}", &sample).replace("{out}", &s(&target)),
+            })
+            .collect();
+        (target, args)
+    });
     for (target, args) in &cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         fails_for_lack_of_space(&disk, target, &args);

@@ -10,3 +10,12 @@ pub fn repo(path: &str) -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+/// Runs the `flow-models` binary with `args`.
+#[allow(dead_code)] // Not every test binary runs it through here.
+pub fn flow_models(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_flow-models"))
+        .args(args)
+        .output()
+        .expect("run flow-models")
+}
