@@ -190,6 +190,16 @@ async fn a_memory_limit_is_kept_by_spilling_or_refused_by_name() {
     let err = tiny.sql(&merge).await.unwrap().collect().await.unwrap_err();
     assert!(err.to_string().contains("Resources exhausted"), "{err}");
 
+    // A batch of a mapped trace counts as its own rows, not as the whole column file: a
+    // top-N keeping a few batches fits in a pool smaller than its two column files (600 kB here).
+    let top = format!(
+        "SELECT octets, first FROM flowbin('{SAMPLE}') ORDER BY octets DESC, first LIMIT 3"
+    );
+    assert_eq!(
+        pretty(&run(&limited(512 << 10), &top).await),
+        pretty(&run(&context(SessionConfig::new()), &top).await)
+    );
+
     let hist = format!("SELECT * FROM flow_hist('{SAMPLE}', 'size', 0)");
     let err = ctx.sql(&hist).await.unwrap().collect().await.unwrap_err();
     let msg = err.to_string();

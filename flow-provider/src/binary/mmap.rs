@@ -79,9 +79,18 @@ pub fn array_from_buffer(
             buffer.len() / width
         )));
     }
+    // A buffer of its own over the range, not a slice of the whole map: a slice reports the
+    // whole column file as its capacity, which operators that keep a batch (TopK, sorts) then
+    // reserve from the memory pool: 580 MB for `ORDER BY octets LIMIT 3` of a 50 M-record trace.
+    let ptr = NonNull::new(buffer.as_ptr().wrapping_add(start).cast_mut())
+        .ok_or_else(|| DataFusionError::Internal("a null buffer pointer".into()))?;
+    // SAFETY: `start + bytes <= buffer.len()` (checked above), so `ptr` points to `bytes`
+    // readable bytes of `buffer`, which the new buffer holds as its owner: they stay valid
+    // while any array references them, and Arrow never writes through a custom allocation.
+    let values = unsafe { Buffer::from_custom_allocation(ptr, bytes, Arc::new(buffer.clone())) };
     let data = ArrayData::builder(data_type.clone())
         .len(len)
-        .add_buffer(buffer.slice_with_length(start, bytes))
+        .add_buffer(values)
         .build()?;
     Ok(make_array(data))
 }
@@ -92,6 +101,20 @@ mod tests {
     use arrow::array::AsArray;
     use arrow::datatypes::UInt64Type;
     use std::io::Write;
+
+    #[test]
+    fn a_batch_reports_its_own_bytes_not_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("octets.Q");
+        let values: Vec<u8> = (0..8 * 100_000).map(|i| i as u8).collect();
+        std::fs::write(&path, &values).unwrap();
+        let buffer = map_file(&path).unwrap();
+        let array = array_from_buffer(&buffer, &DataType::UInt64, 1000, 10).unwrap();
+        assert!(array.get_array_memory_size() < 1000, "{}", array.get_array_memory_size());
+        assert_eq!(value_bytes(&array.to_data()), &values[8000..8080]);
+        drop(buffer);
+        assert_eq!(value_bytes(&array.to_data()), &values[8000..8080], "the map outlives");
+    }
 
     #[test]
     fn array_points_into_the_map() {

@@ -216,6 +216,9 @@ impl ExecutionPlan for MergeExec {
             reservation: MemoryConsumer::new(format!("MergeExec[{partition}]"))
                 .register(context.memory_pool()),
         };
+        // Reserved before the inputs start: spilling sorts below the merge would otherwise
+        // fill the pool and leave the merge, which cannot spill, without room to grow.
+        let _ = run.reservation.try_grow(INITIAL_RESERVATION);
         let stream = futures::stream::unfold(run, |mut run| async move {
             let next = run.next_batch().await.transpose()?;
             Some((next, run))
@@ -226,6 +229,10 @@ impl ExecutionPlan for MergeExec {
         )))
     }
 }
+
+/// Bytes each partition of the merge reserves when it starts (its cache of candidates for a
+/// collector trace of tens of millions of records needs a few MB).
+const INITIAL_RESERVATION: usize = 16 << 20;
 
 /// The execution of one output partition.
 struct Run {
@@ -348,7 +355,13 @@ impl Run {
         }
         self.merger.push_all(&self.flows);
         self.flows.clear();
-        self.reservation.try_resize(self.merger.memory_size())
+        let need = self.merger.memory_size();
+        if need > self.reservation.size() {
+            // Ahead of need, for the same reason as the initial reservation.
+            let ahead = self.reservation.try_resize(2 * need);
+            ahead.or_else(|_| self.reservation.try_resize(need))?;
+        }
+        Ok(())
     }
 }
 
