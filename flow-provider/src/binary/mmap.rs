@@ -110,10 +110,18 @@ mod tests {
         std::fs::write(&path, &values).unwrap();
         let buffer = map_file(&path).unwrap();
         let array = array_from_buffer(&buffer, &DataType::UInt64, 1000, 10).unwrap();
-        assert!(array.get_array_memory_size() < 1000, "{}", array.get_array_memory_size());
+        assert!(
+            array.get_array_memory_size() < 1000,
+            "{}",
+            array.get_array_memory_size()
+        );
         assert_eq!(value_bytes(&array.to_data()), &values[8000..8080]);
         drop(buffer);
-        assert_eq!(value_bytes(&array.to_data()), &values[8000..8080], "the map outlives");
+        assert_eq!(
+            value_bytes(&array.to_data()),
+            &values[8000..8080],
+            "the map outlives"
+        );
     }
 
     #[test]
