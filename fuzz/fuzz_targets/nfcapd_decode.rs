@@ -2,29 +2,30 @@
 //! loop or an allocation beyond what the input justifies (libFuzzer's -rss_limit_mb checks it).
 //!
 //! The decoder's modules are compiled here straight from `flow-provider/src/nfcapd/` (they use
-//! nothing but each other, std and the decompressors), so fuzzing does not build DataFusion.
+//! nothing but each other, std and the decompressors); the other targets use the library crates
+//! as ordinary dependencies, as this one will once the decoder is reachable from outside.
 #![no_main]
 #![allow(dead_code)]
 
-#[path = "../../src/nfcapd/block.rs"]
+#[path = "../../flow-provider/src/nfcapd/block.rs"]
 mod block;
-#[path = "../../src/nfcapd/bytes.rs"]
+#[path = "../../flow-provider/src/nfcapd/bytes.rs"]
 mod bytes;
-#[path = "../../src/nfcapd/compress.rs"]
+#[path = "../../flow-provider/src/nfcapd/compress.rs"]
 mod compress;
-#[path = "../../src/nfcapd/decode.rs"]
+#[path = "../../flow-provider/src/nfcapd/decode.rs"]
 mod decode;
-#[path = "../../src/nfcapd/error.rs"]
+#[path = "../../flow-provider/src/nfcapd/error.rs"]
 mod error;
-#[path = "../../src/nfcapd/header.rs"]
+#[path = "../../flow-provider/src/nfcapd/header.rs"]
 mod header;
-#[path = "../../src/nfcapd/lzo.rs"]
+#[path = "../../flow-provider/src/nfcapd/lzo.rs"]
 mod lzo;
-#[path = "../../src/nfcapd/record.rs"]
+#[path = "../../flow-provider/src/nfcapd/record.rs"]
 mod record;
-#[path = "../../src/nfcapd/v1.rs"]
+#[path = "../../flow-provider/src/nfcapd/v1.rs"]
 mod v1;
-#[path = "../../src/nfcapd/v2.rs"]
+#[path = "../../flow-provider/src/nfcapd/v2.rs"]
 mod v2;
 
 use decode::{MAX_BLOCK_SIZE, decode_file};
