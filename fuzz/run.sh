@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of outside data with libFuzzer, SECONDS (default 60) per target, one
 # target after the other, each starting from small slices of the project's test data. Builds
-# on the stable toolchain: sancov-rustc instruments only our crates, DataFusion is built plainly.
+# on the stable toolchain: sancov-rustc instruments only our crates; DataFusion is built plainly
+# (and at opt-level 1, see Cargo.toml).
 # A panic, an input running longer than 10 s or memory beyond 512 MB stops that target with its
 # input saved in artifacts/TARGET/; the script runs the remaining targets, prints one line per
 # target and exits non-zero if any failed (the libFuzzer log is in artifacts/TARGET.log).
@@ -81,13 +82,14 @@ for t in "${targets[@]}"; do
         "$corpus_root/$t" >"$log" 2>&1 || status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
-    cov=$(grep -Eo '^#[0-9]+.* cov: [0-9]+' "$log" | tail -1 | sed 's/.*cov: //')
+    cov=$(grep -Eo '^#[0-9]+.* cov: [0-9]+' "$log" | tail -1 | sed 's/.*cov: //' || true)
     if ((status == 0)); then
         echo "fuzz $t: ${runs:-?} runs, cov ${cov:-?}, peak rss ${rss:-?} MB, crashes 0"
     else
         failed=1
         echo "fuzz $t: FAILED (exit $status) after ${runs:-?} runs, cov ${cov:-?}:"
-        grep -E "panicked|Test unit written|ERROR: libFuzzer|SUMMARY" "$log" | head -8 | sed 's/^/    /'
+        { grep -E "panicked|Test unit written|ERROR: libFuzzer|SUMMARY" "$log" || tail -3 "$log"; } |
+            head -8 | sed 's/^/    /'
         echo "    log: fuzz/$log"
     fi
 done
