@@ -57,6 +57,16 @@ impl Drop for SmallDisk {
     }
 }
 
+/// `convert` of the sample trace to a binary trace at `out`, with `extra` flags.
+fn convert_sample(out: &Path, extra: &[&str]) -> std::process::Output {
+    let sample = repo("examples/data/sample");
+    let mut args = vec!["convert", "-i", "binary", "-o", "binary", "-O"];
+    args.push(out.to_str().unwrap());
+    args.extend_from_slice(extra);
+    args.push(&sample);
+    flow_models(&args)
+}
+
 /// Runs a writer that cannot fit on `disk` and checks how it failed.
 fn fails_for_lack_of_space(disk: &SmallDisk, target: &Path, args: &[&str]) {
     let o = flow_models(args);
@@ -146,18 +156,7 @@ fn a_full_disk_fails_every_writer_and_leaves_nothing() {
     }
 
     // A previous trace at the target stays whole.
-    let o = flow_models(&[
-        "convert",
-        "-i",
-        "binary",
-        "-o",
-        "binary",
-        "--count-in",
-        "100",
-        "-O",
-        &s(&t("bin")),
-        &sample,
-    ]);
+    let o = convert_sample(&t("bin"), &["--count-in", "100"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let before: Vec<_> = disk.entries();
     let sums = |p: &PathBuf| {
@@ -169,20 +168,9 @@ fn a_full_disk_fails_every_writer_and_leaves_nothing() {
     };
     let old = sums(&t("bin"));
     assert!(old.contains("\n100,"), "{old}");
-    fails_for_lack_of_space(
-        &disk,
-        &t("bin"),
-        &[
-            "convert",
-            "-i",
-            "binary",
-            "-o",
-            "binary",
-            "-O",
-            &s(&t("bin")),
-            &sample,
-        ],
-    );
+    let (target, args) = &cases[0];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    fails_for_lack_of_space(&disk, target, &args);
     assert_eq!(disk.entries(), before);
     assert_eq!(sums(&t("bin")), old);
 }
@@ -226,18 +214,8 @@ fn start_slow_writer(target: &Path) -> std::process::Child {
 fn a_killed_writer_leaves_a_temporary_that_the_next_write_removes() {
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("t");
-    let sample = repo("examples/data/sample");
     let convert = |target: &Path| {
-        let o = flow_models(&[
-            "convert",
-            "-i",
-            "binary",
-            "-o",
-            "binary",
-            "-O",
-            target.to_str().unwrap(),
-            &sample,
-        ]);
+        let o = convert_sample(target, &[]);
         assert!(o.status.success(), "{}", text(&o.stderr));
     };
 

@@ -32,13 +32,23 @@ fn temp_prefix(target: &Path) -> String {
     format!(".{name}.tmp-")
 }
 
-/// Removes the temporaries of `target` left by writers that died (killed, or the machine went
-/// down): those whose process is gone and whose lock nobody holds. Returns what was removed.
-pub fn remove_stale_temporaries(target: &Path) -> Vec<PathBuf> {
-    let (Ok(parent), prefix) = (parent_of(target), temp_prefix(target)) else {
-        return Vec::new();
-    };
-    let Ok(entries) = fs::read_dir(&parent) else {
+/// The directory a temporary of `target` goes in (created if missing), and the name prefix of
+/// this process's temporaries; the temporaries of dead writers are removed first.
+fn prepare(target: &Path) -> Result<(PathBuf, String)> {
+    let parent = parent_of(target)?;
+    remove_stale_temporaries(&parent, target);
+    Ok((
+        parent,
+        format!("{}{}-", temp_prefix(target), std::process::id()),
+    ))
+}
+
+/// Removes the temporaries of `target` (in `parent`) left by writers that died (killed, or the
+/// machine went down): those whose process is gone and whose lock nobody holds. Returns what
+/// was removed.
+fn remove_stale_temporaries(parent: &Path, target: &Path) -> Vec<PathBuf> {
+    let prefix = temp_prefix(target);
+    let Ok(entries) = fs::read_dir(parent) else {
         return Vec::new();
     };
     let mut removed = Vec::new();
@@ -96,10 +106,9 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     pub fn create(target: &Path) -> Result<Self> {
-        let parent = parent_of(target)?;
-        remove_stale_temporaries(target);
+        let (parent, prefix) = prepare(target)?;
         let temp = tempfile::Builder::new()
-            .prefix(&format!("{}{}-", temp_prefix(target), std::process::id()))
+            .prefix(&prefix)
             .tempfile_in(&parent)
             .map_err(|e| io_err("cannot create a temporary file in", &parent, e))?;
         lock(temp.as_file(), temp.path())?;
@@ -166,10 +175,9 @@ impl AtomicDir {
             }
             replaceable(target)?;
         }
-        let parent = parent_of(target)?;
-        remove_stale_temporaries(target);
+        let (parent, prefix) = prepare(target)?;
         let temp = tempfile::Builder::new()
-            .prefix(&format!("{}{}-", temp_prefix(target), std::process::id()))
+            .prefix(&prefix)
             .tempdir_in(&parent)
             .map_err(|e| io_err("cannot create a temporary directory in", &parent, e))?;
         let dir = fs::File::open(temp.path()).map_err(|e| io_err("cannot open", temp.path(), e))?;
@@ -307,14 +315,14 @@ mod tests {
         for name in others {
             fs::write(dir.path().join(name), b"x").unwrap();
         }
-        let mut removed = remove_stale_temporaries(&target);
+        let mut removed = remove_stale_temporaries(dir.path(), &target);
         removed.sort();
         assert_eq!(removed, vec![stale_dir.clone(), stale_file.clone()]);
         assert!(!stale_dir.exists() && !stale_file.exists());
         assert!(locked.exists() && live.exists());
         assert!(others.iter().all(|n| dir.path().join(n).exists()));
         drop(holder);
-        assert_eq!(remove_stale_temporaries(&target), vec![locked]);
+        assert_eq!(remove_stale_temporaries(dir.path(), &target), vec![locked]);
     }
 
     #[test]
@@ -339,7 +347,7 @@ mod tests {
         assert!(!lock_is_free(f.temp.path()), "locked while written");
         let d = AtomicDir::create(&dir.path().join("t"), |_| Ok(())).unwrap();
         assert!(!lock_is_free(d.path()));
-        assert!(remove_stale_temporaries(&target).is_empty());
+        assert!(remove_stale_temporaries(dir.path(), &target).is_empty());
     }
 
     #[test]
