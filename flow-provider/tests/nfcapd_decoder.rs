@@ -3,11 +3,11 @@
 // block-wise decoding.
 mod nfcapd_common;
 
-use flow_provider::nfcapd::{
+use nfcapd_common::*;
+use nfcapd_decode::{
     Column, Compression, ExtMaps, FlowColumns, Layout, Projection, blocks, decode_block,
     decode_file, read_header,
 };
-use nfcapd_common::*;
 
 fn assert_matches_expected(name: &str, bytes: &[u8]) {
     let info = read_header(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -277,9 +277,9 @@ fn layout1_blocks_need_maps_from_earlier_blocks() {
     // decoding block 1 alone: its records reference a map defined in block 0 -> skipped,
     // exactly like nfdump ("Missing extension map. Skip record.")
     let mut out = FlowColumns::default();
-    let mut st = flow_provider::nfcapd::DecodeStats::default();
+    let mut st = nfcapd_decode::DecodeStats::default();
     let mut scratch = Vec::new();
-    let n = flow_provider::nfcapd::decode_block_with(
+    let n = nfcapd_decode::decode_block_with(
         &info,
         &second,
         &proj,

@@ -2,10 +2,10 @@
 // blocks, decompression bombs, and a deterministic mutation fuzz (no panic, ever).
 mod nfcapd_common;
 
-use flow_provider::nfcapd::{Compression, Projection, decode_file, read_header};
 use nfcapd_common::*;
+use nfcapd_decode::{Compression, Projection, decode_file, read_header};
 
-fn strict(bytes: &[u8]) -> Result<usize, flow_provider::nfcapd::NfError> {
+fn strict(bytes: &[u8]) -> Result<usize, nfcapd_decode::NfError> {
     decode_file(bytes, &Projection::all(), false).map(|(c, _)| c.rows)
 }
 
@@ -199,7 +199,7 @@ fn mutation_fuzz_never_panics() {
 
 #[test]
 fn failed_block_leaves_output_untouched() {
-    use flow_provider::nfcapd::{ExtMaps, FlowColumns, blocks, decode_block};
+    use nfcapd_decode::{ExtMaps, FlowColumns, blocks, decode_block};
     let good = load("nf171_sfipfix_mixed_lzo.nfcapd");
     let info = read_header(&good).unwrap();
     let mut out = FlowColumns::default();

@@ -6,8 +6,8 @@ mod nfcapd_common;
 use arrow::array::AsArray;
 use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::prelude::SessionContext;
-use flow_provider::nfcapd::{Compression, Layout, read_header};
 use nfcapd_common::*;
+use nfcapd_decode::{Compression, Layout, read_header};
 use std::path::Path;
 
 async fn query_err(ctx: &SessionContext, sql: &str) -> String {
@@ -244,7 +244,7 @@ async fn corrupt_block_fails_with_position_or_is_skipped_and_counted() {
         Some(100),
     );
     let info = read_header(&split).unwrap();
-    let b1 = flow_provider::nfcapd::blocks_with(&split, &info)
+    let b1 = nfcapd_decode::blocks_with(&split, &info)
         .nth(1)
         .unwrap()
         .unwrap();

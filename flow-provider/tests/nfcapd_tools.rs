@@ -6,8 +6,8 @@
 //! compression it offers. Skipped, with a message, when the tools are missing.
 mod nfcapd_common;
 
-use flow_provider::nfcapd::{Layout, read_header};
 use nfcapd_common::*;
+use nfcapd_decode::{Layout, read_header};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;

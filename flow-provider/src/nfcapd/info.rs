@@ -1,7 +1,6 @@
 //! `nfcapd_info('path', …)`: one row per nfcapd file with its header and appendix data, the
 //! native counterpart of `nfdump -I` (file totals by protocol, ident, compression, blocks).
 
-use super::header::{FileInfo, Layout, read_header};
 use super::source::is_collector_side_file;
 use crate::binary::mmap::map_file;
 use crate::inputs::{Input, inputs, local_files};
@@ -11,11 +10,12 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::MemTable;
 use datafusion::common::{DataFusionError, Result, plan_err};
+use nfcapd_decode::{FileInfo, Layout, read_header};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Stat record counters in column order: (column name, accessor).
-type Counter = (&'static str, fn(&super::StatRecord) -> u64);
+type Counter = (&'static str, fn(&nfcapd_decode::StatRecord) -> u64);
 const COUNTERS: [Counter; 18] = [
     ("flows", |s| s.numflows),
     ("packets", |s| s.numpackets),
@@ -83,7 +83,7 @@ pub fn info_table<P: AsRef<str>>(paths: &[P]) -> Result<MemTable> {
             .map_err(|e| DataFusionError::Execution(e.with_file(&name).to_string()))?;
         infos.push((name, info));
     }
-    let stat = |f: fn(&super::StatRecord) -> u64| -> ArrayRef {
+    let stat = |f: fn(&nfcapd_decode::StatRecord) -> u64| -> ArrayRef {
         Arc::new(
             infos
                 .iter()

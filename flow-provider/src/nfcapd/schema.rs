@@ -2,7 +2,6 @@
 //! `fields::STANDARD_FIELDS`, then nfdump's extra fields) and the move of decoded
 //! `FlowColumns` into Arrow arrays without copying the value vectors.
 
-use super::record::{Column, FlowColumns, IpWords, Projection};
 use crate::fields::standard_schema;
 use arrow::array::{
     ArrayRef, FixedSizeListArray, PrimitiveArray, RecordBatch, RecordBatchOptions, StringArray,
@@ -13,6 +12,7 @@ use arrow::datatypes::{
     UInt64Type,
 };
 use datafusion::common::Result;
+use nfcapd_decode::{Column, FlowColumns, IpWords, Projection};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, LazyLock};
 

@@ -5,13 +5,7 @@
 //! holds the first block decodes the whole file and the others yield nothing.
 
 use super::NfcapdOptions;
-use super::block::Blocks;
-use super::decode::{DecodeStats, decode_block_with};
-use super::error::NfError;
-use super::header::{FileInfo, Layout, read_header};
-use super::record::{FlowColumns, Projection};
 use super::schema::{projection_for, to_batch};
-use super::v1::ExtMaps;
 use crate::binary::mmap::map_file;
 use arrow::array::RecordBatch;
 use arrow::buffer::Buffer;
@@ -27,6 +21,12 @@ use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
 use datafusion_datasource::projection::{ProjectionOpener, SplitProjection};
 use datafusion_datasource::{PartitionedFile, TableSchema};
 use futures::StreamExt;
+use nfcapd_decode::Blocks;
+use nfcapd_decode::ExtMaps;
+use nfcapd_decode::NfError;
+use nfcapd_decode::{DecodeStats, decode_block_with};
+use nfcapd_decode::{FileInfo, Layout, read_header};
+use nfcapd_decode::{FlowColumns, Projection};
 use object_store::{ObjectStore, ObjectStoreExt};
 use std::path::PathBuf;
 use std::sync::Arc;

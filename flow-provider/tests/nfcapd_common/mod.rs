@@ -9,9 +9,7 @@ use std::path::PathBuf;
 use arrow::array::{Array, AsArray};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use flow_provider::nfcapd::{
-    Compression, FlowColumns, Layout, blocks_with, decompress, read_header,
-};
+use nfcapd_decode::{Compression, FlowColumns, Layout, blocks_with, decompress, read_header};
 
 pub const FIXTURES: &[&str] = &[
     "nf171_nfpcapd_small_none.nfcapd",

@@ -1,7 +1,7 @@
 //! nfdump 1.7 (layout 2) V3 records (record type 11): a 12-byte header followed by typed
 //! elements (`nfxV3.h`); known elements are decoded into a `FlowRow`, all others skipped.
-use super::bytes::{ipv4_words, ipv6_words, u8_at, u16_at, u32_at, u64_at};
-use super::record::FlowRow;
+use crate::bytes::{ipv4_words, ipv6_words, u8_at, u16_at, u32_at, u64_at};
+use crate::record::FlowRow;
 
 /// `sizeof(recordHeaderV3_t)`.
 const V3_HEADER_SIZE: usize = 12;

@@ -2,8 +2,8 @@
 //! writes into a caller-provided scratch buffer and is capped at `MAX_BLOCK_SIZE` bytes.
 use std::io::Read;
 
-use super::MAX_BLOCK_SIZE;
-use super::lzo;
+use crate::MAX_BLOCK_SIZE;
+use crate::lzo;
 
 /// Block compression. Layout 1 encodes it in header flags, layout 2 in the `compression`
 /// byte (`NOT_COMPRESSED 0, LZO 1, BZ2 2, LZ4 3, ZSTD 4`). nfdump applies it to every block

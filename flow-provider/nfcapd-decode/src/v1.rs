@@ -2,8 +2,8 @@
 //! whose optional extensions are laid out as listed in the referenced map (1.6 `nfx.h`).
 use std::collections::HashMap;
 
-use super::bytes::{Cursor, ipv4_words, ipv6_words, u8_at, u16_at, u32_at, u64_at};
-use super::record::FlowRow;
+use crate::bytes::{Cursor, ipv4_words, ipv6_words, u8_at, u16_at, u32_at, u64_at};
+use crate::record::FlowRow;
 
 /// `COMMON_RECORD_DATA_SIZE`: common record header before the extension data.
 const COMMON_HEADER_SIZE: usize = 32;

@@ -1,9 +1,9 @@
 //! File header parsing for layout 1 (nfdump 1.6: 140-byte header + 136-byte stat record) and
 //! layout 2 (nfdump 1.7: 40-byte `fileHeaderV2_t` + appendix blocks holding ident and stats).
-use super::MAX_BLOCK_SIZE;
-use super::bytes::{slice, u8_at, u16_at, u32_at, u64_at};
-use super::compress::{Compression, decompress};
-use super::error::NfError;
+use crate::MAX_BLOCK_SIZE;
+use crate::bytes::{slice, u8_at, u16_at, u32_at, u64_at};
+use crate::compress::{Compression, decompress};
+use crate::error::NfError;
 
 pub const MAGIC: u16 = 0xA50C;
 pub const LAYOUT_VERSION_1: u16 = 1;

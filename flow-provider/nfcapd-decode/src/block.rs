@@ -1,9 +1,9 @@
 //! Data block framing: walks the `dataBlock_t` headers from the first data block, validates
 //! sizes against the file length and yields raw (possibly compressed) payloads.
-use super::MAX_BLOCK_SIZE;
-use super::bytes::{slice, u16_at, u32_at};
-use super::error::NfError;
-use super::header::{BLOCK_HEADER_SIZE, FileInfo, Layout};
+use crate::MAX_BLOCK_SIZE;
+use crate::bytes::{slice, u16_at, u32_at};
+use crate::error::NfError;
+use crate::header::{BLOCK_HEADER_SIZE, FileInfo, Layout};
 
 /// One data block as stored in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

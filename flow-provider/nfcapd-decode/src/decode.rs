@@ -4,14 +4,14 @@
 //! order / in parallel (each with its own `ExtMaps`, which stays unused). Layout 1 (nfdump
 //! 1.6) defines extension maps in-stream, so a layout 1 file must be decoded sequentially
 //! (in block order, one `ExtMaps` per file); parallelise across files instead.
-use super::block::{Blocks, RawBlock};
-use super::bytes::u16_at;
-use super::compress::decompress;
-use super::error::NfError;
-use super::header::{FileInfo, read_header};
-use super::record::{FlowColumns, FlowRow, Projection};
-use super::v1::ExtMaps;
-use super::{v1, v2};
+use crate::block::{Blocks, RawBlock};
+use crate::bytes::u16_at;
+use crate::compress::decompress;
+use crate::error::NfError;
+use crate::header::{FileInfo, read_header};
+use crate::record::{FlowColumns, FlowRow, Projection};
+use crate::v1::ExtMaps;
+use crate::{v1, v2};
 
 /// Upper bound of a (compressed or decompressed) block, nfdump's `BUFFSIZE` (5 MiB).
 pub const MAX_BLOCK_SIZE: usize = 5 * 1024 * 1024;
