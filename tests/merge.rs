@@ -3,7 +3,7 @@
 
 use arrow::array::AsArray;
 use datafusion::catalog::TableProvider;
-use datafusion::execution::memory_pool::{FairSpillPool, GreedyMemoryPool, MemoryPool};
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::{collect, displayable, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -11,7 +11,7 @@ use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::FlowBinTable;
 use flow_provider::sink::{OutputFormat, write_stream};
 use flow_provider::text::LineFormat;
-use flow_udfs::merge::{Counters, MergeParams, MergeTable};
+use flow_udfs::merge::{self, Counters, MergeParams, MergeTable};
 use flow_udfs::sort::{SortPlan, sort_plan};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,27 +46,19 @@ fn multiset(rows: &[Row]) -> BTreeMap<Row, usize> {
     m
 }
 
+/// The merge's rows, counters and plan (displayed after the run, with the strategy chosen).
 async fn merge(
     ctx: &SessionContext,
     input: Arc<dyn TableProvider>,
     params: MergeParams,
 ) -> (Vec<Row>, Counters, String) {
-    merge_planned_in(ctx, ctx, input, params).await
-}
-
-/// Plans the merge in `plan_ctx` (where the plan's choices are made) and runs it in `ctx`.
-async fn merge_planned_in(
-    plan_ctx: &SessionContext,
-    ctx: &SessionContext,
-    input: Arc<dyn TableProvider>,
-    params: MergeParams,
-) -> (Vec<Row>, Counters, String) {
     let table = MergeTable::new(input, params);
-    let df = plan_ctx.read_table(Arc::new(table.clone())).unwrap();
+    let df = ctx.read_table(Arc::new(table)).unwrap();
     let plan = df.create_physical_plan().await.unwrap();
+    let batches = collect(plan.clone(), ctx.task_ctx()).await.unwrap();
+    // After the run: the plan shows the strategy the merge chose.
     let text = displayable(plan.as_ref()).indent(false).to_string();
-    let batches = collect(plan, ctx.task_ctx()).await.unwrap();
-    let counters = table.counters();
+    let counters = merge::counters(plan.as_ref()).unwrap();
     counters.check().unwrap();
     (rows(&batches), counters, text)
 }
@@ -133,6 +125,28 @@ async fn trace_merges_like_the_original() {
     }
 }
 
+/// Planning reads nothing: EXPLAIN shows the strategy still open, and the counters of the plan
+/// appear only when it runs, as `EXPLAIN ANALYZE` metrics.
+#[tokio::test]
+async fn planning_reads_nothing_and_the_run_reports_metrics() {
+    let ctx = context(2);
+    let path = trace();
+    let explain = format!("EXPLAIN SELECT count(*) FROM flow_merge('{path}')");
+    let batches = ctx.sql(&explain).await.unwrap().collect().await.unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    assert!(text.contains("strategy=chosen when run"), "{text}");
+    let analyze = format!("EXPLAIN ANALYZE SELECT count(*) FROM flow_merge('{path}')");
+    let batches = ctx.sql(&analyze).await.unwrap().collect().await.unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    assert!(text.contains("strategy=time-ordered"), "{text}");
+    assert!(text.contains("read=20.00 K"), "{text}");
+    assert!(text.contains("overlapping=0"), "{text}");
+}
+
 #[tokio::test]
 async fn unordered_input_is_sorted_per_key_first() {
     let original = binary_rows(&fixture("trace20k.orig_merged"));
@@ -151,24 +165,23 @@ async fn unordered_input_is_sorted_per_key_first() {
     .await
     .unwrap();
     // A pool that grants the time sort its 16 bytes per record: the trace is sorted by time in
-    // memory and merged in one pass. Planned where the pool cannot (20 000 records need 320 KB):
-    // DataFusion's per-key sort. Both give the original's flows.
+    // memory and merged in one pass. Run where the pool refuses it: DataFusion's per-key sort.
+    // Both give the original's flows.
     for (partitions, refused, expected) in [
-        (1, false, "StreamingTableExec"),
-        (2, false, "StreamingTableExec"),
-        (1, true, "RowIndexExec"),
-        (2, true, "RowIndexExec"),
+        (1, false, "strategy=sorted in memory"),
+        (2, false, "strategy=sorted in memory"),
+        (1, true, "strategy=sorted per key"),
+        (2, true, "strategy=sorted per key"),
     ] {
-        let ctx = context(partitions);
-        let plan_ctx = if refused {
+        let ctx = if refused {
             let config = SessionConfig::new().with_target_partitions(partitions);
-            pool_context(config, Arc::new(GreedyMemoryPool::new(16 * 20_000 - 1)))
+            pool_context(config, Arc::new(common::NoRoomForPackedSort::default()))
         } else {
             context(partitions)
         };
         let table = Arc::new(FlowBinTable::try_new(&[&shuffled]).unwrap());
         let params = MergeParams::from_seconds(15.0, 300.0).unwrap();
-        let (ours, _, plan) = merge_planned_in(&plan_ctx, &ctx, table, params).await;
+        let (ours, _, plan) = merge(&ctx, table, params).await;
         assert!(plan.contains(expected), "{plan}");
         let mode = if refused {
             "mode=Partitioned"

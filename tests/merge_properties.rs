@@ -10,14 +10,13 @@
 
 use arrow::array::{ArrayRef, RecordBatch, UInt64Array};
 use arrow::compute::cast;
-use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::{collect, displayable};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::{FlowBinTable, FlowBinWriter};
 use flow_provider::fields::standard_schema;
-use flow_udfs::merge::{Counters, MergeParams, MergeTable};
+use flow_udfs::merge::{self, Counters, MergeParams, MergeTable};
 use proptest::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
@@ -178,18 +177,20 @@ fn sorted_rows(batches: &[RecordBatch]) -> Vec<Row> {
     out
 }
 
-fn context(partitions: usize, pool_bytes: Option<usize>) -> SessionContext {
+/// A context of `partitions`; `refuse_packed_sort`: its pool has no room for the in-memory
+/// time sort.
+fn context(partitions: usize, refuse_packed_sort: bool) -> SessionContext {
     let config = SessionConfig::new().with_target_partitions(partitions);
     let mut runtime = RuntimeEnvBuilder::new();
-    if let Some(bytes) = pool_bytes {
-        runtime = runtime.with_memory_pool(Arc::new(GreedyMemoryPool::new(bytes)));
+    if refuse_packed_sort {
+        runtime = runtime.with_memory_pool(Arc::new(common::NoRoomForPackedSort::default()));
     }
     let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc().unwrap());
     flow_udfs::register_all(&ctx).unwrap();
     ctx
 }
 
-/// The operator's rows (sorted), its counters and the mode it ran in, planned in `plan_ctx`.
+/// The operator's rows (sorted), its counters and the mode it ran in, run in `plan_ctx`.
 async fn operator(
     plan_ctx: &SessionContext,
     trace: &Path,
@@ -198,24 +199,26 @@ async fn operator(
     let input = Arc::new(FlowBinTable::try_new(&[trace]).unwrap());
     let table = MergeTable::new(input, params);
     let plan = plan_ctx
-        .read_table(Arc::new(table.clone()))
+        .read_table(Arc::new(table))
         .unwrap()
         .create_physical_plan()
         .await
         .unwrap();
+    let batches = collect(plan.clone(), plan_ctx.task_ctx()).await.unwrap();
+    // After the run: the plan shows the strategy the merge chose.
     let text = displayable(plan.as_ref()).indent(false).to_string();
     let mode = ["mode=Ordered", "mode=Partitioned"]
         .into_iter()
         .find(|m| text.contains(m))
         .unwrap_or("unknown mode")
         .to_string();
-    let batches = collect(plan, context(2, None).task_ctx()).await.unwrap();
-    (sorted_rows(&batches), table.counters(), mode)
+    let counters = merge::counters(plan.as_ref()).unwrap();
+    (sorted_rows(&batches), counters, mode)
 }
 
 /// `sql/merge.sql` over `trace` read in one partition (its row numbers are input positions).
 async fn sql_twin(trace: &Path, inactive_ms: i64) -> Vec<Row> {
-    let ctx = context(1, None);
+    let ctx = context(1, false);
     ctx.register_flowbin("flows", trace).unwrap();
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/merge.sql"))
         .unwrap()
@@ -251,16 +254,15 @@ proptest! {
             inactive_ms,
             active_ms: ACTIVE_MS,
         };
-        let n = input.len();
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let (twin, runs) = runtime.block_on(async {
             let runs = [
-                ("time-ordered trace", operator(&context(2, None), &ordered, params).await),
-                ("unordered trace", operator(&context(2, None), &unordered, params).await),
-                // A pool without the 16 bytes per record of the in-memory time sort.
+                ("time-ordered trace", operator(&context(2, false), &ordered, params).await),
+                ("unordered trace", operator(&context(2, false), &unordered, params).await),
+                // A pool without room for the in-memory time sort.
                 (
                     "unordered trace, per-key sort",
-                    operator(&context(2, Some(16 * n - 1)), &unordered, params).await,
+                    operator(&context(2, true), &unordered, params).await,
                 ),
             ];
             (sql_twin(&unordered, inactive_ms).await, runs)

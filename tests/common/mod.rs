@@ -22,3 +22,44 @@ pub fn rows(batches: &[RecordBatch]) -> Vec<Row> {
     }
     out
 }
+
+/// An unbounded memory pool that refuses the in-memory "packed sort" its reservation, as a
+/// pool too small for it would, while granting the merge and DataFusion's sort all they ask:
+/// the merge then takes its per-key (spilling) strategy.
+#[derive(Debug, Default)]
+pub struct NoRoomForPackedSort(datafusion::execution::memory_pool::UnboundedMemoryPool);
+
+impl std::fmt::Display for NoRoomForPackedSort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NoRoomForPackedSort")
+    }
+}
+
+impl datafusion::execution::memory_pool::MemoryPool for NoRoomForPackedSort {
+    fn name(&self) -> &str {
+        "NoRoomForPackedSort"
+    }
+
+    fn grow(&self, r: &datafusion::execution::memory_pool::MemoryReservation, n: usize) {
+        self.0.grow(r, n)
+    }
+
+    fn shrink(&self, r: &datafusion::execution::memory_pool::MemoryReservation, n: usize) {
+        self.0.shrink(r, n)
+    }
+
+    fn try_grow(
+        &self,
+        r: &datafusion::execution::memory_pool::MemoryReservation,
+        n: usize,
+    ) -> datafusion::common::Result<()> {
+        if r.consumer().name() == "packed sort" {
+            return datafusion::common::resources_err!("no room for the packed sort here");
+        }
+        self.0.try_grow(r, n)
+    }
+
+    fn reserved(&self) -> usize {
+        self.0.reserved()
+    }
+}

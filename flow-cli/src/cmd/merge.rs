@@ -5,7 +5,8 @@ use crate::input::{self, InputArgs};
 use crate::progress;
 use crate::session::{self, SpillArgs};
 use datafusion::common::Result;
-use flow_udfs::merge::{MergeParams, MergeTable};
+use datafusion::physical_plan::execute_stream;
+use flow_udfs::merge::{self, MergeParams, MergeTable};
 use std::sync::Arc;
 
 /// Merge flow records split by the active timeout back into whole flows.
@@ -44,10 +45,13 @@ pub async fn run(args: Args) -> Result<()> {
     let ctx = session::spilling_context(false, args.spill)?;
     let input = input::read(&ctx, &args.input).await?;
     let table = MergeTable::new(input.df.into_view(), params);
-    let df = ctx.read_table(Arc::new(table.clone()))?;
-    let stream = df.execute_stream().await?;
+    let plan = ctx
+        .read_table(Arc::new(table))?
+        .create_physical_plan()
+        .await?;
+    let stream = execute_stream(plan.clone(), ctx.task_ctx())?;
     progress::write(stream, args.out.out_format.into(), &args.out.output, None).await?;
-    let counters = table.counters();
+    let counters = merge::counters(plan.as_ref()).unwrap_or_default();
     eprintln!("flow-models merge: {counters}");
     counters.check()?;
     eprintln!(

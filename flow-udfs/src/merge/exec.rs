@@ -6,8 +6,9 @@
 //!   sorted by (first, first_ms, row position) within each partition, and DataFusion plans the
 //!   repartition and the (spilling) sort.
 
+use super::MergeParams;
+use super::metrics::MergeMetrics;
 use super::state::{Flow, Key, Merger, partition};
-use super::{MergeParams, SharedCounters};
 use crate::row_index::ROW_COLUMN;
 use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch};
 use arrow::datatypes::{
@@ -24,6 +25,7 @@ use datafusion::physical_expr::{
     PhysicalSortRequirement,
 };
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, Partitioning, PlanProperties,
@@ -33,18 +35,26 @@ use futures::StreamExt;
 use std::fmt;
 use std::sync::Arc;
 
+/// How the operator's input is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// In (first, first_ms) order, partitions being consecutive row ranges; `partitions`
+    /// output partitions, each taking the keys that hash to it.
     Ordered { partitions: usize },
+    /// Hash-partitioned by key and sorted by (first, first_ms, position) in each partition
+    /// (required of DataFusion's planner, or built so by [`super::TraceMergeExec`]).
     Partitioned,
 }
 
+/// The merge of an input laid out as its [`Mode`] says. Its metrics are the merge's counters
+/// (`read`, `merged`, `overlapping`, `written`, ...); each partition checks the conservation
+/// laws when its input ends and fails if one is broken.
 #[derive(Debug)]
 pub struct MergeExec {
     input: Arc<dyn ExecutionPlan>,
     mode: Mode,
     params: MergeParams,
-    counters: SharedCounters,
+    metrics: ExecutionPlanMetricsSet,
     /// Input column index of each standard field, in canonical order.
     columns: [usize; 21],
     properties: Arc<PlanProperties>,
@@ -73,12 +83,7 @@ fn standard_columns(schema: &SchemaRef) -> Result<[usize; 21]> {
 }
 
 impl MergeExec {
-    pub fn try_new(
-        input: Arc<dyn ExecutionPlan>,
-        mode: Mode,
-        params: MergeParams,
-        counters: SharedCounters,
-    ) -> Result<Self> {
+    pub fn try_new(input: Arc<dyn ExecutionPlan>, mode: Mode, params: MergeParams) -> Result<Self> {
         let columns = standard_columns(&input.schema())?;
         let partitions = match mode {
             Mode::Ordered { partitions } => partitions.max(1),
@@ -94,10 +99,16 @@ impl MergeExec {
             input,
             mode,
             params,
-            counters,
+            metrics: ExecutionPlanMetricsSet::new(),
             columns,
             properties,
         })
+    }
+
+    /// Counts into `metrics` (those of an operator that runs this one as its strategy).
+    pub(crate) fn with_metrics(mut self, metrics: ExecutionPlanMetricsSet) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn mode(&self) -> Mode {
@@ -170,12 +181,11 @@ impl ExecutionPlan for MergeExec {
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let input = crate::only_child("MergeExec", children)?;
-        Ok(Arc::new(MergeExec::try_new(
-            input,
-            self.mode,
-            self.params,
-            self.counters.clone(),
-        )?))
+        Ok(Arc::new(MergeExec::try_new(input, self.mode, self.params)?))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
     }
 
     fn apply_expressions(
@@ -210,7 +220,7 @@ impl ExecutionPlan for MergeExec {
             merger: Merger::new(self.params),
             rows: Vec::new(),
             flows: Vec::new(),
-            counters: self.counters.clone(),
+            metrics: MergeMetrics::new(&self.metrics, partition),
             batch_size: context.session_config().batch_size().max(1),
             finished: false,
             reservation: MemoryConsumer::new(format!("MergeExec[{partition}]"))
@@ -248,7 +258,7 @@ struct Run {
     /// between batches).
     rows: Vec<u32>,
     flows: Vec<Flow>,
-    counters: SharedCounters,
+    metrics: MergeMetrics,
     batch_size: usize,
     finished: bool,
     /// The merger's memory, from the session's pool: past its limit the merge fails with a
@@ -275,7 +285,8 @@ impl Run {
                     Some(p) => self.current = Some(self.input.execute(p, self.context.clone())?),
                     None => {
                         self.merger.finish();
-                        self.counters.add(&self.merger.counters);
+                        self.metrics.record(&self.merger.counters);
+                        self.merger.counters.check()?;
                         self.finished = true;
                         continue;
                     }

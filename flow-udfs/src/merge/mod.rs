@@ -1,17 +1,22 @@
 //! `merge`: stitches flow records split by the active timeout back into flows, as flow-models'
 //! `merge.py` does, with its four documented defects fixed (see the README). The state machine
-//! is in [`state`], the physical operator in [`exec`], the table function `flow_merge` in [`table`].
+//! is in `state`, the physical operators in `exec` (a known input layout) and `trace` (binary
+//! traces, strategy chosen when run), their counters in `metrics`, the table function
+//! `flow_merge` in `table`.
 
-pub mod exec;
-pub mod state;
-pub mod table;
+mod exec;
+mod metrics;
+mod state;
+mod table;
+mod trace;
 
 use datafusion::common::{DataFusionError, Result};
 use std::fmt;
-use std::sync::{Arc, Mutex};
 
-pub use exec::MergeExec;
-pub use table::{FlowMergeFunc, MergeTable};
+pub use exec::{MergeExec, Mode};
+pub use metrics::counters;
+pub use table::{FlowMergeFunc, MergeTable, merge_plan};
+pub use trace::{Strategy, TraceMergeExec};
 
 /// Timeouts of the collector that split the flows, in whole milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,21 +133,5 @@ impl fmt::Display for Counters {
             self.octets_out,
             self.aggs_out
         )
-    }
-}
-
-/// Counters summed over all partitions of all executions of one merge plan.
-#[derive(Debug, Clone, Default)]
-pub struct SharedCounters(Arc<Mutex<Counters>>);
-
-impl SharedCounters {
-    pub fn add(&self, c: &Counters) {
-        if let Ok(mut total) = self.0.lock() {
-            total.add(c);
-        }
-    }
-
-    pub fn get(&self) -> Counters {
-        self.0.lock().map(|c| *c).unwrap_or_default()
     }
 }

@@ -3,114 +3,47 @@
 //! function gets only scalar arguments, so the input is named: a registered table, else a path
 //! of a binary trace.
 
+use super::MergeParams;
 use super::exec::{MergeExec, Mode};
-use super::{Counters, MergeParams, SharedCounters};
+use super::trace::TraceMergeExec;
 use crate::named;
-use crate::packed_sort::sorted_trace_plan;
 use crate::row_index::{RowIndexExec, flowbin_scan};
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::{SchemaRef, UInt16Type, UInt32Type};
+use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{DataFusionError, Result, ScalarValue, TableReference, plan_err};
-use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::projection::ProjectionExec;
 use flow_provider::binary::FlowBinTable;
 use flow_provider::fields::standard_schema;
-use futures::StreamExt;
 use std::sync::Arc;
 
-/// `inner` merged with `params`: the 21 standard fields, one row per merged flow.
+/// `inner` merged with `params`: the 21 standard fields, one row per merged flow. What a merge
+/// did is in its plan's metrics: [`super::counters`] of the executed plan.
 #[derive(Debug, Clone)]
 pub struct MergeTable {
     inner: Arc<dyn TableProvider>,
     params: MergeParams,
-    counters: SharedCounters,
 }
 
 impl MergeTable {
     pub fn new(inner: Arc<dyn TableProvider>, params: MergeParams) -> Self {
-        Self {
-            inner,
-            params,
-            counters: SharedCounters::default(),
-        }
-    }
-
-    /// What the merges run so far did (summed over partitions).
-    pub fn counters(&self) -> Counters {
-        self.counters.get()
+        Self { inner, params }
     }
 }
 
-/// Whether a flowbin scan is in (first, first_ms) order, partitions being consecutive ranges.
-/// Reads two narrow columns from the memory map: cheap next to the merge itself.
-pub async fn is_time_ordered(scan: &Arc<dyn ExecutionPlan>, ctx: Arc<TaskContext>) -> Result<bool> {
-    let schema = scan.schema();
-    let (Ok(fi), Ok(mi)) = (schema.index_of("first"), schema.index_of("first_ms")) else {
-        return Ok(false);
-    };
-    let mut prev = (0u32, 0u16);
-    for p in 0..scan.properties().partitioning.partition_count() {
-        let mut stream = scan.execute(p, ctx.clone())?;
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            let (Some(first), Some(ms)) = (
-                batch.column(fi).as_primitive_opt::<UInt32Type>(),
-                batch.column(mi).as_primitive_opt::<UInt16Type>(),
-            ) else {
-                return Ok(false);
-            };
-            if first.null_count() > 0 || ms.null_count() > 0 {
-                return Ok(false);
-            }
-            for (f, m) in first.values().iter().zip(ms.values().iter()) {
-                let t = (*f, *m);
-                if t < prev {
-                    return Ok(false);
-                }
-                prev = t;
-            }
-        }
-    }
-    Ok(true)
-}
-
-/// The merge plan over an input scan: one streaming pass for a time-ordered flowbin scan,
-/// otherwise per-key sort (planned by DataFusion, spilling under its memory pool).
-pub async fn merge_plan(
+/// The merge plan over an input scan: [`TraceMergeExec`] for binary traces (it chooses its
+/// strategy from the data when run), otherwise a per-key sort planned by DataFusion (spilling
+/// under its memory pool). Reads nothing.
+pub fn merge_plan(
     scan: Arc<dyn ExecutionPlan>,
     params: MergeParams,
-    counters: SharedCounters,
     partitions: usize,
-    ctx: Arc<TaskContext>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
-    if flowbin_scan(&scan).is_some() && is_time_ordered(&scan, ctx.clone()).await? {
-        return Ok(Arc::new(MergeExec::try_new(
-            scan,
-            Mode::Ordered { partitions },
-            params,
-            counters,
-        )?));
-    }
-    // One binary trace in another order (a collector's): sort it by time in memory when the
-    // pool allows, and merge that in one pass on one merge partition: the gather of the sorted
-    // columns (on all cores) is the larger cost, and every merge partition would repeat it.
-    let keys = ["first", "first_ms"].map(String::from);
-    if let Some(fb) = flowbin_scan(&scan)
-        && let [trace] = fb.traces()
-        && keys.iter().all(|c| scan.schema().index_of(c).is_ok())
-        && let Some(sorted) = sorted_trace_plan(trace, &keys, &ctx)?
-    {
-        return Ok(Arc::new(MergeExec::try_new(
-            sorted,
-            Mode::Ordered { partitions: 1 },
-            params,
-            counters,
-        )?));
+    if flowbin_scan(&scan).is_some() {
+        return Ok(Arc::new(TraceMergeExec::new(scan, params, partitions)));
     }
     // Ties in (first, first_ms) keep input order where positions are known.
     let input: Arc<dyn ExecutionPlan> = match RowIndexExec::try_new(scan.clone()) {
@@ -121,7 +54,6 @@ pub async fn merge_plan(
         input,
         Mode::Partitioned,
         params,
-        counters,
     )?))
 }
 
@@ -144,14 +76,7 @@ impl TableProvider for MergeTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let scan = self.inner.scan(state, None, &[], None).await?;
         let partitions = state.config().target_partitions();
-        let plan = merge_plan(
-            scan,
-            self.params,
-            self.counters.clone(),
-            partitions,
-            state.task_ctx(),
-        )
-        .await?;
+        let plan = merge_plan(scan, self.params, partitions)?;
         match projection {
             None => Ok(plan),
             Some(cols) => {
