@@ -8,7 +8,6 @@ use datafusion::assert_batches_eq;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use flow_models::flow_provider::SessionContextFlowExt;
-use flow_models::flow_provider::convert::Cut;
 use flow_models::flow_udfs::hist::{HistSpec, SumColumn, XValue, histogram, write_csv_hist};
 use std::sync::Arc;
 
@@ -52,14 +51,15 @@ async fn ours(
 ) -> String {
     let ordered = skip_in > 0 || count_in.is_some();
     let ctx = context(if ordered { 1 } else { 2 });
-    let df = ctx.read_flowbin(&[SAMPLE]).unwrap();
-    let cut = Cut {
-        skip_in,
-        count_in,
-        filter: filter.map(str::to_string),
-        ..Cut::default()
-    };
-    let batch = histogram(cut.apply(df).unwrap(), spec, |_| {})
+    let mut df = ctx.read_flowbin(&[SAMPLE]).unwrap();
+    if ordered {
+        df = df.limit(skip_in, count_in).unwrap();
+    }
+    if let Some(filter) = filter {
+        let predicate = df.parse_sql_expr(filter).unwrap();
+        df = df.filter(predicate).unwrap();
+    }
+    let batch = histogram(df, spec, |_| {})
         .await
         .unwrap();
     csv(&[batch])

@@ -2,9 +2,8 @@
 //! makes): binary → csv_flow → binary → Parquet → binary must give bit-identical column files,
 //! and csv_flow must equal what the original flow-models 2.2 prints for the same trace.
 
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
 use flow_models::flow_provider::SessionContextFlowExt;
-use flow_models::flow_provider::convert::Cut;
 use flow_models::flow_provider::sink::{OutputFormat, write_stream};
 use flow_models::flow_provider::text::LineFormat;
 use std::fs;
@@ -19,18 +18,15 @@ fn ordered_context() -> SessionContext {
     ctx
 }
 
-async fn convert(
-    ctx: &SessionContext,
-    df: datafusion::prelude::DataFrame,
-    cut: &Cut,
-    format: OutputFormat,
-    out: &Path,
-) -> u64 {
-    let stream = cut.apply(df).unwrap().execute_stream().await.unwrap();
-    let _ = ctx;
-    write_stream(stream, format, out.to_str().unwrap(), |_| {})
-        .await
-        .unwrap()
+/// `df` written as `format` to `out`, as `flow-models convert` writes it.
+async fn convert(df: DataFrame, format: OutputFormat, out: &Path) -> u64 {
+    let stream = df.execute_stream().await.unwrap();
+    write_stream(stream, format, out, |_| {}).await.unwrap()
+}
+
+/// The first `n` rows of `df` (convert's --count-in).
+fn head(df: DataFrame, n: usize) -> DataFrame {
+    df.limit(0, Some(n)).unwrap()
 }
 
 fn assert_same_trace(a: &Path, b: &Path) {
@@ -58,12 +54,9 @@ fn assert_same_trace(a: &Path, b: &Path) {
 async fn binary_csv_flow_binary_parquet_binary_is_bit_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let ctx = ordered_context();
-    let all = Cut::default();
     let csv = tmp.path().join("sample.csv");
     let n = convert(
-        &ctx,
         ctx.read_flowbin(&[SAMPLE]).unwrap(),
-        &all,
         OutputFormat::CsvFlow,
         &csv,
     )
@@ -74,14 +67,12 @@ async fn binary_csv_flow_binary_parquet_binary_is_bit_identical() {
     let df = ctx
         .read_text_flows(LineFormat::CsvFlow, &[csv.to_str().unwrap()])
         .unwrap();
-    convert(&ctx, df, &all, OutputFormat::Binary, &bin).await;
+    convert(df, OutputFormat::Binary, &bin).await;
     assert_same_trace(Path::new(SAMPLE), &bin);
 
     let parquet = tmp.path().join("sample.parquet");
     convert(
-        &ctx,
         ctx.read_flowbin(&[&bin]).unwrap(),
-        &all,
         OutputFormat::Parquet,
         &parquet,
     )
@@ -91,7 +82,7 @@ async fn binary_csv_flow_binary_parquet_binary_is_bit_identical() {
         .read_parquet(parquet.to_str().unwrap(), ParquetReadOptions::default())
         .await
         .unwrap();
-    convert(&ctx, df, &all, OutputFormat::Binary, &bin2).await;
+    convert(df, OutputFormat::Binary, &bin2).await;
     assert_same_trace(Path::new(SAMPLE), &bin2);
 
     // Nothing but the outputs was left behind (temporary names are renamed away).
@@ -112,15 +103,9 @@ async fn binary_csv_flow_binary_parquet_binary_is_bit_identical() {
 async fn csv_flow_equals_the_original_tool() {
     let tmp = tempfile::tempdir().unwrap();
     let ctx = ordered_context();
-    let head = Cut {
-        count_in: Some(2000),
-        ..Default::default()
-    };
     let out = tmp.path().join("head.csv");
     convert(
-        &ctx,
-        ctx.read_flowbin(&[SAMPLE]).unwrap(),
-        &head,
+        head(ctx.read_flowbin(&[SAMPLE]).unwrap(), 2000),
         OutputFormat::CsvFlow,
         &out,
     )
@@ -130,18 +115,13 @@ async fn csv_flow_equals_the_original_tool() {
         fs::read_to_string("tests/data/original/head2000.csv_flow").unwrap()
     );
 
-    let cut = Cut {
-        skip_in: 100,
-        count_in: Some(20_000),
-        skip_out: 50,
-        count_out: Some(3000),
-        filter: Some("prot = 17 AND (sp = 53 OR dp = 53)".into()),
-    };
+    // --skip-in 100 --count-in 20000 --filter … --skip-out 50 --count-out 3000
+    let input = ctx.read_flowbin(&[SAMPLE]).unwrap();
+    let filter = input.parse_sql_expr("prot = 17 AND (sp = 53 OR dp = 53)").unwrap();
+    let cut = input.limit(100, Some(20_000)).unwrap().filter(filter).unwrap();
     let out = tmp.path().join("udp.csv");
     let n = convert(
-        &ctx,
-        ctx.read_flowbin(&[SAMPLE]).unwrap(),
-        &cut,
+        cut.limit(50, Some(3000)).unwrap(),
         OutputFormat::CsvFlow,
         &out,
     )
@@ -166,14 +146,8 @@ async fn the_original_reads_our_binary_output() {
     let tmp = tempfile::tempdir().unwrap();
     let ctx = ordered_context();
     let out = tmp.path().join("trace");
-    let cut = Cut {
-        count_in: Some(2000),
-        ..Default::default()
-    };
     convert(
-        &ctx,
-        ctx.read_flowbin(&[SAMPLE]).unwrap(),
-        &cut,
+        head(ctx.read_flowbin(&[SAMPLE]).unwrap(), 2000),
         OutputFormat::Binary,
         &out,
     )

@@ -4,6 +4,8 @@
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::UInt64Type;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use std::sync::Arc;
@@ -146,7 +148,10 @@ async fn a_trace_replaced_while_read_is_read_whole_as_it_was() {
 async fn a_memory_limit_is_kept_by_spilling_or_refused_by_name() {
     // The runtime and pool of the CLI's --memory-limit.
     let limited = |bytes: usize| {
-        let runtime = flow_models::flow_udfs::sort::spilling_runtime(Some(bytes), None).unwrap();
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(bytes)))
+            .build_arc()
+            .unwrap();
         let config = SessionConfig::new()
             .with_target_partitions(2)
             .with_sort_spill_reservation_bytes(1 << 20);

@@ -5,7 +5,7 @@ use datafusion::common::Result;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::FlowBinTable;
-use flow_provider::convert::Cut;
+use crate::cut::Cut;
 use flow_provider::fields::STANDARD_FIELDS;
 use flow_provider::nfcapd::NfcapdOptions;
 use flow_provider::text::LineFormat;

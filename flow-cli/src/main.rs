@@ -5,10 +5,12 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod cut;
 mod input;
 mod print;
 mod progress;
 mod session;
+mod stdout;
 
 #[derive(Parser)]
 #[command(
@@ -66,7 +68,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of our standard output went away (`flow-models hist … | head`): not an
         // error. A broken pipe anywhere else is one.
-        Err(_) if flow_provider::sink::stdout_closed() => ExitCode::SUCCESS,
+        Err(_) if stdout::closed() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("flow-models: error: {e}");
             ExitCode::FAILURE

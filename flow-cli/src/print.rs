@@ -16,7 +16,7 @@ use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use datafusion_cli::print_format::PrintFormat;
 use datafusion_cli::print_options::MaxRows;
-use flow_provider::sink::Stdout;
+use crate::stdout::Stdout;
 use futures::StreamExt;
 use std::io::{BufWriter, Write};
 use std::time::Instant;

@@ -51,7 +51,7 @@ pub async fn write(
     output: &str,
     total: Option<u64>,
 ) -> Result<u64> {
-    let sink = FlowSink::create(format, output, &stream.schema())?;
+    let sink = crate::stdout::sink(format, output, &stream.schema())?;
     drain(stream, sink, total).await
 }
 

@@ -2,7 +2,9 @@
 
 use datafusion::common::Result;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use flow_udfs::sort::parse_size;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use std::sync::Arc;
 use std::path::PathBuf;
 
 /// Memory flags (hist, merge, sort, sql).
@@ -30,8 +32,60 @@ pub fn spilling_context(ordered: bool, spill: SpillArgs) -> Result<SessionContex
     if ordered {
         config = config.with_target_partitions(1);
     }
-    let runtime = flow_udfs::sort::spilling_runtime(spill.memory_limit, spill.temp_dir)?;
+    let runtime = spilling_runtime(spill.memory_limit, spill.temp_dir)?;
     let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
     flow_udfs::register_all(&ctx)?;
     Ok(ctx)
+}
+
+/// A runtime whose operators share `limit` bytes fairly and spill beyond it, to `temp_dir`
+/// (or the system temporary directory).
+fn spilling_runtime(
+    limit: Option<usize>,
+    temp_dir: Option<PathBuf>,
+) -> Result<Arc<RuntimeEnv>> {
+    let mut builder = RuntimeEnvBuilder::new();
+    if let Some(limit) = limit {
+        builder = builder.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    }
+    if let Some(dir) = temp_dir {
+        builder = builder.with_temp_file_path(dir);
+    }
+    builder.build_arc()
+}
+
+/// Parses a size like `2G`, `512M`, `1.5g`, `100000` (bytes); K/M/G/T are powers of 1024.
+pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        Some('T') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size like 2G or 512M"))?;
+    if !v.is_finite() || v <= 0.0 {
+        return Err(format!("'{s}' is not a positive size"));
+    }
+    Ok((v * mult as f64) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5K"), Ok(1536));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("-1G").is_err());
+        assert!(parse_size("").is_err());
+    }
 }

@@ -5,7 +5,6 @@
 pub mod atomic;
 pub mod binary;
 pub mod context;
-pub mod convert;
 pub mod fields;
 pub mod inputs;
 pub mod nfcapd;

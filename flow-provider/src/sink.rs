@@ -1,5 +1,6 @@
 //! Output sinks shared by the command-line tools and embedding code: a stream of batches goes
-//! into a binary trace, a csv_flow file (or stdout) or a Parquet file, each committed atomically.
+//! into a binary trace, a csv_flow file (or any writer) or a Parquet file, each file committed
+//! atomically (nothing appears at the path unless every batch was written).
 
 use crate::atomic::AtomicFile;
 use crate::binary::FlowBinWriter;
@@ -12,7 +13,6 @@ use datafusion::parquet::arrow::ArrowWriter;
 use futures::StreamExt;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Formats a flow stream can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,43 +22,12 @@ pub enum OutputFormat {
     Parquet,
 }
 
-/// Where `-O` points: a path, or standard output (`-`).
+/// A flow output: a file or trace at a path, or csv_flow text into any writer.
 pub enum FlowSink {
     Binary(FlowBinWriter),
     CsvFlowFile(BufWriter<AtomicFile>),
-    CsvFlowStdout(BufWriter<Stdout>),
+    CsvFlowWriter(BufWriter<Box<dyn Write + Send>>),
     Parquet(Box<ArrowWriter<AtomicFile>>),
-}
-
-static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
-
-/// Standard output for results. A write refused because the reader went away (`… | head`)
-/// is remembered, so that a command can end quietly for that reason and no other: a broken
-/// pipe anywhere else (a FIFO given as an output file) stays an error.
-pub struct Stdout;
-
-impl Write for Stdout {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        closed_on_epipe(std::io::stdout().write(buf))
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        closed_on_epipe(std::io::stdout().flush())
-    }
-}
-
-fn closed_on_epipe<T>(r: std::io::Result<T>) -> std::io::Result<T> {
-    if let Err(e) = &r
-        && e.kind() == std::io::ErrorKind::BrokenPipe
-    {
-        STDOUT_CLOSED.store(true, Ordering::Relaxed);
-    }
-    r
-}
-
-/// Whether a write to [`Stdout`] found its reader gone.
-pub fn stdout_closed() -> bool {
-    STDOUT_CLOSED.load(Ordering::Relaxed)
 }
 
 fn err(msg: String) -> DataFusionError {
@@ -66,26 +35,18 @@ fn err(msg: String) -> DataFusionError {
 }
 
 impl FlowSink {
-    pub fn create(format: OutputFormat, output: &str, schema: &Schema) -> Result<Self> {
-        let to_stdout = output == "-";
-        Ok(match (format, to_stdout) {
-            (OutputFormat::CsvFlow, true) => {
-                FlowSink::CsvFlowStdout(BufWriter::with_capacity(1 << 20, Stdout))
-            }
-            (_, true) => {
-                return Err(err(format!(
-                    "{format:?} output cannot go to standard output: give a path with -O"
-                )));
-            }
-            (OutputFormat::Binary, false) => {
-                FlowSink::Binary(FlowBinWriter::create(Path::new(output), schema)?)
-            }
-            (OutputFormat::CsvFlow, false) => FlowSink::CsvFlowFile(BufWriter::with_capacity(
+    /// A new output of `format` at `path` (a directory for a binary trace), for rows of
+    /// `schema`; it appears there when [`FlowSink::finish`] completes.
+    pub fn create(format: OutputFormat, path: impl AsRef<Path>, schema: &Schema) -> Result<Self> {
+        let path = path.as_ref();
+        Ok(match format {
+            OutputFormat::Binary => FlowSink::Binary(FlowBinWriter::create(path, schema)?),
+            OutputFormat::CsvFlow => FlowSink::CsvFlowFile(BufWriter::with_capacity(
                 1 << 20,
-                AtomicFile::create(Path::new(output))?,
+                AtomicFile::create(path)?,
             )),
-            (OutputFormat::Parquet, false) => {
-                let file = AtomicFile::create(Path::new(output))?;
+            OutputFormat::Parquet => {
+                let file = AtomicFile::create(path)?;
                 FlowSink::Parquet(Box::new(ArrowWriter::try_new(
                     file,
                     schema.clone().into(),
@@ -95,11 +56,16 @@ impl FlowSink {
         })
     }
 
+    /// csv_flow text into `out` (standard output, a pipe, a buffer).
+    pub fn csv_flow_to(out: Box<dyn Write + Send>) -> Self {
+        FlowSink::CsvFlowWriter(BufWriter::with_capacity(1 << 20, out))
+    }
+
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {
             FlowSink::Binary(w) => w.write(batch),
             FlowSink::CsvFlowFile(w) => write_csv_flow(batch, w),
-            FlowSink::CsvFlowStdout(w) => write_csv_flow(batch, w),
+            FlowSink::CsvFlowWriter(w) => write_csv_flow(batch, w),
             FlowSink::Parquet(w) => Ok(w.write(batch)?),
         }
     }
@@ -113,23 +79,23 @@ impl FlowSink {
                 .into_inner()
                 .map_err(|e| err(e.into_error().to_string()))?
                 .commit(),
-            FlowSink::CsvFlowStdout(mut w) => w
+            FlowSink::CsvFlowWriter(mut w) => w
                 .flush()
-                .map_err(|e| err(format!("writing standard output: {e}"))),
+                .map_err(|e| err(format!("writing csv_flow: {e}"))),
             FlowSink::Parquet(w) => w.into_inner()?.commit(),
         }
     }
 }
 
-/// Drains `stream` into a new sink at `output`, calling `progress` with each batch's row count.
-/// Nothing appears at `output` unless every batch was written.
+/// Drains `stream` into a new `format` output at `path`, calling `progress` with each batch's
+/// row count. Nothing appears at `path` unless every batch was written.
 pub async fn write_stream(
     stream: SendableRecordBatchStream,
     format: OutputFormat,
-    output: &str,
+    path: impl AsRef<Path>,
     progress: impl FnMut(usize),
 ) -> Result<u64> {
-    let sink = FlowSink::create(format, output, &stream.schema())?;
+    let sink = FlowSink::create(format, path, &stream.schema())?;
     drain(stream, sink, progress).await
 }
 

@@ -29,20 +29,6 @@ pub fn log_bin_i128(x: i128, b: u32) -> (i128, i128) {
     (lo, lo + (1i128 << s))
 }
 
-/// `bin_lo` of an unsigned 64-bit value: never overflows.
-#[inline]
-pub fn log_bin_u64(x: u64, b: u32) -> u64 {
-    let s = width_log2(x as u128, b);
-    (x >> s) << s
-}
-
-/// `bin_hi` of an unsigned 64-bit value: up to 2^64, hence the wider type.
-#[inline]
-pub fn log_bin_hi_u64(x: u64, b: u32) -> u128 {
-    let s = width_log2(x as u128, b);
-    (((x >> s) << s) as u128) + (1u128 << s)
-}
-
 /// `(bin_lo, bin_hi)` of a floating-point value (the `rate` x value).
 ///
 /// With `b > 0` this is exactly what the original computes for a float: the width comes from
@@ -94,9 +80,6 @@ impl DenseBins {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 
     /// The dense index of `x`, or `None` when its bin lies beyond the dense part.
     #[inline(always)]
@@ -141,27 +124,36 @@ mod tests {
         (lo, lo + w)
     }
 
+    /// `bin_lo` and `bin_hi` of an unsigned 64-bit value, as the histogram computes them.
+    fn bin_lo(x: u64, b: u32) -> u64 {
+        log_bin_i128(x.into(), b).0 as u64
+    }
+
+    fn bin_hi(x: u64, b: u32) -> u128 {
+        log_bin_i128(x.into(), b).1 as u128
+    }
+
     #[test]
     fn zero_and_one() {
         for b in [1, 12, 63, 64, 100] {
-            assert_eq!(log_bin_u64(0, b), 0);
-            assert_eq!(log_bin_hi_u64(0, b), 1);
-            assert_eq!(log_bin_u64(1, b), 1);
-            assert_eq!(log_bin_hi_u64(1, b), 2);
+            assert_eq!(bin_lo(0, b), 0);
+            assert_eq!(bin_hi(0, b), 1);
+            assert_eq!(bin_lo(1, b), 1);
+            assert_eq!(bin_hi(1, b), 2);
         }
     }
 
     #[test]
     fn u64_max_is_exact() {
         let x = u64::MAX;
-        assert_eq!(log_bin_u64(x, 12), x - ((1 << 52) - 1));
-        assert_eq!(log_bin_hi_u64(x, 12), 1u128 << 64);
-        assert_eq!(log_bin_u64(x, 1), 1 << 63);
-        assert_eq!(log_bin_hi_u64(x, 1), 1u128 << 64);
+        assert_eq!(bin_lo(x, 12), x - ((1 << 52) - 1));
+        assert_eq!(bin_hi(x, 12), 1u128 << 64);
+        assert_eq!(bin_lo(x, 1), 1 << 63);
+        assert_eq!(bin_hi(x, 1), 1u128 << 64);
         // 64 bits or more: every value is its own bin.
         for b in [0, 64, 65, 200] {
-            assert_eq!(log_bin_u64(x, b), x);
-            assert_eq!(log_bin_hi_u64(x, b), 1u128 << 64);
+            assert_eq!(bin_lo(x, b), x);
+            assert_eq!(bin_hi(x, b), 1u128 << 64);
         }
     }
 
@@ -176,8 +168,8 @@ mod tests {
         for b in 1..=70 {
             for &x in &values {
                 let (lo, hi) = python(x as i128, b);
-                assert_eq!(log_bin_u64(x, b) as i128, lo, "x={x} b={b}");
-                assert_eq!(log_bin_hi_u64(x, b) as i128, hi, "x={x} b={b}");
+                assert_eq!(bin_lo(x, b) as i128, lo, "x={x} b={b}");
+                assert_eq!(bin_hi(x, b) as i128, hi, "x={x} b={b}");
                 assert_eq!(log_bin_i128(x as i128, b), (lo, hi), "x={x} b={b}");
             }
         }
@@ -232,7 +224,7 @@ mod tests {
                 let (lo, hi) = dense.bounds(i);
                 assert_eq!(
                     (lo, hi),
-                    (log_bin_u64(x, b) as u128, log_bin_hi_u64(x, b)),
+                    (bin_lo(x, b) as u128, bin_hi(x, b)),
                     "b={b} x={x}"
                 );
             }

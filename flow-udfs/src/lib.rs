@@ -1,18 +1,15 @@
 //! flow-models functions for DataFusion. [`register_all`] is the single entry point that
 //! installs every format (from `flow-provider`) and every function of the project.
 
-pub mod bins;
-pub mod duration;
+mod bins;
+mod duration;
 pub mod hist;
 pub mod merge;
 pub mod mixture;
-pub mod packed_sort;
-pub mod par;
-pub mod radix;
-pub mod recycled;
-pub mod row_index;
+mod par;
+mod row_index;
 pub mod sort;
-pub mod udf;
+mod udf;
 
 use datafusion::common::Result;
 use datafusion::prelude::SessionContext;

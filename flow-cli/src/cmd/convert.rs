@@ -4,7 +4,7 @@ use crate::input::{self, CutArgs, InputArgs};
 use crate::{progress, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
-use flow_provider::convert::Cut;
+use crate::cut::Cut;
 use flow_provider::sink::OutputFormat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

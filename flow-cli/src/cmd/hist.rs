@@ -6,7 +6,12 @@ use crate::session::SpillArgs;
 use crate::{progress, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
-use flow_udfs::hist::{HistOutput, HistSpec, SumColumn, XValue, histogram, write_hist};
+use crate::stdout::Stdout;
+use datafusion::common::plan_err;
+use flow_udfs::hist::{
+    HistOutput, HistSpec, SumColumn, XValue, histogram, write_csv_hist, write_hist,
+};
+use std::io::{BufWriter, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum X {
@@ -112,7 +117,17 @@ pub async fn run(mut args: Args) -> Result<()> {
         OutFormat::CsvHist => HistOutput::CsvHist,
         OutFormat::Parquet => HistOutput::Parquet,
     };
-    write_hist(&batch, format, &args.output)?;
+    match (format, args.output.as_str()) {
+        (HistOutput::CsvHist, "-") => {
+            let mut out = BufWriter::new(Stdout);
+            write_csv_hist(&batch, &mut out)?;
+            out.flush()?;
+        }
+        (HistOutput::Parquet, "-") => {
+            return plan_err!("Parquet output cannot go to standard output: give a path with -O");
+        }
+        (_, path) => write_hist(&batch, format, path)?,
+    }
     if args.output != "-" {
         eprintln!(
             "flow-models hist: wrote {} bins to {}",

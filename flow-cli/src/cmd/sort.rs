@@ -2,15 +2,11 @@
 
 use crate::cmd::convert::OutFormat;
 use crate::input::{self, InputArgs, InputFormat};
-use crate::progress;
 use crate::session::{self, SpillArgs};
+use crate::{progress, stdout};
+use arrow::datatypes::Schema;
 use datafusion::common::Result;
-use datafusion::physical_plan::execute_stream;
-use flow_provider::binary::FlowBinTable;
-use flow_provider::sink::FlowSink;
-use flow_udfs::packed_sort::{constant_columns, gathered, mapped_columns, packed_order};
-use flow_udfs::sort::sort_plan;
-use std::sync::Arc;
+use flow_udfs::sort::{SortRun, sort_into};
 
 /// Sort flow records by key fields (stable; output identical to flow-models' sort).
 #[derive(clap::Args, Debug)]
@@ -44,68 +40,23 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    if args.input.in_format == InputFormat::Binary
-        && args.spill.memory_limit.is_none()
-        && in_memory(&args).await?
-    {
-        return Ok(());
-    }
     // Input positions are known for binary traces at any partitioning; read the text and
     // Parquet inputs in one partition so that the scan order is the input order.
     let ordered = args.input.in_format != InputFormat::Binary;
     let ctx = session::spilling_context(ordered, args.spill)?;
     let input = input::read(&ctx, &args.input).await?;
-    let scan = input.df.create_physical_plan().await?;
-    let sort = sort_plan(scan, &args.keys, args.reverse)?;
-    let stream = execute_stream(sort.plan.clone(), ctx.task_ctx())?;
-    let written = progress::write(stream, args.out_format.into(), &args.output, input.rows).await?;
-    let spill = sort.spill();
-    eprintln!(
-        "flow-models sort: wrote {written} flows to {}; spilled {} files, {} rows, {} bytes",
-        args.output, spill.files, spill.rows, spill.bytes
-    );
+    let bar = progress::rows(input.rows);
+    let format = args.out_format.into();
+    let create = |schema: &Schema| stdout::sink(format, &args.output, schema);
+    let (written, run) = sort_into(input.df, &args.keys, args.reverse, create, |n| {
+        bar.inc(n as u64)
+    })
+    .await?;
+    bar.finish_and_clear();
+    let how = match run {
+        SortRun::InMemory => "sorted in memory".to_string(),
+        SortRun::Spilling(s) => format!("spilled {} files, {} rows, {} bytes", s.files, s.rows, s.bytes),
+    };
+    eprintln!("flow-models sort: wrote {written} flows to {}; {how}", args.output);
     Ok(())
 }
-
-/// The in-memory sort of one binary trace (see `flow_udfs::packed_sort`); `false` when the
-/// input is several traces or the keys do not pack, for the DataFusion sort to do it.
-async fn in_memory(args: &Args) -> Result<bool> {
-    let table = FlowBinTable::try_new(&args.input.inputs)?;
-    let [trace] = table.traces() else {
-        return Ok(false);
-    };
-    let (schema, columns) = mapped_columns(trace)?;
-    let mut sink = FlowSink::create(args.out_format.into(), &args.output, &schema)?;
-    // Columns of one value are their own sorted output: a binary trace gets them whole at
-    // once, written while the order is computed (the disk is what the sort waits for); other
-    // outputs get slices of them from the gather.
-    let constant = constant_columns(&columns);
-    let ahead = match &mut sink {
-        FlowSink::Binary(w) if constant.contains(&false) => {
-            for i in (0..columns.len()).filter(|&i| constant[i]) {
-                w.write_column(schema.field(i).name(), columns[i].clone())?;
-            }
-            true
-        }
-        _ => false,
-    };
-    let Some(order) = packed_order(&schema, &columns, &args.keys, args.reverse)? else {
-        return Ok(false);
-    };
-    let rest: Vec<usize> = (0..columns.len())
-        .filter(|&i| !(ahead && constant[i]))
-        .collect();
-    let gather = rest.iter().map(|&i| columns[i].clone()).collect();
-    let sliced = rest.iter().map(|&i| constant[i]).collect();
-    let schema = Arc::new(schema.project(&rest)?);
-    let stream = gathered(schema, gather, sliced, Arc::new(order), BATCH_ROWS);
-    let written = progress::drain(stream, sink, Some(trace.rows as u64)).await?;
-    eprintln!(
-        "flow-models sort: wrote {written} flows to {}; sorted in memory",
-        args.output
-    );
-    Ok(true)
-}
-
-/// Rows per gathered output batch.
-const BATCH_ROWS: usize = 262_144;

@@ -62,25 +62,17 @@ pub fn write_csv_hist(batch: &RecordBatch, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-/// Writes `batch` to `output` (`-` = standard output, csv_hist only), committed atomically.
-pub fn write_hist(batch: &RecordBatch, format: HistOutput, output: &str) -> Result<()> {
-    match (format, output) {
-        (HistOutput::CsvHist, "-") => {
-            let mut out = BufWriter::new(flow_provider::sink::Stdout);
-            write_csv_hist(batch, &mut out)?;
-            out.flush().map_err(io)
-        }
-        (HistOutput::Parquet, "-") => {
-            exec_err!("Parquet output cannot go to standard output: give a path with -O")
-        }
-        (HistOutput::CsvHist, path) => {
-            let mut out = BufWriter::new(AtomicFile::create(Path::new(path))?);
+/// Writes `batch` to the file at `path`, committed atomically.
+pub fn write_hist(batch: &RecordBatch, format: HistOutput, path: impl AsRef<Path>) -> Result<()> {
+    let file = AtomicFile::create(path.as_ref())?;
+    match format {
+        HistOutput::CsvHist => {
+            let mut out = BufWriter::new(file);
             write_csv_hist(batch, &mut out)?;
             out.into_inner().map_err(|e| io(e.into_error()))?.commit()
         }
-        (HistOutput::Parquet, path) => {
-            let mut writer =
-                ArrowWriter::try_new(AtomicFile::create(Path::new(path))?, batch.schema(), None)?;
+        HistOutput::Parquet => {
+            let mut writer = ArrowWriter::try_new(file, batch.schema(), None)?;
             writer.write(batch)?;
             writer.into_inner()?.commit()
         }

@@ -12,7 +12,7 @@
 
 use super::MergeParams;
 use super::exec::{MergeExec, Mode};
-use crate::packed_sort::sorted_trace_plan;
+use crate::sort::sorted_trace_plan;
 use crate::row_index::{ROW_COLUMN, RowIndexExec, flowbin_scan};
 use arrow::array::{Array, AsArray};
 use arrow::compute::SortOptions;

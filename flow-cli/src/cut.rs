@@ -1,4 +1,5 @@
-//! The cutting and filtering of flow-models `convert`: skip/count on the input, a SQL filter,
+//! The cutting and filtering of flow-models `convert` and `hist` (--skip-in, --count-in,
+//! --filter, --skip-out, --count-out): skip/count on the input, a SQL filter,
 //! skip/count on the output, in that order.
 
 use datafusion::common::Result;

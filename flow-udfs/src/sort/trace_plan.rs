@@ -1,0 +1,73 @@
+//! The in-memory sort of one trace as a one-partition plan (what the merge of an unordered
+//! trace reads), its memory reserved from the session's pool.
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::SchemaRef;
+use datafusion::common::Result;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use flow_provider::binary::dir::TraceDir;
+use std::sync::Arc;
+use super::columns::{constant_columns, mapped_columns};
+use super::gather::gathered;
+use super::packed::{Order, packed_order};
+
+/// One trace in `keys` order as a one-partition plan whose batches are gathered from the mapped
+/// columns as it is read (in-memory packed sort; ties in input order). `None` when the keys do
+/// not pack, or the memory pool of `ctx` cannot grant the 16 bytes per record the sort needs (the
+/// order's 8 or 16 bytes per record stay reserved while the plan lives): the caller then plans a
+/// DataFusion sort, which spills.
+pub fn sorted_trace_plan(
+    trace: &TraceDir,
+    keys: &[String],
+    ctx: &TaskContext,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let reservation = MemoryConsumer::new("packed sort").register(ctx.memory_pool());
+    if reservation.try_grow(16 * trace.rows).is_err() {
+        return Ok(None);
+    }
+    let (schema, columns) = mapped_columns(trace)?;
+    let Some(order) = packed_order(&schema, &columns, keys, false)? else {
+        return Ok(None);
+    };
+    reservation.shrink((16 - order.width()) * trace.rows);
+    let sorted = SortedTrace {
+        schema: schema.clone(),
+        constant: constant_columns(&columns),
+        columns,
+        order: Arc::new(order),
+        _reservation: reservation,
+    };
+    let plan = StreamingTableExec::try_new(schema, vec![Arc::new(sorted)], None, [], false, None)?;
+    Ok(Some(Arc::new(plan)))
+}
+
+/// A trace's columns in a sorted order, gathered as the partition is read (the order is shared
+/// with the gather, not copied: it is the memory the reservation stands for).
+#[derive(Debug)]
+struct SortedTrace {
+    schema: SchemaRef,
+    columns: Vec<ArrayRef>,
+    constant: Vec<bool>,
+    order: Arc<Order>,
+    _reservation: MemoryReservation,
+}
+
+impl PartitionStream for SortedTrace {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let batch_size = ctx.session_config().batch_size();
+        gathered(
+            self.schema.clone(),
+            self.columns.clone(),
+            self.constant.clone(),
+            self.order.clone(),
+            batch_size,
+        )
+    }
+}
