@@ -1,9 +1,8 @@
 // Bad input must give a clear Err, never a panic or a silently written NaN.
 
-use flow_udfs::mixture::em::InitialOrMix;
 use flow_udfs::mixture::{
-    Component, Dist, FitError, Histogram, InitialCounts, Mixture, Num, fit, fit_histogram,
-    mixture_from_json, mixture_to_json,
+    Component, Dist, FitData, FitError, FitOptions, Histogram, InitialCounts, InitialOrMix,
+    Mixture, Num, fit, mixture_from_json, mixture_to_json,
 };
 
 const HEADER: &str = "bin_lo,bin_hi,flows_sum,packets_sum,octets_sum\n";
@@ -14,6 +13,32 @@ fn counts() -> InitialOrMix {
         pareto: 0,
         lognorm: 2,
     })
+}
+
+/// 10 iterations on the `flows` column, from `counts()`.
+fn fit_flows(h: &Histogram) -> Result<Mixture, FitError> {
+    let data = FitData::Histogram {
+        hist: h,
+        y_value: "flows",
+    };
+    let options = FitOptions {
+        iterations: 10,
+        ..FitOptions::default()
+    };
+    fit(data, &counts(), options)
+}
+
+/// `iterations` on points `x` with weights `w`, from `m`.
+fn fit_points(x: &[f64], w: &[f64], m: &Mixture, iterations: usize) -> Result<Mixture, FitError> {
+    let data = FitData::Points {
+        x,
+        weights: Some(w),
+    };
+    let options = FitOptions {
+        iterations,
+        ..FitOptions::default()
+    };
+    fit(data, &InitialOrMix::Mixture(m.clone()), options)
 }
 
 #[test]
@@ -42,7 +67,7 @@ fn non_numeric_cell() {
 fn missing_y_column() {
     let h = Histogram::parse("bin_lo,bin_hi,packets_sum\n1,2,5\n2,3,6\n").unwrap();
     assert_eq!(
-        fit_histogram(&h, "flows", 10, &counts(), None),
+        fit_flows(&h),
         Err(FitError::MissingColumn("flows_sum".into()))
     );
 }
@@ -50,10 +75,7 @@ fn missing_y_column() {
 #[test]
 fn all_zero_weights() {
     let h = Histogram::parse(&format!("{HEADER}1,2,0,0,0\n2,3,0,0,0\n5,6,0,0,0\n")).unwrap();
-    assert_eq!(
-        fit_histogram(&h, "flows", 10, &counts(), None),
-        Err(FitError::ZeroWeights)
-    );
+    assert_eq!(fit_flows(&h), Err(FitError::ZeroWeights));
 }
 
 #[test]
@@ -81,24 +103,24 @@ fn malformed_initial_json() {
 fn mismatched_or_negative_weights() {
     let m = mixture_from_json(r#"[[1.0, "lognorm", [1.0, 0, 5.0]]]"#).unwrap();
     assert!(matches!(
-        fit(&[1.0, 2.0], &[1.0], &m, 3, None),
+        fit_points(&[1.0, 2.0], &[1.0], &m, 3),
         Err(FitError::BadData(_))
     ));
     assert!(matches!(
-        fit(&[1.0, 2.0], &[1.0, -1.0], &m, 3, None),
+        fit_points(&[1.0, 2.0], &[1.0, -1.0], &m, 3),
         Err(FitError::BadData(_))
     ));
     assert!(matches!(
-        fit(&[1.0, f64::NAN], &[1.0, 1.0], &m, 3, None),
+        fit_points(&[1.0, f64::NAN], &[1.0, 1.0], &m, 3),
         Err(FitError::BadData(_))
     ));
-    assert_eq!(fit(&[], &[], &m, 3, None), Err(FitError::EmptyHistogram));
+    assert_eq!(fit_points(&[], &[], &m, 3), Err(FitError::EmptyHistogram));
     let empty = Mixture {
         components: vec![],
         sum: None,
     };
     assert!(matches!(
-        fit(&[1.0], &[1.0], &empty, 3, None),
+        fit_points(&[1.0], &[1.0], &empty, 3),
         Err(FitError::BadParams(_))
     ));
 }
@@ -109,7 +131,7 @@ fn degenerate_data_never_yields_nan() {
     let m =
         mixture_from_json(r#"[[0.5, "lognorm", [1.0, 0, 5.0]], [0.5, "gamma", [1.0, 0, 2.0]]]"#)
             .unwrap();
-    match fit(&[0.0, 1.0, 2.0], &[1.0, 1.0, 1.0], &m, 5, None) {
+    match fit_points(&[0.0, 1.0, 2.0], &[1.0, 1.0, 1.0], &m, 5) {
         Ok(r) => assert!(mixture_to_json(&r).is_ok()),
         Err(e) => assert!(matches!(e, FitError::NonFinite(_)), "{e}"),
     }

@@ -1,12 +1,11 @@
-// Compares distributions, initial mixtures, synthetic-sample EM runs and
-// mixture evaluation with values computed once by scipy / flow-models 2.2
-// (scripts/make_fixtures.py).
+// Compares initial mixtures, synthetic-sample EM runs and mixture evaluation with values
+// computed once by scipy / flow-models 2.2 (tests/data/mixture/make_fixtures.py). The single
+// distributions and Python's float repr, which are not public, are compared in the unit tests
+// of dist.rs and pyfmt.rs.
 
-use flow_udfs::mixture::mix::AvgWhat;
-use flow_udfs::mixture::pyfmt::py_float_repr;
 use flow_udfs::mixture::{
-    Dist, Frozen, Histogram, InitialCounts, Mixture, Num, XKind, avg, cdf, fit_unweighted,
-    initial_mix, mixture_from_json, pdf, special,
+    AvgWhat, FitData, FitOptions, Histogram, InitialCounts, InitialOrMix, Mixture, Num, XKind, avg,
+    cdf, fit, initial_mix, mixture_from_json, pdf,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,45 +28,6 @@ fn rel(a: f64, b: f64) -> f64 {
 
 fn close(a: f64, b: f64, tol: f64, abs: f64) -> bool {
     (a - b).abs() <= abs || rel(a, b) <= tol
-}
-
-#[test]
-fn pdf_cdf_match_scipy() {
-    let text = read("scipy_values.csv");
-    let mut worst: HashMap<String, f64> = HashMap::new();
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let x: f64 = f[2].parse().unwrap();
-        let (epdf, ecdf): (f64, f64) = (f[3].parse().unwrap(), f[4].parse().unwrap());
-        if f[0] == "ndtr" {
-            // Cephes port: bit-identical to scipy.special.ndtr.
-            assert_eq!(special::ndtr(x), ecdf, "ndtr({x})");
-            continue;
-        }
-        let dist = Dist::from_scipy_name(f[0]).unwrap();
-        let params: Vec<f64> = f[1].split(' ').map(|p| p.parse().unwrap()).collect();
-        let fr = Frozen::new(dist, &params).unwrap();
-        let (p, c) = (fr.pdf(x), fr.cdf(x));
-        // The gamma family goes through statrs (Lanczos/series), the rest is exact scipy order.
-        let tol = match dist {
-            Dist::Gamma => 1e-12,
-            _ => 1e-14,
-        };
-        assert!(close(p, epdf, tol, 1e-300), "{line}: pdf {p:e}");
-        assert!(close(c, ecdf, tol, 1e-300), "{line}: cdf {c:e}");
-        let w = worst.entry(f[0].to_string()).or_default();
-        *w = w.max(rel(p, epdf)).max(rel(c, ecdf));
-    }
-    println!("max rel deviation from scipy per distribution: {worst:?}");
-}
-
-#[test]
-fn float_repr_matches_python() {
-    for line in read("py_repr.csv").lines() {
-        let (bits, repr) = line.split_once(',').unwrap();
-        let v = f64::from_bits(bits.parse().unwrap());
-        assert_eq!(py_float_repr(v), repr);
-    }
 }
 
 #[test]
@@ -145,7 +105,15 @@ fn m_steps_match_original_on_synthetic_samples() {
         for iters in [1, 30] {
             let want =
                 mixture_from_json(&read(&format!("synthetic/{name}.fit{iters}.json"))).unwrap();
-            let ours = fit_unweighted(&x, &init, iters, None).unwrap();
+            let data = FitData::Points {
+                x: &x,
+                weights: None,
+            };
+            let options = FitOptions {
+                iterations: iters,
+                ..FitOptions::default()
+            };
+            let ours = fit(data, &InitialOrMix::Mixture(init.clone()), options).unwrap();
             // gamma: fsolve (xtol 1.49e-8) converges far tighter here; we solve exactly.
             let tol = 1e-9;
             let dev = compare(&ours, &want, tol, &format!("{name} x{iters}"));
@@ -165,7 +133,16 @@ fn weighted_fit_with_pareto_cap_matches_original() {
     let w: Vec<f64> = (1..=x.len()).map(|i| (i % 7) as f64).collect();
     let init = mixture_from_json(&read(&format!("synthetic/{name}.init.json"))).unwrap();
     let want = mixture_from_json(&read(&format!("synthetic/{name}.fit30_w_mpw0.2.json"))).unwrap();
-    let ours = flow_udfs::mixture::fit(&x, &w, &init, 30, Some(0.2)).unwrap();
+    let data = FitData::Points {
+        x: &x,
+        weights: Some(&w),
+    };
+    let options = FitOptions {
+        iterations: 30,
+        max_pareto_w: Some(0.2),
+        ..FitOptions::default()
+    };
+    let ours = fit(data, &InitialOrMix::Mixture(init), options).unwrap();
     assert_eq!(ours.components[0].weight, 0.2);
     let dev = compare(&ours, &want, 1e-9, "weighted mpw");
     println!("weighted + mpw: max rel deviation {dev:.2e}");

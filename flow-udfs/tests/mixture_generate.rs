@@ -3,10 +3,9 @@
 // mixture CDF, and generated flows against the histogram and mixtures they come from. The
 // bounds are a few standard errors: a wrong parameterisation fails them by far.
 
-use flow_udfs::mixture::generate::{FlowGenerator, Source};
-use flow_udfs::mixture::sample::{MixtureSampler, rvs};
 use flow_udfs::mixture::{
-    Component, Dist, Frozen, Histogram, Mixture, Num, XKind, cdf, mixture_from_json,
+    Component, Dist, FlowGenerator, Frozen, Histogram, Mixture, MixtureSampler, Num, Source, XKind,
+    cdf, mixture_from_json, rvs,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;

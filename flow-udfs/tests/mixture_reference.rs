@@ -2,9 +2,9 @@
 // in its `.mode` file and compares with the published JSON (or, for the three
 // made by an older flow-models, with what flow-models 2.2 produces today).
 
-use flow_udfs::mixture::json::mode_from_json;
 use flow_udfs::mixture::{
-    Histogram, Initial, InitialOrMix, Mixture, Num, fit_histogram, mixture_from_json,
+    FitData, FitOptions, Histogram, Initial, InitialOrMix, Mixture, Num, fit, mixture_from_json,
+    mode_from_json,
 };
 use std::path::{Path, PathBuf};
 
@@ -74,14 +74,16 @@ fn refit(mode_path: &Path) -> Mixture {
     let Initial::Counts(c) = mode.initial else {
         panic!("reference modes use counts")
     };
-    fit_histogram(
-        &hist,
-        &mode.y_value,
-        mode.max_iter,
-        &InitialOrMix::Counts(c),
-        mode.max_pareto_w,
-    )
-    .unwrap()
+    let data = FitData::Histogram {
+        hist: &hist,
+        y_value: &mode.y_value,
+    };
+    let options = FitOptions {
+        iterations: mode.max_iter,
+        max_pareto_w: mode.max_pareto_w,
+        ..FitOptions::default()
+    };
+    fit(data, &InitialOrMix::Counts(c), options).unwrap()
 }
 
 fn run_dataset(name: &str) {

@@ -5,7 +5,7 @@ use crate::progress;
 use clap::ValueEnum;
 use datafusion::common::{DataFusionError, Result};
 use flow_udfs::mixture::{
-    Histogram, Initial, InitialCounts, InitialOrMix, ModeArgs, fit_histogram_with_progress,
+    FitData, FitOptions, Histogram, Initial, InitialCounts, InitialOrMix, ModeArgs, fit,
     mixture_from_json, save,
 };
 use std::path::PathBuf;
@@ -99,10 +99,16 @@ pub async fn run(args: Args) -> Result<()> {
     };
     let y = args.y.name();
     let bar = progress::steps(args.iterations as u64, "iterations");
-    let mix = fit_histogram_with_progress(&hist, y, args.iterations, &init, args.mpw, &mut || {
-        bar.inc(1)
-    })
-    .map_err(|e| in_file(&args.file, e))?;
+    let data = FitData::Histogram {
+        hist: &hist,
+        y_value: y,
+    };
+    let options = FitOptions {
+        iterations: args.iterations,
+        max_pareto_w: args.mpw,
+        progress: Some(&mut || bar.inc(1)),
+    };
+    let mix = fit(data, &init, options).map_err(|e| in_file(&args.file, e))?;
     bar.finish_and_clear();
     let mode = ModeArgs {
         in_file: Some(args.file.display().to_string()),

@@ -6,9 +6,9 @@ use crate::progress;
 use clap::ValueEnum;
 use datafusion::common::{DataFusionError, Result};
 use flow_provider::sink::FlowSink;
-use flow_udfs::mixture::XKind;
-use flow_udfs::mixture::generate::{FlowGenerator, Source, clock_seed, flow_batches};
-use flow_udfs::mixture::trace::{TraceSpec, generate_trace};
+use flow_udfs::mixture::{
+    FlowGenerator, Source, TraceSpec, XKind, clock_seed, flow_batches, generate_trace,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::path::PathBuf;

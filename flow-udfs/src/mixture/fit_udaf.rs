@@ -4,7 +4,7 @@
 use crate::mixture::hist_csv::{Column, Histogram};
 use crate::mixture::npsum::pairwise_sum;
 use crate::mixture::{
-    InitialCounts, InitialOrMix, Num, fit_histogram, mixture_from_json, mixture_to_json,
+    FitData, FitOptions, InitialCounts, InitialOrMix, Num, fit, mixture_from_json, mixture_to_json,
 };
 use crate::named;
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray};
@@ -313,8 +313,16 @@ impl Accumulator for FitAccumulator {
                 sum,
             }],
         };
-        let mix = fit_histogram(&hist, "w", iterations as usize, &initial, self.mpw)
-            .map_err(|e| named("mixture_fit", e))?;
+        let data = FitData::Histogram {
+            hist: &hist,
+            y_value: "w",
+        };
+        let options = FitOptions {
+            iterations: iterations as usize,
+            max_pareto_w: self.mpw,
+            ..FitOptions::default()
+        };
+        let mix = fit(data, &initial, options).map_err(|e| named("mixture_fit", e))?;
         Ok(ScalarValue::Utf8(Some(
             mixture_to_json(&mix).map_err(|e| named("mixture_fit", e))?,
         )))

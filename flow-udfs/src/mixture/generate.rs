@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 /// Where flows are drawn from.
 pub enum Source {
+    /// A csv_hist histogram: rows drawn in proportion to `flows_sum`, with the row's mean
+    /// packets and octets per flow.
     Histogram(Histogram),
     /// Mixtures by y value; `flows`, `packets` and `octets` are needed.
     Mixtures(HashMap<String, Mixture>),
@@ -45,9 +47,9 @@ const SMALL_X: usize = 1 << 16;
 
 /// Packets and octets of one flow before rounding (`generate_arrays`).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RawFlow {
-    pub packets: f64,
-    pub octets: f64,
+struct RawFlow {
+    packets: f64,
+    octets: f64,
 }
 
 /// The original's packet/octet split for a drawn x and the mean packet size at x.
@@ -78,7 +80,7 @@ fn split(x: f64, packet_size: f64, kind: XKind) -> Result<RawFlow, FitError> {
 
 /// Integer packets and octets (`generate_flows`): the fractional count is rounded up with
 /// probability equal to its fraction, so means are kept.
-pub fn round<R: Rng + ?Sized>(f: RawFlow, kind: XKind, rng: &mut R) -> (u64, u64) {
+fn round<R: Rng + ?Sized>(f: RawFlow, kind: XKind, rng: &mut R) -> (u64, u64) {
     let up = |v: f64, rng: &mut R| {
         let t = v as u64;
         if rng.random::<f64>() + (t as f64) >= v {
@@ -127,6 +129,7 @@ enum Draw {
 }
 
 impl FlowGenerator {
+    /// A generator of flows whose x is `kind` (length or size; [`XKind::Other`] is refused).
     pub fn new(source: Source, kind: XKind) -> Result<FlowGenerator, FitError> {
         if kind == XKind::Other {
             return Err(FitError::BadData(
@@ -188,7 +191,7 @@ impl FlowGenerator {
     }
 
     /// The next flow before rounding.
-    pub fn next_raw<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<RawFlow, FitError> {
+    fn next_raw<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<RawFlow, FitError> {
         match &mut self.draw {
             Draw::Rows { pick, flows, .. } => Ok(flows[pick.sample(rng)]),
             Draw::Replay {

@@ -7,17 +7,24 @@ use crate::mixture::{FitError, Num};
 /// One data column with its numpy-style total (`np.sum`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Column {
+    /// The header, e.g. `flows_sum`.
     pub name: String,
+    /// One value per row.
     pub values: Vec<f64>,
+    /// Whether every cell was an integer (pandas' int64), which makes `sum` an integer.
     pub is_int: bool,
+    /// The column's total as numpy computes it.
     pub sum: Num,
 }
 
 /// A histogram: x = `bin_lo` (the index column) and the other columns.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Histogram {
+    /// The `bin_lo` column: the x value of each row.
     pub x: Vec<f64>,
+    /// Whether every `bin_lo` was an integer (initial mixtures then get integer parameters).
     pub x_is_int: bool,
+    /// The data columns after `bin_lo`, without the `*_ssq` ones.
     pub columns: Vec<Column>,
 }
 
@@ -41,6 +48,7 @@ fn parse_cell(s: &str, line: usize, col: &str) -> Result<Cell, FitError> {
 }
 
 impl Histogram {
+    /// Reads and parses a csv_hist file; [`FitError::Io`] names the file.
     pub fn from_path(path: &std::path::Path) -> Result<Histogram, FitError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| FitError::Io(format!("{}: {e}", path.display())))?;
@@ -97,6 +105,7 @@ impl Histogram {
         })
     }
 
+    /// The column with header `name`, or [`FitError::MissingColumn`].
     pub fn column(&self, name: &str) -> Result<&Column, FitError> {
         self.columns
             .iter()

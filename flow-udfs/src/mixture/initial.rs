@@ -6,8 +6,11 @@ use crate::mixture::{Component, FitError, Mixture, Num};
 /// Component counts as given by `-U`, `-P`, `-L` (0 when absent).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InitialCounts {
+    /// Uniform components (`-U`): `uniform(0, min_x + n)` for n = 0, 1, ...
     pub uniform: usize,
+    /// Generalised Pareto components (`-P`).
     pub pareto: usize,
+    /// Lognormal components (`-L`), spread geometrically over the x range.
     pub lognorm: usize,
 }
 

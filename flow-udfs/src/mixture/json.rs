@@ -124,6 +124,7 @@ pub fn mixture_from_json(text: &str) -> Result<Mixture, FitError> {
 /// How the fit was started, as recorded in `{y}.mode`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Initial {
+    /// `-U/-P/-L` counts.
     Counts(InitialCounts),
     /// `--initial FILE`
     Path(String),
@@ -134,9 +135,13 @@ pub enum Initial {
 pub struct ModeArgs {
     /// Absent in files written by older versions.
     pub in_file: Option<String>,
+    /// The fitted column: `flows`, `packets` or `octets`.
     pub y_value: String,
+    /// EM iterations run.
     pub max_iter: usize,
+    /// How the fit was started.
     pub initial: Initial,
+    /// `--mpw`, if given.
     pub max_pareto_w: Option<f64>,
 }
 

@@ -12,6 +12,7 @@ pub enum XKind {
     Length,
     /// octets per flow (minimum 64)
     Size,
+    /// any other feature (duration, rate): minimum 1, values drawn as they are
     Other,
 }
 
@@ -69,9 +70,13 @@ pub fn pdf(mix: &Mixture, x: &[f64], kind: XKind) -> Result<Vec<f64>, FitError> 
 /// What `avg` computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AvgWhat {
+    /// Packets per flow (the `packets` and `flows` mixtures).
     Packets,
+    /// Octets per flow (the `octets` and `flows` mixtures).
     Octets,
+    /// Octets per packet (the `octets` and `packets` mixtures).
     PacketSize,
+    /// Duration per packet (the `duration` and `packets` mixtures).
     PacketIat,
 }
 

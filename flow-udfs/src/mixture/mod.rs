@@ -1,35 +1,45 @@
 //! Mixture models of flow-models 2.2 (`flow_models.fit`, `flow_models.lib.mix`): EM fitting
 //! numerically faithful to the original, evaluation, sampling, and the JSON/.mode files.
+//!
+//! A fit: read a histogram with [`Histogram::from_path`], run [`fit`] on one of its columns
+//! ([`FitData::Histogram`]) from component counts or a mixture ([`InitialOrMix`]), then write
+//! the result with [`save`] or [`mixture_to_json`]. [`pdf`], [`cdf`] and [`avg`] evaluate a
+//! mixture; [`MixtureSampler`], [`rvs`] and [`FlowGenerator`] draw from one. [`register`]
+//! makes the same available in SQL.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
-pub mod dist;
-pub mod em;
+mod dist;
+mod em;
 mod estep;
 mod eval_udf;
 mod fit_udaf;
-pub mod generate;
+mod generate;
 mod generate_udtf;
-pub mod hist_csv;
-pub mod initial;
-pub mod json;
-pub mod mix;
-pub mod npsum;
-pub mod pyfmt;
-pub mod sample;
-pub mod save;
-pub mod special;
-pub mod trace;
+mod hist_csv;
+mod initial;
+mod json;
+mod mix;
+mod npsum;
+mod pyfmt;
+mod sample;
+mod save;
+mod special;
+mod trace;
 mod vexp;
 
 pub use dist::{Dist, Frozen};
-pub use em::InitialOrMix;
-pub use em::{fit, fit_histogram, fit_histogram_with_progress, fit_unweighted};
-pub use hist_csv::Histogram;
+pub use em::{FitData, FitOptions, InitialOrMix, fit};
+pub use generate::{FlowGenerator, Source, clock_seed, flow_batches};
+pub use hist_csv::{Column as HistogramColumn, Histogram};
 pub use initial::{InitialCounts, initial_mix};
-pub use json::mode_from_json;
-pub use json::{Initial, ModeArgs, mixture_from_json, mixture_to_json, mode_to_json};
+pub use json::{
+    Initial, ModeArgs, mixture_from_json, mixture_to_json, mode_from_json, mode_to_json,
+};
 pub use mix::{AvgWhat, XKind, avg, cdf, pdf};
+pub use sample::{MixtureSampler, rvs};
 pub use save::save;
+pub use trace::{TraceSpec, generate_trace};
 
 use std::fmt;
 use std::sync::Arc;
@@ -55,11 +65,14 @@ pub fn register(ctx: &datafusion::prelude::SessionContext) {
 /// because the JSON output prints `0` and `0.0` differently.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Num {
+    /// A Python int (printed without a decimal point).
     Int(i64),
+    /// A Python float (printed with `repr`).
     Float(f64),
 }
 
 impl Num {
+    /// The number as a float.
     pub fn value(self) -> f64 {
         match self {
             Num::Int(i) => i as f64,
@@ -71,16 +84,21 @@ impl Num {
 /// One weighted component: scipy name and positional parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Component {
+    /// The component's weight (evaluation and sampling renormalise the weights to sum to 1).
     pub weight: f64,
+    /// The distribution.
     pub dist: Dist,
+    /// scipy's positional parameters: the shape if any, then `loc` and `scale`.
     pub params: Vec<Num>,
 }
 
 impl Component {
+    /// The parameters as floats.
     pub fn param_values(&self) -> Vec<f64> {
         self.params.iter().map(|p| p.value()).collect()
     }
 
+    /// The distribution with its parameters resolved, or [`FitError::BadParams`].
     pub fn frozen(&self) -> Result<Frozen, FitError> {
         Frozen::new(self.dist, &self.param_values())
     }
@@ -89,22 +107,39 @@ impl Component {
 /// A fitted (or initial) mixture; `sum` is the total data weight, if known.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mixture {
+    /// The components, in the order the JSON file lists them.
     pub components: Vec<Component>,
+    /// The total data weight of the fitted column (the JSON's `sum`), when known.
     pub sum: Option<Num>,
 }
 
 /// Everything that can go wrong; the library never panics on bad input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FitError {
+    /// A file could not be read or written.
     Io(String),
+    /// The data have no points (a histogram without rows).
     EmptyHistogram,
-    Csv { line: usize, msg: String },
+    /// A csv_hist line that cannot be read.
+    Csv {
+        /// The 1-based line number (the header is line 1).
+        line: usize,
+        /// What is wrong with it.
+        msg: String,
+    },
+    /// A histogram column or a mixture that is needed is absent.
     MissingColumn(String),
+    /// Data the operation cannot use (non-finite points, negative weights, ...).
     BadData(String),
+    /// Every data weight is zero.
     ZeroWeights,
+    /// A distribution name that is not one of [`Dist`].
     UnknownDistribution(String),
+    /// Parameters a distribution cannot take, or an empty mixture.
     BadParams(String),
+    /// Mixture or `.mode` JSON that cannot be read.
     BadJson(String),
+    /// A value that became NaN or infinite (during a fit, or on its way into JSON).
     NonFinite(String),
 }
 

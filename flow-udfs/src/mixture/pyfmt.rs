@@ -75,6 +75,21 @@ pub fn py_json_string(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Against Python's `repr` of the doubles in the fixture made by
+    /// tests/data/mixture/make_fixtures.py.
+    #[test]
+    fn float_repr_matches_python_on_the_fixture() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/mixture/py_repr.csv"
+        );
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            let (bits, repr) = line.split_once(',').unwrap();
+            let v = f64::from_bits(bits.parse().unwrap());
+            assert_eq!(py_float_repr(v), repr);
+        }
+    }
+
     #[test]
     fn float_repr_matches_python() {
         let cases: &[(f64, &str)] = &[

@@ -85,6 +85,8 @@ pub struct MixtureSampler {
 }
 
 impl MixtureSampler {
+    /// A sampler of `mix`; [`FitError::BadParams`] for weights or parameters it cannot draw
+    /// from.
     pub fn new(mix: &Mixture) -> Result<MixtureSampler, FitError> {
         let w: Vec<f64> = mix.components.iter().map(|c| c.weight).collect();
         let pick = WeightedIndex::new(&w).map_err(|e| bad(format!("mixture weights: {e}")))?;
