@@ -59,9 +59,7 @@ async fn ours(
         let predicate = df.parse_sql_expr(filter).unwrap();
         df = df.filter(predicate).unwrap();
     }
-    let batch = histogram(df, spec, |_| {})
-        .await
-        .unwrap();
+    let batch = histogram(df, spec, |_| {}).await.unwrap();
     csv(&[batch])
 }
 

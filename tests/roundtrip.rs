@@ -117,8 +117,14 @@ async fn csv_flow_equals_the_original_tool() {
 
     // --skip-in 100 --count-in 20000 --filter … --skip-out 50 --count-out 3000
     let input = ctx.read_flowbin(&[SAMPLE]).unwrap();
-    let filter = input.parse_sql_expr("prot = 17 AND (sp = 53 OR dp = 53)").unwrap();
-    let cut = input.limit(100, Some(20_000)).unwrap().filter(filter).unwrap();
+    let filter = input
+        .parse_sql_expr("prot = 17 AND (sp = 53 OR dp = 53)")
+        .unwrap();
+    let cut = input
+        .limit(100, Some(20_000))
+        .unwrap()
+        .filter(filter)
+        .unwrap();
     let out = tmp.path().join("udp.csv");
     let n = convert(
         cut.limit(50, Some(3000)).unwrap(),

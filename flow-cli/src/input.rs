@@ -1,11 +1,11 @@
 //! Input selection shared by the subcommands: `-i FORMAT INPUT...` becomes a DataFrame.
 
+use crate::cut::Cut;
 use clap::ValueEnum;
 use datafusion::common::Result;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::FlowBinTable;
-use crate::cut::Cut;
 use flow_provider::fields::STANDARD_FIELDS;
 use flow_provider::nfcapd::NfcapdOptions;
 use flow_provider::text::LineFormat;

@@ -4,6 +4,7 @@
 //! datafusion-cli collects non-table results up to `--maxrows` too, which silently cut exports
 //! to 8 192 or 16 384 rows: so this loop over statements is ours.
 
+use crate::stdout::Stdout;
 use arrow::csv::WriterBuilder;
 use arrow::json::{ArrayWriter, LineDelimitedWriter};
 use arrow::record_batch::RecordBatch;
@@ -16,7 +17,6 @@ use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use datafusion_cli::print_format::PrintFormat;
 use datafusion_cli::print_options::MaxRows;
-use crate::stdout::Stdout;
 use futures::StreamExt;
 use std::io::{BufWriter, Write};
 use std::time::Instant;

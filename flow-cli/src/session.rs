@@ -1,11 +1,11 @@
 //! The DataFusion session every subcommand runs in: all flow formats and functions installed.
 
 use datafusion::common::Result;
-use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use std::sync::Arc;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Memory flags (hist, merge, sort, sql).
 #[derive(clap::Args, Debug, Default)]
@@ -40,10 +40,7 @@ pub fn spilling_context(ordered: bool, spill: SpillArgs) -> Result<SessionContex
 
 /// A runtime whose operators share `limit` bytes fairly and spill beyond it, to `temp_dir`
 /// (or the system temporary directory).
-fn spilling_runtime(
-    limit: Option<usize>,
-    temp_dir: Option<PathBuf>,
-) -> Result<Arc<RuntimeEnv>> {
+fn spilling_runtime(limit: Option<usize>, temp_dir: Option<PathBuf>) -> Result<Arc<RuntimeEnv>> {
     let mut builder = RuntimeEnvBuilder::new();
     if let Some(limit) = limit {
         builder = builder.with_memory_pool(Arc::new(FairSpillPool::new(limit)));

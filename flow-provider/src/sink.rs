@@ -41,10 +41,9 @@ impl FlowSink {
         let path = path.as_ref();
         Ok(match format {
             OutputFormat::Binary => FlowSink::Binary(FlowBinWriter::create(path, schema)?),
-            OutputFormat::CsvFlow => FlowSink::CsvFlowFile(BufWriter::with_capacity(
-                1 << 20,
-                AtomicFile::create(path)?,
-            )),
+            OutputFormat::CsvFlow => {
+                FlowSink::CsvFlowFile(BufWriter::with_capacity(1 << 20, AtomicFile::create(path)?))
+            }
             OutputFormat::Parquet => {
                 let file = AtomicFile::create(path)?;
                 FlowSink::Parquet(Box::new(ArrowWriter::try_new(
@@ -79,9 +78,9 @@ impl FlowSink {
                 .into_inner()
                 .map_err(|e| err(e.into_error().to_string()))?
                 .commit(),
-            FlowSink::CsvFlowWriter(mut w) => w
-                .flush()
-                .map_err(|e| err(format!("writing csv_flow: {e}"))),
+            FlowSink::CsvFlowWriter(mut w) => {
+                w.flush().map_err(|e| err(format!("writing csv_flow: {e}")))
+            }
             FlowSink::Parquet(w) => w.into_inner()?.commit(),
         }
     }

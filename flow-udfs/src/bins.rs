@@ -80,7 +80,6 @@ impl DenseBins {
         self.len
     }
 
-
     /// The dense index of `x`, or `None` when its bin lies beyond the dense part.
     #[inline(always)]
     pub fn index(&self, x: u64) -> Option<usize> {

@@ -1,10 +1,10 @@
 //! `flow-models convert`: read flows in one format, cut and filter them, write another format.
 
+use crate::cut::Cut;
 use crate::input::{self, CutArgs, InputArgs};
 use crate::{progress, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
-use crate::cut::Cut;
 use flow_provider::sink::OutputFormat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

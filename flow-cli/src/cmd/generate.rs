@@ -5,7 +5,6 @@ use crate::cmd::convert::OutputArgs;
 use crate::progress;
 use clap::ValueEnum;
 use datafusion::common::{DataFusionError, Result};
-use flow_provider::sink::FlowSink;
 use flow_udfs::mixture::{
     FlowGenerator, Source, TraceSpec, XKind, clock_seed, flow_batches, generate_trace,
 };
@@ -82,7 +81,7 @@ pub async fn run(args: Args) -> Result<()> {
         args.size
     };
     let schema = flow_provider::fields::standard_schema();
-    let mut sink = FlowSink::create(args.out.out_format.into(), &args.out.output, &schema)?;
+    let mut sink = crate::stdout::sink(args.out.out_format.into(), &args.out.output, &schema)?;
     let bar = progress::rows(Some(size));
     let records = if args.trace {
         let spec = TraceSpec {

@@ -3,10 +3,10 @@
 
 use crate::input::{self, CutArgs, InputArgs};
 use crate::session::SpillArgs;
+use crate::stdout::Stdout;
 use crate::{progress, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
-use crate::stdout::Stdout;
 use datafusion::common::plan_err;
 use flow_udfs::hist::{
     HistOutput, HistSpec, SumColumn, XValue, histogram, write_csv_hist, write_hist,

@@ -55,8 +55,14 @@ pub async fn run(args: Args) -> Result<()> {
     bar.finish_and_clear();
     let how = match run {
         SortRun::InMemory => "sorted in memory".to_string(),
-        SortRun::Spilling(s) => format!("spilled {} files, {} rows, {} bytes", s.files, s.rows, s.bytes),
+        SortRun::Spilling(s) => format!(
+            "spilled {} files, {} rows, {} bytes",
+            s.files, s.rows, s.bytes
+        ),
     };
-    eprintln!("flow-models sort: wrote {written} flows to {}; {how}", args.output);
+    eprintln!(
+        "flow-models sort: wrote {written} flows to {}; {how}",
+        args.output
+    );
     Ok(())
 }

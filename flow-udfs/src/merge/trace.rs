@@ -12,8 +12,8 @@
 
 use super::MergeParams;
 use super::exec::{MergeExec, Mode};
-use crate::sort::sorted_trace_plan;
 use crate::row_index::{ROW_COLUMN, RowIndexExec, flowbin_scan};
+use crate::sort::sorted_trace_plan;
 use arrow::array::{Array, AsArray};
 use arrow::compute::SortOptions;
 use arrow::datatypes::{UInt16Type, UInt32Type};

@@ -1,6 +1,8 @@
 //! The sorted trace read out batch by batch: each batch's input positions (from the order) and
 //! every column's values at them, on all cores, in recycled memory.
 
+use super::packed::{Positions, bits};
+use super::recycled::Recycler;
 use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch, UInt32Array};
 use arrow::compute::take;
 use arrow::datatypes::{ArrowPrimitiveType, DataType, SchemaRef};
@@ -12,8 +14,6 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use std::sync::Arc;
-use super::packed::{Positions, bits};
-use super::recycled::Recycler;
 
 /// `columns` in `order`, as batches of `batch_size` rows, gathered on a thread of their own (up
 /// to two batches ahead) so that the gather overlaps whatever consumes the stream (writing). The
@@ -189,9 +189,9 @@ fn gather(column: &ArrayRef, pairs: &[u64], recycler: &Recycler) -> Result<Array
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::datatypes::{Field, Schema};
     use crate::sort::columns::constant_columns;
     use arrow::array::{Int16Array, UInt8Array};
+    use arrow::datatypes::{Field, Schema};
 
     #[test]
     fn gathered_batches_follow_the_order_without_a_runtime() {

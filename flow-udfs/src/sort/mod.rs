@@ -22,14 +22,14 @@ pub(crate) use trace_plan::sorted_trace_plan;
 use crate::row_index::flowbin_scan;
 use arrow::datatypes::Schema;
 use columns::{constant_columns, mapped_columns};
-use flow_provider::binary::dir::TraceDir;
-use gather::gathered;
-use packed::packed_order;
 use datafusion::common::Result;
 use datafusion::execution::memory_pool::MemoryLimit;
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::DataFrame;
+use flow_provider::binary::dir::TraceDir;
 use flow_provider::sink::{FlowSink, drain};
+use gather::gathered;
+use packed::packed_order;
 use std::sync::Arc;
 
 /// How [`sort_into`] sorted.

@@ -11,8 +11,7 @@
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Schema};
 use arrow::datatypes::{
-    Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
-    UInt32Type, UInt64Type,
+    Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use datafusion::common::{DataFusionError, Result};
 use rayon::slice::ParallelSliceMut;
@@ -248,9 +247,9 @@ fn packed_keys<P: Packed>(rows: usize, layout: &[(&ArrayRef, u64, u32)]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::{Int16Array, UInt8Array};
     use arrow::datatypes::{Field, Schema};
     use std::sync::Arc;
-    use arrow::array::{Int16Array, UInt8Array};
     fn order(keys: &[&str], reverse: bool) -> Option<Vec<u32>> {
         let a: ArrayRef = Arc::new(Int16Array::from(vec![3, -2, 3, -32768, 32767, -2]));
         let b: ArrayRef = Arc::new(UInt8Array::from(vec![1, 9, 0, 5, 5, 9]));

@@ -1,6 +1,9 @@
 //! The in-memory sort of one trace as a one-partition plan (what the merge of an unordered
 //! trace reads), its memory reserved from the session's pool.
 
+use super::columns::{constant_columns, mapped_columns};
+use super::gather::gathered;
+use super::packed::{Order, packed_order};
 use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::Result;
@@ -10,9 +13,6 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use flow_provider::binary::dir::TraceDir;
 use std::sync::Arc;
-use super::columns::{constant_columns, mapped_columns};
-use super::gather::gathered;
-use super::packed::{Order, packed_order};
 
 /// One trace in `keys` order as a one-partition plan whose batches are gathered from the mapped
 /// columns as it is read (in-memory packed sort; ties in input order). `None` when the keys do
