@@ -9,6 +9,7 @@ mod cut;
 mod input;
 mod print;
 mod progress;
+mod report;
 mod session;
 mod stdout;
 

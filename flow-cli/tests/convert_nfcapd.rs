@@ -84,5 +84,7 @@ fn corrupt_file_exits_non_zero_unless_skipped() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("skipped 1 corrupt block(s)"), "{err}");
+    // with the file and the first error, from the scan's metrics
+    assert!(err.contains("block 0 at byte offset 40"), "{err}");
     assert!(out.stdout.is_empty());
 }

@@ -268,6 +268,16 @@ async fn corrupt_block_fails_with_position_or_is_skipped_and_counted() {
     )
     .await;
     assert_eq!(n, vec!["350"]);
+    // ... and counted in the scan's metrics (the CLI prints them with the file and first error)
+    let sql = format!("EXPLAIN ANALYZE SELECT count(*) FROM nfcapd('{path}', true)");
+    let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+    let analyze = arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    assert!(
+        analyze.contains("corrupt_blocks_skipped=1") && analyze.contains("flows=350"),
+        "{analyze}"
+    );
     ctx.sql(&format!(
         "CREATE EXTERNAL TABLE s STORED AS NFCAPD LOCATION '{path}' OPTIONS ('skip_corrupt' 'true')"
     ))

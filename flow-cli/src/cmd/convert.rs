@@ -2,9 +2,10 @@
 
 use crate::cut::Cut;
 use crate::input::{self, CutArgs, InputArgs};
-use crate::{progress, session};
+use crate::{progress, report, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
+use datafusion::physical_plan::execute_stream;
 use flow_provider::sink::OutputFormat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,10 +85,11 @@ pub async fn run(args: Args) -> Result<()> {
         ..args.cut.cut()
     };
     let total = input.rows.map(|rows| cut.rows_read(rows));
-    let df = cut.apply(input.df)?;
-    let stream = df.execute_stream().await?;
+    let plan = cut.apply(input.df)?.create_physical_plan().await?;
+    let stream = execute_stream(plan.clone(), ctx.task_ctx())?;
     let written =
         progress::write(stream, args.out.out_format.into(), &args.out.output, total).await?;
+    report::skipped(plan.as_ref());
     if args.out.output != "-" {
         eprintln!(
             "flow-models convert: wrote {written} flows to {}",

@@ -4,12 +4,12 @@
 use crate::input::{self, CutArgs, InputArgs};
 use crate::session::SpillArgs;
 use crate::stdout::Stdout;
-use crate::{progress, session};
+use crate::{progress, report, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
 use datafusion::common::plan_err;
 use flow_udfs::hist::{
-    HistOutput, HistSpec, SumColumn, XValue, histogram, write_csv_hist, write_hist,
+    HistOutput, HistSpec, SumColumn, XValue, histogram_and_plan, write_csv_hist, write_hist,
 };
 use std::io::{BufWriter, Write};
 
@@ -111,8 +111,9 @@ pub async fn run(mut args: Args) -> Result<()> {
     let df = cut.apply(input.df)?;
     let bar = progress::rows(total);
     let tick = bar.clone();
-    let batch = histogram(df, &args.spec(), move |n| tick.inc(n as u64)).await?;
+    let (batch, plan) = histogram_and_plan(df, &args.spec(), move |n| tick.inc(n as u64)).await?;
     bar.finish_and_clear();
+    report::skipped(plan.as_ref());
     let format = match args.out_format {
         OutFormat::CsvHist => HistOutput::CsvHist,
         OutFormat::Parquet => HistOutput::Parquet,

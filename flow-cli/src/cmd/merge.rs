@@ -2,8 +2,8 @@
 
 use crate::cmd::convert::OutputArgs;
 use crate::input::{self, InputArgs};
-use crate::progress;
 use crate::session::{self, SpillArgs};
+use crate::{progress, report};
 use datafusion::common::Result;
 use datafusion::physical_plan::execute_stream;
 use flow_udfs::merge::{self, MergeParams, MergeTable};
@@ -51,6 +51,7 @@ pub async fn run(args: Args) -> Result<()> {
         .await?;
     let stream = execute_stream(plan.clone(), ctx.task_ctx())?;
     progress::write(stream, args.out.out_format.into(), &args.out.output, None).await?;
+    report::skipped(plan.as_ref());
     let counters = merge::counters(plan.as_ref()).unwrap_or_default();
     eprintln!("flow-models merge: {counters}");
     counters.check()?;

@@ -3,7 +3,7 @@
 use crate::cmd::convert::OutFormat;
 use crate::input::{self, InputArgs, InputFormat};
 use crate::session::{self, SpillArgs};
-use crate::{progress, stdout};
+use crate::{progress, report, stdout};
 use arrow::datatypes::Schema;
 use datafusion::common::Result;
 use flow_udfs::sort::{SortRun, sort_into};
@@ -55,10 +55,13 @@ pub async fn run(args: Args) -> Result<()> {
     bar.finish_and_clear();
     let how = match run {
         SortRun::InMemory => "sorted in memory".to_string(),
-        SortRun::Spilling(s) => format!(
-            "spilled {} files, {} rows, {} bytes",
-            s.files, s.rows, s.bytes
-        ),
+        SortRun::Spilling(s, plan) => {
+            report::skipped(plan.as_ref());
+            format!(
+                "spilled {} files, {} rows, {} bytes",
+                s.files, s.rows, s.bytes
+            )
+        }
     };
     eprintln!(
         "flow-models sort: wrote {written} flows to {}; {how}",

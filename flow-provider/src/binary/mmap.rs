@@ -14,10 +14,17 @@ use std::sync::Arc;
 
 /// Maps `path` and returns a buffer over its bytes that keeps the map alive.
 pub fn map_file(path: &Path) -> Result<Buffer> {
-    let fail = |e: std::io::Error| {
-        DataFusionError::Execution(format!("flowbin: cannot map {}: {e}", path.display()))
-    };
-    let file = File::open(path).map_err(fail)?;
+    let file = File::open(path).map_err(|e| cannot_map(path, e))?;
+    map_open_file(&file, path)
+}
+
+fn cannot_map(path: &Path, e: std::io::Error) -> DataFusionError {
+    DataFusionError::Execution(format!("cannot map {}: {e}", path.display()))
+}
+
+/// Maps the open `file` (at `path`, named in errors), as [`map_file`] does.
+pub fn map_open_file(file: &File, path: &Path) -> Result<Buffer> {
+    let fail = |e: std::io::Error| cannot_map(path, e);
     if file.metadata().map_err(fail)?.len() == 0 {
         // A zero-length mapping is not allowed by mmap(2); an empty column needs no pages.
         return Ok(Buffer::from(Vec::<u8>::new()));
@@ -26,7 +33,7 @@ pub fn map_file(path: &Path) -> Result<Buffer> {
     // if another process truncates or rewrites the file while it is mapped; flow-models traces
     // are immutable once written (our writers replace whole directories by rename, which leaves
     // mapped inodes untouched), the same contract numpy.memmap relies on in the original tool.
-    let map = unsafe { Mmap::map(&file) }.map_err(fail)?;
+    let map = unsafe { Mmap::map(file) }.map_err(fail)?;
     // Scans read columns front to back; tell the kernel to read ahead aggressively, and to read
     // a cold file into 2 MiB page-cache folios, which this and every later scan maps with one
     // page-table entry per 2 MiB instead of 512 (measured: a warm 400 MB column sums in 14 ms

@@ -139,10 +139,11 @@ pub fn nfcapd_table<P: AsRef<str>>(paths: &[P], options: NfcapdOptions) -> Resul
         if let Input::File(f) = &input
             && std::fs::metadata(f).is_ok_and(|m| m.is_file() && m.len() == 0)
         {
+            // Skipped with skip_corrupt (DataFusion's listing leaves empty files out): it holds
+            // no flows, so nothing is lost.
             if !options.skip_corrupt {
                 return exec_err!("nfcapd file {}: at byte offset 0: empty file", f.display());
             }
-            eprintln!("nfcapd: warning: skipping empty file {}", f.display());
         }
         urls.push(input.url()?);
     }

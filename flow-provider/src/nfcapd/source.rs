@@ -3,32 +3,35 @@
 //! into byte ranges (`FileRange`) decodes, in each partition, the layout 2 blocks whose header
 //! starts inside its range; layout 1 files carry extension maps in-stream, so the range that
 //! holds the first block decodes the whole file and the others yield nothing.
+//!
+//! What was decoded and skipped is counted in the scan's metrics (`EXPLAIN ANALYZE`): files,
+//! bytes, blocks, flows, and, with `skip_corrupt`, the corrupt blocks and unreadable files
+//! skipped, labelled with the file and its first error.
 
 use super::NfcapdOptions;
 use super::schema::{projection_for, to_batch};
-use crate::binary::mmap::map_file;
+use crate::binary::mmap::map_open_file;
 use arrow::array::RecordBatch;
 use arrow::buffer::Buffer;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
 use datafusion::physical_plan::projection::ProjectionExprs;
 use datafusion_datasource::file::FileSource;
 use datafusion_datasource::file_scan_config::FileScanConfig;
 use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
 use datafusion_datasource::projection::{ProjectionOpener, SplitProjection};
 use datafusion_datasource::{PartitionedFile, TableSchema};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use nfcapd_decode::Blocks;
 use nfcapd_decode::ExtMaps;
 use nfcapd_decode::NfError;
 use nfcapd_decode::{DecodeStats, decode_block_with};
 use nfcapd_decode::{FileInfo, Layout, read_header};
 use nfcapd_decode::{FlowColumns, Projection};
-use object_store::{ObjectStore, ObjectStoreExt};
-use std::path::PathBuf;
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -57,7 +60,7 @@ impl FileSource for NfcapdSource {
         &self,
         object_store: Arc<dyn ObjectStore>,
         _base_config: &FileScanConfig,
-        _partition: usize,
+        partition: usize,
     ) -> Result<Arc<dyn FileOpener>> {
         // Only the projected file columns are decoded; ProjectionOpener applies the rest.
         let file_schema = self.table_schema.file_schema();
@@ -69,6 +72,7 @@ impl FileSource for NfcapdSource {
             schema: schema.clone(),
             batch_size: self.batch_size.unwrap_or(8192),
             store: object_store,
+            metrics: ScanMetrics::new(&self.metrics, partition),
         });
         ProjectionOpener::try_new(self.projection.clone(), opener, file_schema)
     }
@@ -119,6 +123,42 @@ struct NfcapdOpener {
     schema: SchemaRef,
     batch_size: usize,
     store: Arc<dyn ObjectStore>,
+    metrics: ScanMetrics,
+}
+
+/// The counters of one partition of a scan.
+#[derive(Clone)]
+struct ScanMetrics {
+    set: ExecutionPlanMetricsSet,
+    partition: usize,
+    files: Count,
+    bytes: Count,
+    blocks: Count,
+    flows: Count,
+}
+
+impl ScanMetrics {
+    fn new(set: &ExecutionPlanMetricsSet, partition: usize) -> Self {
+        let count = |name| MetricBuilder::new(set).counter(name, partition);
+        Self {
+            files: count("files"),
+            bytes: count("file_bytes"),
+            blocks: count("blocks"),
+            flows: count("flows"),
+            set: set.clone(),
+            partition,
+        }
+    }
+
+    /// What was skipped in `file`: `n` of `what` (`corrupt_blocks_skipped`, `files_skipped`),
+    /// the first for `reason`.
+    fn skipped(&self, what: &'static str, file: &str, reason: &NfError, n: usize) {
+        MetricBuilder::new(&self.set)
+            .with_new_label("file", file.to_string())
+            .with_new_label("first_error", reason.clone().with_file(file).to_string())
+            .counter(what, self.partition)
+            .add(n);
+    }
 }
 
 /// Files nfcapd keeps beside its data in a collector directory: its statistics file and the
@@ -130,33 +170,36 @@ pub fn is_collector_side_file(name: &str) -> bool {
 impl FileOpener for NfcapdOpener {
     fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
         let store = self.store.clone();
-        let local = store.to_string().contains("LocalFileSystem");
         let (options, projection, schema, batch_size) = (
             self.options,
             self.projection,
             self.schema.clone(),
             self.batch_size,
         );
+        let metrics = self.metrics.clone();
         Ok(Box::pin(async move {
             let location = file.object_meta.location.clone();
-            let name = if local {
-                format!("/{location}")
-            } else {
-                location.to_string()
-            };
             if location.filename().is_some_and(is_collector_side_file) {
                 return Ok(futures::stream::empty().boxed());
             }
-            let bytes = if local {
-                map_file(&PathBuf::from(&name))?
-            } else {
-                Buffer::from(store.get(&location).await?.bytes().await?)
+            // A local file is mapped, not read (as datasource-csv tells them apart).
+            let (bytes, name) = match store.get(&location).await?.payload {
+                GetResultPayload::File(file, path) => {
+                    (map_open_file(&file, &path)?, path.display().to_string())
+                }
+                GetResultPayload::Stream(chunks) => {
+                    let chunks: Vec<bytes::Bytes> = chunks.try_collect().await?;
+                    (Buffer::from(chunks.concat()), location.to_string())
+                }
             };
+            metrics.files.add(1);
+            metrics.bytes.add(bytes.len());
             let range = file
                 .range
                 .map(|r| (r.start.max(0) as u64, r.end.max(0) as u64));
-            let batches =
-                FileBatches::open(bytes, name, range, options, projection, schema, batch_size)?;
+            let batches = FileBatches::open(
+                bytes, name, range, options, projection, schema, batch_size, metrics,
+            )?;
             Ok(futures::stream::iter(batches).boxed())
         }))
     }
@@ -180,9 +223,11 @@ struct FileBatches {
     stats: DecodeStats,
     out: FlowColumns,
     done: bool,
+    metrics: ScanMetrics,
 }
 
 impl FileBatches {
+    #[allow(clippy::too_many_arguments)]
     fn open(
         bytes: Buffer,
         name: String,
@@ -191,6 +236,7 @@ impl FileBatches {
         projection: Projection,
         schema: SchemaRef,
         batch_size: usize,
+        metrics: ScanMetrics,
     ) -> Result<Self> {
         let range = range.unwrap_or((0, u64::MAX));
         let mut info = match read_header(&bytes) {
@@ -198,10 +244,7 @@ impl FileBatches {
             // A broken header belongs to the range that starts the file.
             Err(_) if range.0 > 0 => None,
             Err(e) if options.skip_corrupt => {
-                eprintln!(
-                    "nfcapd: warning: skipping unreadable file: {}",
-                    e.with_file(&name)
-                );
+                metrics.skipped("files_skipped", &name, &e, 1);
                 None
             }
             Err(e) => return Err(nf_error(e, &name)),
@@ -240,6 +283,7 @@ impl FileBatches {
             scratch: Vec::new(),
             stats: DecodeStats::default(),
             out: FlowColumns::default(),
+            metrics,
         })
     }
 
@@ -286,16 +330,24 @@ impl FileBatches {
                 }
             }
         }
-        if self.done
-            && let Some(e) = self.stats.first_error.take()
-        {
-            eprintln!(
-                "nfcapd: warning: skipped {} corrupt block(s); first: {}",
-                self.stats.blocks_corrupt,
-                e.with_file(&self.name)
-            );
+        if self.done {
+            self.finish();
         }
         Ok(())
+    }
+}
+
+impl FileBatches {
+    /// Counts what the file's range gave and skipped.
+    fn finish(&mut self) {
+        let stats = std::mem::take(&mut self.stats);
+        self.metrics.blocks.add(stats.blocks as usize);
+        self.metrics.flows.add(stats.flows as usize);
+        if let Some(e) = &stats.first_error {
+            let n = stats.blocks_corrupt as usize;
+            self.metrics
+                .skipped("corrupt_blocks_skipped", &self.name, e, n);
+        }
     }
 }
 

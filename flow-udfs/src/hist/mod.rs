@@ -17,7 +17,9 @@ pub use table::{FlowHistFunc, HistTable};
 
 use arrow::array::RecordBatch;
 use datafusion::common::Result;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream_partitioned};
 use datafusion::prelude::DataFrame;
+use std::sync::Arc;
 
 /// The histogram of every flow of `df`, through the fast path, on all of `df`'s partitions;
 /// `progress` is called with the row count of each batch read.
@@ -26,10 +28,22 @@ pub async fn histogram(
     spec: &HistSpec,
     progress: impl Fn(usize) + Clone + Send + 'static,
 ) -> Result<RecordBatch> {
-    let pool = df.task_ctx().memory_pool().clone();
-    let streams = df
+    Ok(histogram_and_plan(df, spec, progress).await?.0)
+}
+
+/// [`histogram`], with the plan that read the flows (its metrics: what the scan read and
+/// skipped).
+pub async fn histogram_and_plan(
+    df: DataFrame,
+    spec: &HistSpec,
+    progress: impl Fn(usize) + Clone + Send + 'static,
+) -> Result<(RecordBatch, Arc<dyn ExecutionPlan>)> {
+    let task_ctx = Arc::new(df.task_ctx());
+    let plan = df
         .select(spec.input_exprs())?
-        .execute_stream_partitioned()
+        .create_physical_plan()
         .await?;
-    accumulate(streams, spec, &pool, progress).await
+    let streams = execute_stream_partitioned(plan.clone(), task_ctx.clone())?;
+    let batch = accumulate(streams, spec, task_ctx.memory_pool(), progress).await?;
+    Ok((batch, plan))
 }

@@ -24,7 +24,7 @@ use arrow::datatypes::Schema;
 use columns::{constant_columns, mapped_columns};
 use datafusion::common::Result;
 use datafusion::execution::memory_pool::MemoryLimit;
-use datafusion::physical_plan::execute_stream;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::DataFrame;
 use flow_provider::binary::dir::TraceDir;
 use flow_provider::sink::{FlowSink, drain};
@@ -33,12 +33,12 @@ use packed::packed_order;
 use std::sync::Arc;
 
 /// How [`sort_into`] sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum SortRun {
     /// In memory (one binary trace, keys that pack, no memory limit).
     InMemory,
-    /// By DataFusion's sort, which spilled this much.
-    Spilling(Spill),
+    /// By DataFusion's sort, which spilled this much; the plan that ran (its metrics).
+    Spilling(Spill, Arc<dyn ExecutionPlan>),
 }
 
 /// Rows per gathered output batch of the in-memory sort.
@@ -86,7 +86,7 @@ pub async fn sort_into(
     let stream = execute_stream(sort.plan.clone(), task_ctx)?;
     let sink = create(&stream.schema())?;
     let written = drain(stream, sink, progress).await?;
-    Ok((written, SortRun::Spilling(sort.spill())))
+    Ok((written, SortRun::Spilling(sort.spill(), sort.plan)))
 }
 
 /// The in-memory sort of one binary trace into a sink from `create`; `None` when the keys do
