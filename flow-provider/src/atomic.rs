@@ -2,14 +2,15 @@
 //! destination's directory and renamed into place only once complete, so a crash or an error
 //! never leaves a half-written file or trace behind.
 
+use crate::FlowError;
 use datafusion::common::{DataFusionError, Result};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tempfile::{NamedTempFile, TempDir};
 
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> DataFusionError {
-    DataFusionError::Execution(format!("{what} {}: {e}", path.display()))
+fn io_err(what: &'static str, path: &Path, e: std::io::Error) -> DataFusionError {
+    FlowError::io(what, path, e).into()
 }
 
 fn parent_of(target: &Path) -> Result<PathBuf> {
@@ -95,17 +96,36 @@ fn lock_is_free(path: &Path) -> bool {
 /// Takes the lock of the temporary at `path` through `file`, its open handle.
 fn lock(file: &fs::File, path: &Path) -> Result<()> {
     file.try_lock()
-        .map_err(|e| io_err("cannot lock", path, std::io::Error::other(e.to_string())))
+        .map_err(|e| io_err("cannot lock", path, e.into()))
 }
 
 /// A file that becomes `target` on [`AtomicFile::commit`]; dropped uncommitted, it vanishes.
+/// A target that is a device or a FIFO (`/dev/stdout`, a named pipe) is written directly: it
+/// cannot be replaced by a rename (that would put a regular file in its place), and what went
+/// into it cannot be taken back.
 pub struct AtomicFile {
     target: PathBuf,
-    temp: NamedTempFile,
+    out: Output,
+}
+
+enum Output {
+    Temp(NamedTempFile),
+    Special(fs::File),
 }
 
 impl AtomicFile {
     pub fn create(target: &Path) -> Result<Self> {
+        let special = fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        if special {
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .map_err(|e| io_err("cannot open", target, e))?;
+            return Ok(Self {
+                target: target.to_path_buf(),
+                out: Output::Special(file),
+            });
+        }
         let (parent, prefix) = prepare(target)?;
         let temp = tempfile::Builder::new()
             .prefix(&prefix)
@@ -114,12 +134,15 @@ impl AtomicFile {
         lock(temp.as_file(), temp.path())?;
         Ok(Self {
             target: target.to_path_buf(),
-            temp,
+            out: Output::Temp(temp),
         })
     }
 
     pub fn file(&mut self) -> &mut fs::File {
-        self.temp.as_file_mut()
+        match &mut self.out {
+            Output::Temp(temp) => temp.as_file_mut(),
+            Output::Special(file) => file,
+        }
     }
 
     /// `e`, saying which output it happened to.
@@ -128,12 +151,18 @@ impl AtomicFile {
     }
 
     pub fn commit(self) -> Result<()> {
-        self.temp
-            .as_file()
+        let temp = match self.out {
+            Output::Temp(temp) => temp,
+            Output::Special(mut file) => {
+                return file
+                    .flush()
+                    .map_err(|e| io_err("cannot write", &self.target, e));
+            }
+        };
+        temp.as_file()
             .sync_all()
             .map_err(|e| io_err("cannot write", &self.target, e))?;
-        self.temp
-            .persist(&self.target)
+        temp.persist(&self.target)
             .map_err(|e| io_err("cannot rename into", &self.target, e.error))?;
         Ok(())
     }
@@ -142,14 +171,13 @@ impl AtomicFile {
 /// Errors name the output (`writing out.csv: No space left on device`).
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.temp
-            .as_file_mut()
-            .write(buf)
-            .map_err(|e| self.named(e))
+        let result = self.file().write(buf);
+        result.map_err(|e| self.named(e))
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.temp.as_file_mut().flush().map_err(|e| self.named(e))
+        let result = self.file().flush();
+        result.map_err(|e| self.named(e))
     }
 }
 
@@ -248,6 +276,36 @@ fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileTypeExt;
+
+    /// A device is written, never replaced by a regular file: `/dev/null` takes the output,
+    /// `/dev/full` refuses it with the device's error, and both stay devices.
+    #[test]
+    fn a_device_is_written_not_replaced() {
+        let mut f = AtomicFile::create(Path::new("/dev/null")).unwrap();
+        f.write_all(b"flows\n").unwrap();
+        f.commit().unwrap();
+        if let Ok(mut f) = AtomicFile::create(Path::new("/dev/full")) {
+            let e = f.write_all(&[b'x'; 1 << 16]).and_then(|_| f.flush());
+            let e = e.unwrap_err().to_string();
+            assert!(
+                e.contains("writing /dev/full") && e.contains("No space left"),
+                "{e}"
+            );
+            assert!(
+                fs::metadata("/dev/full")
+                    .unwrap()
+                    .file_type()
+                    .is_char_device()
+            );
+        }
+        assert!(
+            fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+    }
 
     #[test]
     fn file_appears_only_on_commit() {
@@ -336,15 +394,17 @@ mod tests {
             !stale.exists(),
             "the next write removes a dead writer's temporary"
         );
-        let name = f
-            .temp
+        let Output::Temp(temp) = &f.out else {
+            panic!("a regular file is written under a temporary name")
+        };
+        let name = temp
             .path()
             .file_name()
             .unwrap()
             .to_string_lossy()
             .into_owned();
         assert!(name.starts_with(&format!(".out.csv.tmp-{}-", std::process::id())));
-        assert!(!lock_is_free(f.temp.path()), "locked while written");
+        assert!(!lock_is_free(temp.path()), "locked while written");
         let d = AtomicDir::create(&dir.path().join("t"), |_| Ok(())).unwrap();
         assert!(!lock_is_free(d.path()));
         assert!(remove_stale_temporaries(dir.path(), &target).is_empty());

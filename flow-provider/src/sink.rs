@@ -7,6 +7,7 @@ use crate::binary::FlowBinWriter;
 use crate::text::write_csv_flow;
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
+use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -99,18 +100,46 @@ pub async fn write_stream(
 }
 
 /// Drains `stream` into `sink` and finishes it; returns the number of rows the stream brought.
+/// The writes and the final sync run on a blocking thread fed through a channel of two batches
+/// (as DataFusion's `StreamWrite` does), so no async thread waits for the disk. The sink is
+/// finished only after the stream's last batch: a failed stream leaves no output.
 pub async fn drain(
     mut stream: SendableRecordBatchStream,
     mut sink: FlowSink,
     mut progress: impl FnMut(usize),
 ) -> Result<u64> {
+    // `None`: the stream is complete, finish the sink. A closed channel without it: abandon.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Option<RecordBatch>>(2);
+    let writer = SpawnedTask::spawn_blocking(move || {
+        while let Some(message) = rx.blocking_recv() {
+            match message {
+                Some(batch) => sink.write(&batch)?,
+                None => return sink.finish(),
+            }
+        }
+        Ok(())
+    });
     let mut rows = 0u64;
-    while let Some(batch) = stream.next().await {
-        let batch = batch?;
-        sink.write(&batch)?;
-        rows += batch.num_rows() as u64;
-        progress(batch.num_rows());
+    let read = async {
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let n = batch.num_rows();
+            if tx.send(Some(batch)).await.is_err() {
+                return Ok(()); // the writer stopped on an error, reported below
+            }
+            rows += n as u64;
+            progress(n);
+        }
+        let _ = tx.send(None).await;
+        Ok::<(), DataFusionError>(())
     }
-    sink.finish()?;
+    .await;
+    drop(tx);
+    let written = writer
+        .join_unwind()
+        .await
+        .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))?;
+    read?;
+    written?;
     Ok(rows)
 }

@@ -1,5 +1,24 @@
 //! flow-models functions for DataFusion. [`register_all`] is the single entry point that
-//! installs every format (from `flow-provider`) and every function of the project.
+//! installs every format (from `flow-provider`) and every function of the project: the
+//! histogram (`flow_hist`, `log_bin`, `log_bin_hi`, `flow_duration`, `flow_rate`), the merge
+//! (`flow_merge`), mixtures (`mixture_fit`, `mixture_pdf`, `mixture_cdf`, `mixture_generate`).
+//! The modules [`hist`], [`merge`], [`sort`] and [`mixture`] give the same tools to Rust code.
+//!
+//! ```no_run
+//! use datafusion::prelude::SessionContext;
+//!
+//! # async fn f() -> datafusion::common::Result<()> {
+//! let ctx = SessionContext::new();
+//! flow_udfs::register_all(&ctx)?;
+//! // flow_models.hist -x length -b 12, then a mixture fitted to its flows column
+//! ctx.sql("CREATE VIEW h AS SELECT * FROM flow_hist('examples/data/sample', 'length', 12)")
+//!     .await?;
+//! ctx.sql("SELECT mixture_fit(bin_lo, flows_sum, 'U6L4', 100) FROM h")
+//!     .await?
+//!     .show()
+//!     .await?;
+//! # Ok(()) }
+//! ```
 
 mod bins;
 mod duration;

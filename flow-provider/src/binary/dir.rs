@@ -163,8 +163,9 @@ fn scan_trace(dir: &Path, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
 /// Row count of one column file, checking that it is a readable regular file whose size is a
 /// whole number of values.
 fn column_len(c: &ColumnFile) -> Result<usize> {
-    let cannot =
-        |e: std::io::Error| error(format!("flowbin: cannot read {}: {e}", c.path.display()));
+    let cannot = |e: std::io::Error| -> DataFusionError {
+        crate::FlowError::io("cannot read", &c.path, e).into()
+    };
     let meta = fs::metadata(&c.path).map_err(cannot)?;
     if !meta.is_file() {
         return Err(error(format!(

@@ -22,7 +22,6 @@ use datafusion_datasource::file_scan_config::FileScanConfig;
 use datafusion_datasource::file_sink_config::FileSinkConfig;
 use datafusion_datasource::file_stream::FileOpener;
 use datafusion_datasource::sink::{DataSink, DataSinkExec};
-use futures::StreamExt;
 use object_store::{ObjectMeta, ObjectStore};
 use std::collections::HashMap;
 use std::fmt;
@@ -205,14 +204,11 @@ impl DataSink for FlowBinSink {
 
     async fn write_all(
         &self,
-        mut data: SendableRecordBatchStream,
+        data: SendableRecordBatchStream,
         _context: &Arc<TaskContext>,
     ) -> Result<u64> {
-        let mut writer = FlowBinWriter::create(&self.target, &data.schema())?;
-        while let Some(batch) = data.next().await {
-            writer.write(&batch?)?;
-        }
-        writer.finish()
+        let writer = FlowBinWriter::create(&self.target, &data.schema())?;
+        crate::sink::drain(data, crate::sink::FlowSink::Binary(writer), |_| {}).await
     }
 }
 

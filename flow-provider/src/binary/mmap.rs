@@ -1,6 +1,7 @@
 //! Column files mapped read-only into memory and handed to Arrow as buffers, without copying:
 //! the Arrow array's values are the page-cache pages of the file.
 
+use crate::FlowError;
 use arrow::array::ArrayData;
 use arrow::array::{ArrayRef, make_array};
 use arrow::buffer::Buffer;
@@ -19,7 +20,7 @@ pub fn map_file(path: &Path) -> Result<Buffer> {
 }
 
 fn cannot_map(path: &Path, e: std::io::Error) -> DataFusionError {
-    DataFusionError::Execution(format!("cannot map {}: {e}", path.display()))
+    FlowError::io("cannot map", path, e).into()
 }
 
 /// Maps the open `file` (at `path`, named in errors), as [`map_file`] does.

@@ -193,10 +193,12 @@ fn err(msg: String) -> DataFusionError {
 
 /// A failed write of column `name` of the trace at `target` (`No space left on device`, …).
 fn column_err(target: &Path, name: &str, e: std::io::Error) -> DataFusionError {
-    err(format!(
-        "writing {}: column '{name}': {e}",
-        target.display()
-    ))
+    crate::FlowError::Column {
+        target: target.to_path_buf(),
+        column: name.to_string(),
+        source: e,
+    }
+    .into()
 }
 
 /// An existing directory is replaced only when it holds nothing but a trace (column files),

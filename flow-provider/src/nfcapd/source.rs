@@ -352,7 +352,7 @@ impl FileBatches {
 }
 
 fn nf_error(e: NfError, name: &str) -> DataFusionError {
-    DataFusionError::Execution(e.with_file(name).to_string())
+    crate::FlowError::from(e.with_file(name)).into()
 }
 
 impl Iterator for FileBatches {

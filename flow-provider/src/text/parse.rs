@@ -255,7 +255,10 @@ pub fn write_csv_flow(batch: &RecordBatch, out: &mut impl Write) -> Result<()> {
         }
         line.push('\n');
         out.write_all(line.as_bytes())
-            .map_err(|e| DataFusionError::Execution(format!("csv_flow: write failed: {e}")))?;
+            .map_err(|source| crate::FlowError::Output {
+                what: "csv_flow: write failed",
+                source,
+            })?;
     }
     Ok(())
 }

@@ -16,8 +16,12 @@ pub enum HistOutput {
     Parquet,
 }
 
-fn io(e: std::io::Error) -> DataFusionError {
-    DataFusionError::Execution(format!("writing the histogram: {e}"))
+fn io(source: std::io::Error) -> DataFusionError {
+    flow_provider::FlowError::Output {
+        what: "writing the histogram",
+        source,
+    }
+    .into()
 }
 
 /// Row `i` of `column` as the original prints it: an exact integer.

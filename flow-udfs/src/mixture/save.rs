@@ -4,18 +4,16 @@
 use crate::mixture::Mixture;
 use crate::mixture::json::{ModeArgs, mixture_to_json, mode_to_json};
 use datafusion::common::Result;
+use flow_provider::FlowError;
 use flow_provider::atomic::AtomicFile;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
-    f.file().write_all(text.as_bytes()).map_err(|e| {
-        datafusion::common::DataFusionError::Execution(format!(
-            "cannot write {}: {e}",
-            path.display()
-        ))
-    })?;
+    f.file()
+        .write_all(text.as_bytes())
+        .map_err(|e| FlowError::io("cannot write", path, e))?;
     f.commit()
 }
 

@@ -12,12 +12,12 @@ use arrow::datatypes::{
 };
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use std::sync::Arc;
 
-/// `columns` in `order`, as batches of `batch_size` rows, gathered on a thread of their own (up
-/// to two batches ahead) so that the gather overlaps whatever consumes the stream (writing). The
-/// thread stops at the first batch nobody is waiting for any more. The `constant` ones (of one
+/// `columns` in `order`, as batches of `batch_size` rows, gathered on a blocking task of
+/// DataFusion's runtime (up to two batches ahead) so that the gather overlaps whatever consumes
+/// the stream (writing). The task stops at the first batch nobody is waiting for any more. The `constant` ones (of one
 /// value: [`constant_columns`]) are handed out as slices of themselves.
 pub fn gathered<O: Positions>(
     schema: SchemaRef,
@@ -26,11 +26,11 @@ pub fn gathered<O: Positions>(
     order: Arc<O>,
     batch_size: usize,
 ) -> SendableRecordBatchStream {
-    use futures::SinkExt;
     let batch_size = batch_size.max(1);
-    let (mut tx, rx) = futures::channel::mpsc::channel(1);
-    let batch_schema = schema.clone();
-    std::thread::spawn(move || {
+    let mut builder = RecordBatchReceiverStreamBuilder::new(schema.clone(), 2);
+    let tx = builder.tx();
+    let batch_schema = schema;
+    builder.spawn_blocking(move || {
         let recycler = Recycler::default();
         let plain = columns.iter().all(|c| c.null_count() == 0);
         let batches = order.len().div_ceil(batch_size);
@@ -60,12 +60,13 @@ pub fn gathered<O: Positions>(
                 ))
             });
             let failed = batch.is_err();
-            if futures::executor::block_on(tx.send(batch)).is_err() || failed {
+            if tx.blocking_send(batch).is_err() || failed {
                 break; // the consumer is gone, or has the error
             }
         }
+        Ok(())
     });
-    Box::pin(RecordBatchStreamAdapter::new(schema, rx))
+    builder.build()
 }
 
 /// How a batch's rows are read: the rows of a time-sorted batch of a collector's trace are
@@ -193,8 +194,8 @@ mod tests {
     use arrow::array::{Int16Array, UInt8Array};
     use arrow::datatypes::{Field, Schema};
 
-    #[test]
-    fn gathered_batches_follow_the_order_without_a_runtime() {
+    #[tokio::test]
+    async fn gathered_batches_follow_the_order() {
         use futures::StreamExt;
         let a: ArrayRef = Arc::new(Int16Array::from(vec![10, 11, 12, 13, 14]));
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int16, false)]));
@@ -205,7 +206,9 @@ mod tests {
             Arc::new(vec![4, 0, 3, 1, 2]),
             2,
         );
-        let batches: Vec<RecordBatch> = futures::executor::block_on(stream.collect::<Vec<_>>())
+        let batches: Vec<RecordBatch> = stream
+            .collect::<Vec<_>>()
+            .await
             .into_iter()
             .collect::<Result<_>>()
             .unwrap();
@@ -274,8 +277,8 @@ mod tests {
 
     /// The gathered stream gives a constant column as slices of itself, in batches of the
     /// others' lengths.
-    #[test]
-    fn a_constant_column_is_sliced_in_batches() {
+    #[tokio::test]
+    async fn a_constant_column_is_sliced_in_batches() {
         use futures::StreamExt;
         let a: ArrayRef = Arc::new(Int16Array::from(vec![10, 11, 12, 13, 14]));
         let k: ArrayRef = Arc::new(UInt8Array::from(vec![3; 5]));
@@ -286,7 +289,7 @@ mod tests {
         let columns = vec![a, k.clone()];
         let constant = constant_columns(&columns);
         let stream = gathered(schema, columns, constant, Arc::new(vec![4, 0, 3, 1, 2]), 2);
-        let batches = futures::executor::block_on(stream.collect::<Vec<_>>());
+        let batches = stream.collect::<Vec<_>>().await;
         let mut at = 0;
         for batch in batches {
             let batch = batch.unwrap();
@@ -299,15 +302,15 @@ mod tests {
         assert_eq!(at, 5);
     }
 
-    #[test]
-    fn a_failed_gather_is_an_error_not_a_short_stream() {
+    #[tokio::test]
+    async fn a_failed_gather_is_an_error_not_a_short_stream() {
         use futures::StreamExt;
         let a: ArrayRef = Arc::new(Int16Array::from(vec![10, 11, 12]));
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int16, false)]));
         // Position 7 is outside the column: arrow's take fails or panics; either way the
         // consumer must see an error after the first (good) batch.
         let stream = gathered(schema, vec![a], vec![false], Arc::new(vec![2, 0, 7, 1]), 2);
-        let results = futures::executor::block_on(stream.collect::<Vec<_>>());
+        let results = stream.collect::<Vec<_>>().await;
         assert_eq!(results.len(), 2, "{results:?}");
         assert!(results[0].is_ok());
         assert!(results[1].is_err());
