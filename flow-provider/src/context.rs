@@ -2,16 +2,15 @@
 //! embedding applications one-line access to flow data.
 
 use crate::binary::{FlowBinFormatFactory, FlowBinTable, FlowBinTableFactory};
-use crate::inputs::{Input, inputs, keep_all, local_files, local_path};
+use crate::inputs::{keep_all, local_files, local_path};
 use crate::named;
 use crate::nfcapd::format::nfcapd_table;
 use crate::nfcapd::{NfcapdFormatFactory, NfcapdOptions};
-use crate::text::{LineFormat, TextFlowFormat, TextFlowFormatFactory};
+use crate::text::{LineFormat, TextFlowFormatFactory, text_table};
 use crate::udtf::{FlowBinFunc, NfcapdFunc, NfcapdInfoFunc, TextFunc};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider, TableProviderFactory};
 use datafusion::common::Result;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
 use datafusion::datasource::listing_table_factory::ListingTableFactory;
 use datafusion::logical_expr::CreateExternalTable;
 use datafusion::prelude::{DataFrame, SessionContext};
@@ -50,19 +49,6 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
         ctx.register_udtf(format.name(), Arc::new(TextFunc(format)));
     }
     Ok(())
-}
-
-/// A listing table over text flow files or directories of them (every file below a directory).
-pub fn text_table<P: AsRef<str>>(format: LineFormat, paths: &[P]) -> Result<ListingTable> {
-    let urls = inputs(format.name(), paths, keep_all)?
-        .iter()
-        .map(Input::url)
-        .collect::<Result<Vec<_>>>()?;
-    let options = ListingOptions::new(Arc::new(TextFlowFormat(format))).with_file_extension("");
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(options)
-        .with_schema(format.schema());
-    ListingTable::try_new(config)
 }
 
 /// `CREATE EXTERNAL TABLE … STORED AS CSV_FLOW | PIPE | NFCAPD`: DataFusion's listing (a

@@ -25,12 +25,14 @@
 //! # Ok(()) }
 //! ```
 
+pub mod args;
 pub mod atomic;
 pub mod binary;
 pub mod context;
 mod error;
 pub mod fields;
 pub mod inputs;
+pub mod listing;
 pub mod nfcapd;
 pub mod sink;
 pub mod text;

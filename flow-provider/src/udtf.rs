@@ -1,41 +1,23 @@
 //! Table functions that read flow data by path: `flowbin('dir', …)`, `csv_flow('file', …)`,
 //! `pipe('file', …)`, `nfcapd('file or dir', …)`, `nfcapd_info('file or dir', …)`.
 
+use crate::args::paths;
 use crate::binary::FlowBinTable;
 use crate::nfcapd::NfcapdOptions;
 use crate::nfcapd::format::nfcapd_table;
 use crate::nfcapd::info::info_table;
-use crate::text::LineFormat;
+use crate::text::{LineFormat, text_table};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::Expr;
 use std::sync::Arc;
-
-/// The string literals of a table function call; anything else is a planning error.
-fn path_args(function: &str, exprs: &[Expr]) -> Result<Vec<String>> {
-    if exprs.is_empty() {
-        return plan_err!("{function}() needs at least one path, e.g. {function}('data/trace')");
-    }
-    exprs
-        .iter()
-        .map(|e| match e {
-            Expr::Literal(
-                ScalarValue::Utf8(Some(s))
-                | ScalarValue::LargeUtf8(Some(s))
-                | ScalarValue::Utf8View(Some(s)),
-                _,
-            ) => Ok(s.clone()),
-            other => plan_err!("{function}() takes string paths, got {other}"),
-        })
-        .collect()
-}
 
 #[derive(Debug)]
 pub struct FlowBinFunc;
 
 impl TableFunctionImpl for FlowBinFunc {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let paths = path_args("flowbin", args.exprs())?;
+        let paths = paths("flowbin", args.exprs())?;
         Ok(Arc::new(FlowBinTable::try_new(&paths)?))
     }
 }
@@ -45,8 +27,8 @@ pub struct TextFunc(pub LineFormat);
 
 impl TableFunctionImpl for TextFunc {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let paths = path_args(self.0.name(), args.exprs())?;
-        Ok(Arc::new(crate::context::text_table(self.0, &paths)?))
+        let paths = paths(self.0.name(), args.exprs())?;
+        Ok(Arc::new(text_table(self.0, &paths)?))
     }
 }
 
@@ -62,7 +44,7 @@ impl TableFunctionImpl for NfcapdFunc {
             options.skip_corrupt = *skip;
             exprs.pop();
         }
-        let paths = path_args("nfcapd", &exprs)?;
+        let paths = paths("nfcapd", &exprs)?;
         Ok(Arc::new(nfcapd_table(&paths, options)?))
     }
 }
@@ -73,7 +55,7 @@ pub struct NfcapdInfoFunc;
 
 impl TableFunctionImpl for NfcapdInfoFunc {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let paths = path_args("nfcapd_info", args.exprs())?;
+        let paths = paths("nfcapd_info", args.exprs())?;
         Ok(Arc::new(info_table(&paths)?))
     }
 }

@@ -4,25 +4,19 @@
 
 use super::table::FlowBinTable;
 use super::writer::FlowBinWriter;
+use crate::listing::{FlowFormat, OpenerArgs, OpenerFactory, file_format, no_options};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider, TableProviderFactory};
-use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{GetExt, Result, Statistics, exec_err, not_impl_err, plan_err};
+use datafusion::common::{GetExt, Result, exec_err, not_impl_err, plan_err};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::CreateExternalTable;
-use datafusion::physical_expr::{LexRequirement, PhysicalExpr};
-use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_expr::LexRequirement;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
-use datafusion_datasource::TableSchema;
-use datafusion_datasource::file::FileSource;
-use datafusion_datasource::file_compression_type::FileCompressionType;
 use datafusion_datasource::file_format::{FileFormat, FileFormatFactory};
-use datafusion_datasource::file_scan_config::FileScanConfig;
 use datafusion_datasource::file_sink_config::FileSinkConfig;
 use datafusion_datasource::file_stream::FileOpener;
 use datafusion_datasource::sink::{DataSink, DataSinkExec};
-use object_store::{ObjectMeta, ObjectStore};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -42,9 +36,7 @@ impl TableProviderFactory for FlowBinTableFactory {
         _state: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
-        if let Some(k) = cmd.options.keys().next() {
-            return plan_err!("STORED AS FLOWBIN takes no options (got '{k}')");
-        }
+        no_options("STORED AS FLOWBIN", &cmd.options)?;
         let paths = cmd
             .locations
             .iter()
@@ -98,9 +90,7 @@ impl FileFormatFactory for FlowBinFormatFactory {
         _state: &dyn Session,
         options: &HashMap<String, String>,
     ) -> Result<Arc<dyn FileFormat>> {
-        if let Some(k) = options.keys().next() {
-            return plan_err!("FLOWBIN takes no options (got '{k}')");
-        }
+        no_options("FLOWBIN", options)?;
         Ok(self.default())
     }
 
@@ -109,54 +99,23 @@ impl FileFormatFactory for FlowBinFormatFactory {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FlowBinFormat;
 
-#[async_trait]
-impl FileFormat for FlowBinFormat {
-    fn get_ext(&self) -> String {
-        String::new()
+impl FlowFormat for FlowBinFormat {
+    type Factory = FlowBinFormat;
+
+    fn opener_factory(&self) -> FlowBinFormat {
+        FlowBinFormat
     }
 
-    fn get_ext_with_compression(&self, _c: &FileCompressionType) -> Result<String> {
-        Ok(String::new())
-    }
-
-    fn compression_type(&self) -> Option<FileCompressionType> {
-        None
-    }
-
-    async fn infer_schema(
-        &self,
-        _state: &dyn Session,
-        _store: &Arc<dyn ObjectStore>,
-        _objects: &[ObjectMeta],
-    ) -> Result<SchemaRef> {
+    fn schema(&self) -> Result<SchemaRef> {
         not_impl_err!("{READ_HINT}")
     }
 
-    async fn infer_stats(
-        &self,
-        _state: &dyn Session,
-        _store: &Arc<dyn ObjectStore>,
-        _table_schema: SchemaRef,
-        _object: &ObjectMeta,
-    ) -> Result<Statistics> {
-        not_impl_err!("{READ_HINT}")
-    }
-
-    async fn create_physical_plan(
-        &self,
-        _state: &dyn Session,
-        _conf: FileScanConfig,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        not_impl_err!("{READ_HINT}")
-    }
-
-    async fn create_writer_physical_plan(
+    fn writer(
         &self,
         input: Arc<dyn ExecutionPlan>,
-        _state: &dyn Session,
         conf: FileSinkConfig,
         order_requirements: Option<LexRequirement>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
@@ -174,12 +133,18 @@ impl FileFormat for FlowBinFormat {
             order_requirements,
         )))
     }
+}
 
-    fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
-        Arc::new(NoListingSource {
-            table_schema,
-            metrics: Default::default(),
-        })
+file_format!(FlowBinFormat);
+
+/// Listing tables cannot read traces (a trace is a directory); the opener only says so.
+impl OpenerFactory for FlowBinFormat {
+    fn file_type(&self) -> &'static str {
+        "flowbin"
+    }
+
+    fn opener(&self, _scan: OpenerArgs) -> Result<Arc<dyn FileOpener>> {
+        exec_err!("{READ_HINT}")
     }
 }
 
@@ -209,46 +174,5 @@ impl DataSink for FlowBinSink {
     ) -> Result<u64> {
         let writer = FlowBinWriter::create(&self.target, &data.schema())?;
         crate::sink::drain(data, crate::sink::FlowSink::Binary(writer), |_| {}).await
-    }
-}
-
-/// Listing tables cannot read traces (a trace is a directory); this source only says so.
-#[derive(Clone)]
-struct NoListingSource {
-    table_schema: TableSchema,
-    metrics: ExecutionPlanMetricsSet,
-}
-
-impl FileSource for NoListingSource {
-    fn create_file_opener(
-        &self,
-        _store: Arc<dyn ObjectStore>,
-        _config: &FileScanConfig,
-        _partition: usize,
-    ) -> Result<Arc<dyn FileOpener>> {
-        exec_err!("{READ_HINT}")
-    }
-
-    fn table_schema(&self) -> &TableSchema {
-        &self.table_schema
-    }
-
-    fn with_batch_size(&self, _batch_size: usize) -> Arc<dyn FileSource> {
-        Arc::new(self.clone())
-    }
-
-    fn metrics(&self) -> &ExecutionPlanMetricsSet {
-        &self.metrics
-    }
-
-    fn file_type(&self) -> &str {
-        "flowbin"
-    }
-
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
     }
 }

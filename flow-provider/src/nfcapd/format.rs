@@ -3,21 +3,14 @@
 //! its parameters are paths, byte ranges, projection, limit and `NfcapdOptions` (plain data).
 
 use super::schema::nfcapd_schema;
-use super::source::{NfcapdSource, is_collector_side_file};
+use super::source::is_collector_side_file;
 use crate::inputs::{Input, inputs};
+use crate::listing::{FlowFormat, file_format, listing_table};
 use arrow::datatypes::SchemaRef;
-use async_trait::async_trait;
 use datafusion::catalog::Session;
-use datafusion::common::{GetExt, Result, Statistics, exec_err, plan_err};
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
-use datafusion::physical_plan::ExecutionPlan;
-use datafusion_datasource::TableSchema;
-use datafusion_datasource::file::FileSource;
-use datafusion_datasource::file_compression_type::FileCompressionType;
+use datafusion::common::{GetExt, Result, exec_err, plan_err};
+use datafusion::datasource::listing::ListingTable;
 use datafusion_datasource::file_format::{FileFormat, FileFormatFactory};
-use datafusion_datasource::file_scan_config::{FileScanConfig, FileScanConfigBuilder};
-use datafusion_datasource::source::DataSourceExec;
-use object_store::{ObjectMeta, ObjectStore};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -78,55 +71,21 @@ impl FileFormatFactory for NfcapdFormatFactory {
 #[derive(Debug, Default)]
 pub struct NfcapdFormat(pub NfcapdOptions);
 
-#[async_trait]
-impl FileFormat for NfcapdFormat {
-    /// Collector files are named `nfcapd.YYYYMMDDhhmm`: there is no common extension, so
-    /// every file of a listed directory is read (nfcapd's own side files are skipped).
-    fn get_ext(&self) -> String {
-        String::new()
+/// Collector files are named `nfcapd.YYYYMMDDhhmm`: there is no common extension, so every file
+/// of a listed directory is read (nfcapd's own side files are skipped).
+impl FlowFormat for NfcapdFormat {
+    type Factory = NfcapdOptions;
+
+    fn opener_factory(&self) -> NfcapdOptions {
+        self.0
     }
 
-    fn get_ext_with_compression(&self, _c: &FileCompressionType) -> Result<String> {
-        Ok(String::new())
-    }
-
-    fn compression_type(&self) -> Option<FileCompressionType> {
-        None
-    }
-
-    async fn infer_schema(
-        &self,
-        _state: &dyn Session,
-        _store: &Arc<dyn ObjectStore>,
-        _objects: &[ObjectMeta],
-    ) -> Result<SchemaRef> {
+    fn schema(&self) -> Result<SchemaRef> {
         Ok(nfcapd_schema())
     }
-
-    async fn infer_stats(
-        &self,
-        _state: &dyn Session,
-        _store: &Arc<dyn ObjectStore>,
-        table_schema: SchemaRef,
-        _object: &ObjectMeta,
-    ) -> Result<Statistics> {
-        Ok(Statistics::new_unknown(&table_schema))
-    }
-
-    async fn create_physical_plan(
-        &self,
-        _state: &dyn Session,
-        conf: FileScanConfig,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(DataSourceExec::from_data_source(
-            FileScanConfigBuilder::from(conf).build(),
-        ))
-    }
-
-    fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
-        Arc::new(NfcapdSource::new(self.0, table_schema))
-    }
 }
+
+file_format!(NfcapdFormat);
 
 /// A table over nfcapd files, lists of them, or directory trees (every file below a
 /// directory, e.g. a collector's `yyyy/mm/dd/nfcapd.YYYYMMDDhhmm` layout).
@@ -147,11 +106,7 @@ pub fn nfcapd_table<P: AsRef<str>>(paths: &[P], options: NfcapdOptions) -> Resul
         }
         urls.push(input.url()?);
     }
-    let listing = ListingOptions::new(Arc::new(NfcapdFormat(options))).with_file_extension("");
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(listing)
-        .with_schema(nfcapd_schema());
-    ListingTable::try_new(config)
+    listing_table(Arc::new(NfcapdFormat(options)), nfcapd_schema(), urls)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Opening one nfcapd file for a scan: the `FileSource`/`FileOpener` pair. Local files are
+//! Opening one nfcapd file for a scan: the `FileOpener` (its `FileSource` is the shared
+//! [`FlowSource`](crate::listing::FlowSource) over [`NfcapdOptions`]). Local files are
 //! memory-mapped, remote objects fetched whole; both feed the same block decoder. A file split
 //! into byte ranges (`FileRange`) decodes, in each partition, the layout 2 blocks whose header
 //! starts inside its range; layout 1 files carry extension maps in-stream, so the range that
@@ -11,19 +12,14 @@
 use super::NfcapdOptions;
 use super::schema::{projection_for, to_batch};
 use crate::binary::mmap::map_open_file;
+use crate::listing::{OpenerArgs, OpenerFactory};
 use arrow::array::RecordBatch;
 use arrow::buffer::Buffer;
 use arrow::datatypes::SchemaRef;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
-use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
-use datafusion::physical_plan::projection::ProjectionExprs;
-use datafusion_datasource::file::FileSource;
-use datafusion_datasource::file_scan_config::FileScanConfig;
+use datafusion_datasource::PartitionedFile;
 use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
-use datafusion_datasource::projection::{ProjectionOpener, SplitProjection};
-use datafusion_datasource::{PartitionedFile, TableSchema};
 use futures::{StreamExt, TryStreamExt};
 use nfcapd_decode::Blocks;
 use nfcapd_decode::ExtMaps;
@@ -34,86 +30,23 @@ use nfcapd_decode::{FlowColumns, Projection};
 use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 use std::sync::Arc;
 
-#[derive(Clone)]
-pub struct NfcapdSource {
-    options: NfcapdOptions,
-    table_schema: TableSchema,
-    projection: SplitProjection,
-    batch_size: Option<usize>,
-    metrics: ExecutionPlanMetricsSet,
-}
-
-impl NfcapdSource {
-    pub fn new(options: NfcapdOptions, table_schema: TableSchema) -> Self {
-        Self {
-            options,
-            projection: SplitProjection::unprojected(&table_schema),
-            table_schema,
-            batch_size: None,
-            metrics: ExecutionPlanMetricsSet::new(),
-        }
-    }
-}
-
-impl FileSource for NfcapdSource {
-    fn create_file_opener(
-        &self,
-        object_store: Arc<dyn ObjectStore>,
-        _base_config: &FileScanConfig,
-        partition: usize,
-    ) -> Result<Arc<dyn FileOpener>> {
-        // Only the projected file columns are decoded; ProjectionOpener applies the rest.
-        let file_schema = self.table_schema.file_schema();
-        let schema = Arc::new(file_schema.project(&self.projection.file_indices)?);
-        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        let opener = Arc::new(NfcapdOpener {
-            options: self.options,
-            projection: projection_for(&names),
-            schema: schema.clone(),
-            batch_size: self.batch_size.unwrap_or(8192),
-            store: object_store,
-            metrics: ScanMetrics::new(&self.metrics, partition),
-        });
-        ProjectionOpener::try_new(self.projection.clone(), opener, file_schema)
-    }
-
-    fn table_schema(&self) -> &TableSchema {
-        &self.table_schema
-    }
-
-    fn with_batch_size(&self, batch_size: usize) -> Arc<dyn FileSource> {
-        let mut s = self.clone();
-        s.batch_size = Some(batch_size);
-        Arc::new(s)
-    }
-
-    fn try_pushdown_projection(
-        &self,
-        projection: &ProjectionExprs,
-    ) -> Result<Option<Arc<dyn FileSource>>> {
-        let mut s = self.clone();
-        let merged = self.projection.source.try_merge(projection)?;
-        s.projection = SplitProjection::new(self.table_schema.file_schema(), &merged);
-        Ok(Some(Arc::new(s)))
-    }
-
-    fn projection(&self) -> Option<&ProjectionExprs> {
-        Some(&self.projection.source)
-    }
-
-    fn metrics(&self) -> &ExecutionPlanMetricsSet {
-        &self.metrics
-    }
-
-    fn file_type(&self) -> &str {
+impl OpenerFactory for NfcapdOptions {
+    fn file_type(&self) -> &'static str {
         "nfcapd"
     }
 
-    fn apply_expressions(
-        &self,
-        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        datafusion::physical_plan::apply_expression_roots(self.projection.source.iter(), f)
+    fn opener(&self, scan: OpenerArgs) -> Result<Arc<dyn FileOpener>> {
+        // Only the projected file columns are decoded; ProjectionOpener applies the rest.
+        let schema = Arc::new(scan.file_schema.project(scan.columns)?);
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        Ok(Arc::new(NfcapdOpener {
+            options: *self,
+            projection: projection_for(&names),
+            schema: schema.clone(),
+            batch_size: scan.batch_size,
+            store: scan.store,
+            metrics: ScanMetrics::new(scan.metrics, scan.partition),
+        }))
     }
 }
 

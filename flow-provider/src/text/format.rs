@@ -1,33 +1,32 @@
-//! `FileFormat`s for csv_flow and pipe: what `STORED AS CSV_FLOW` / `STORED AS PIPE` and
-//! `COPY … STORED AS CSV_FLOW` resolve to.
+//! `FileFormat`s for csv_flow and pipe: what `STORED AS CSV_FLOW` / `STORED AS PIPE`,
+//! `COPY … STORED AS CSV_FLOW`, the `csv_flow()`/`pipe()` table functions and
+//! `register_text_flows` resolve to.
 
 pub use super::parse::LineFormat;
 use super::parse::write_csv_flow;
-use super::source::TextSource;
+use crate::inputs::{Input, inputs, keep_all};
+use crate::listing::{FlowFormat, file_format, listing_table, no_options};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::catalog::Session;
 use datafusion::common::runtime::SpawnedTask;
-use datafusion::common::{GetExt, Result, Statistics, not_impl_err, plan_err};
+use datafusion::common::{GetExt, Result, not_impl_err};
+use datafusion::datasource::listing::ListingTable;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::physical_expr::LexRequirement;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
-use datafusion_datasource::TableSchema;
-use datafusion_datasource::file::FileSource;
 use datafusion_datasource::file_compression_type::FileCompressionType;
 use datafusion_datasource::file_format::{FileFormat, FileFormatFactory};
-use datafusion_datasource::file_scan_config::{FileScanConfig, FileScanConfigBuilder};
 use datafusion_datasource::file_sink_config::{FileSink, FileSinkConfig};
 use datafusion_datasource::sink::{DataSink, DataSinkExec};
-use datafusion_datasource::source::DataSourceExec;
 use datafusion_datasource::write::BatchSerializer;
 use datafusion_datasource::write::demux::DemuxedStreamReceiver;
 use datafusion_datasource::write::orchestration::spawn_writer_tasks_and_join;
-use object_store::{ObjectMeta, ObjectStore};
+use object_store::ObjectStore;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -48,9 +47,7 @@ impl FileFormatFactory for TextFlowFormatFactory {
         _state: &dyn Session,
         options: &HashMap<String, String>,
     ) -> Result<Arc<dyn FileFormat>> {
-        if let Some(k) = options.keys().next() {
-            return plan_err!("{} takes no options (got '{k}')", self.0.name());
-        }
+        no_options(self.0.name(), options)?;
         Ok(self.default())
     }
 
@@ -62,55 +59,20 @@ impl FileFormatFactory for TextFlowFormatFactory {
 #[derive(Debug)]
 pub struct TextFlowFormat(pub LineFormat);
 
-#[async_trait]
-impl FileFormat for TextFlowFormat {
-    /// Flow text files carry no conventional extension (nfdump pipe dumps, `*.csv`, none at
-    /// all), so every file of a listed directory is read.
-    fn get_ext(&self) -> String {
-        String::new()
+impl FlowFormat for TextFlowFormat {
+    type Factory = LineFormat;
+
+    fn opener_factory(&self) -> LineFormat {
+        self.0
     }
 
-    fn get_ext_with_compression(&self, _c: &FileCompressionType) -> Result<String> {
-        Ok(String::new())
-    }
-
-    fn compression_type(&self) -> Option<FileCompressionType> {
-        None
-    }
-
-    async fn infer_schema(
-        &self,
-        _state: &dyn Session,
-        _store: &Arc<dyn ObjectStore>,
-        _objects: &[ObjectMeta],
-    ) -> Result<SchemaRef> {
+    fn schema(&self) -> Result<SchemaRef> {
         Ok(self.0.schema())
     }
 
-    async fn infer_stats(
-        &self,
-        _state: &dyn Session,
-        _store: &Arc<dyn ObjectStore>,
-        table_schema: SchemaRef,
-        _object: &ObjectMeta,
-    ) -> Result<Statistics> {
-        Ok(Statistics::new_unknown(&table_schema))
-    }
-
-    async fn create_physical_plan(
-        &self,
-        _state: &dyn Session,
-        conf: FileScanConfig,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(DataSourceExec::from_data_source(
-            FileScanConfigBuilder::from(conf).build(),
-        ))
-    }
-
-    async fn create_writer_physical_plan(
+    fn writer(
         &self,
         input: Arc<dyn ExecutionPlan>,
-        _state: &dyn Session,
         conf: FileSinkConfig,
         order_requirements: Option<LexRequirement>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
@@ -129,10 +91,17 @@ impl FileFormat for TextFlowFormat {
             order_requirements,
         )))
     }
+}
 
-    fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
-        Arc::new(TextSource::new(self.0, table_schema))
-    }
+file_format!(TextFlowFormat);
+
+/// A listing table over text flow files or directories of them (every file below a directory).
+pub fn text_table<P: AsRef<str>>(format: LineFormat, paths: &[P]) -> Result<ListingTable> {
+    let urls = inputs(format.name(), paths, keep_all)?
+        .iter()
+        .map(Input::url)
+        .collect::<Result<Vec<_>>>()?;
+    listing_table(Arc::new(TextFlowFormat(format)), format.schema(), urls)
 }
 
 /// COPY/INSERT sink writing csv_flow files through the object store (whose local

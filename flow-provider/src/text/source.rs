@@ -1,108 +1,40 @@
-//! Reading text flow files: a `FileSource`/`FileOpener` pair that streams a file's bytes from
-//! the object store (local or remote alike), splits lines and parses them into batches.
+//! Reading text flow files: a `FileOpener` (its `FileSource` is [`TextSource`], the shared
+//! [`FlowSource`] over a [`LineFormat`]) that streams a file's bytes from the object store (local
+//! or remote alike), splits lines and parses them into batches.
 
 use super::parse::{LineFormat, LineParser};
+use crate::listing::{FlowSource, OpenerArgs, OpenerFactory};
 use arrow::array::RecordBatch;
 use bytes::Bytes;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
-use datafusion::physical_plan::projection::ProjectionExprs;
-use datafusion_datasource::file::FileSource;
-use datafusion_datasource::file_scan_config::FileScanConfig;
+use datafusion_datasource::PartitionedFile;
 use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
-use datafusion_datasource::projection::{ProjectionOpener, SplitProjection};
-use datafusion_datasource::{PartitionedFile, TableSchema};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
 use std::sync::Arc;
 
-#[derive(Clone)]
-pub struct TextSource {
-    format: LineFormat,
-    table_schema: TableSchema,
-    projection: SplitProjection,
-    batch_size: Option<usize>,
-    metrics: ExecutionPlanMetricsSet,
-}
+/// The `FileSource` of csv_flow and pipe files.
+pub type TextSource = FlowSource<LineFormat>;
 
-impl TextSource {
-    pub fn new(format: LineFormat, table_schema: TableSchema) -> Self {
-        Self {
-            format,
-            projection: SplitProjection::unprojected(&table_schema),
-            table_schema,
-            batch_size: None,
-            metrics: ExecutionPlanMetricsSet::new(),
-        }
-    }
-}
-
-impl FileSource for TextSource {
-    fn create_file_opener(
-        &self,
-        object_store: Arc<dyn ObjectStore>,
-        _base_config: &FileScanConfig,
-        _partition: usize,
-    ) -> Result<Arc<dyn FileOpener>> {
-        let opener = Arc::new(TextOpener {
-            format: self.format,
-            columns: self.projection.file_indices.clone(),
-            batch_size: self.batch_size.unwrap_or(8192),
-            store: object_store,
-        });
-        ProjectionOpener::try_new(
-            self.projection.clone(),
-            opener,
-            self.table_schema.file_schema(),
-        )
-    }
-
-    fn table_schema(&self) -> &TableSchema {
-        &self.table_schema
-    }
-
-    fn with_batch_size(&self, batch_size: usize) -> Arc<dyn FileSource> {
-        let mut s = self.clone();
-        s.batch_size = Some(batch_size);
-        Arc::new(s)
+impl OpenerFactory for LineFormat {
+    fn file_type(&self) -> &'static str {
+        self.name()
     }
 
     /// Lines do not align with byte ranges, so each file is read whole by one partition
     /// (several files are still read in parallel).
-    fn supports_repartitioning(&self) -> bool {
+    fn splits_files(&self) -> bool {
         false
     }
 
-    fn try_pushdown_projection(
-        &self,
-        projection: &ProjectionExprs,
-    ) -> Result<Option<Arc<dyn FileSource>>> {
-        let mut s = self.clone();
-        let merged = self.projection.source.try_merge(projection)?;
-        s.projection = SplitProjection::new(self.table_schema.file_schema(), &merged);
-        Ok(Some(Arc::new(s)))
-    }
-
-    fn projection(&self) -> Option<&ProjectionExprs> {
-        Some(&self.projection.source)
-    }
-
-    fn metrics(&self) -> &ExecutionPlanMetricsSet {
-        &self.metrics
-    }
-
-    fn file_type(&self) -> &str {
-        self.format.name()
-    }
-
-    fn apply_expressions(
-        &self,
-        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        datafusion::physical_plan::apply_expression_roots(self.projection.source.iter(), f)
+    fn opener(&self, scan: OpenerArgs) -> Result<Arc<dyn FileOpener>> {
+        Ok(Arc::new(TextOpener {
+            format: *self,
+            columns: scan.columns.to_vec(),
+            batch_size: scan.batch_size,
+            store: scan.store,
+        }))
     }
 }
 

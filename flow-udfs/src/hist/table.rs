@@ -13,6 +13,7 @@ use datafusion::datasource::provider_as_source;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableType};
 use datafusion::physical_plan::ExecutionPlan;
+use flow_provider::args;
 use flow_provider::binary::FlowBinTable;
 use std::sync::Arc;
 
@@ -23,23 +24,13 @@ const USAGE: &str = "flow_hist('table or trace dir', 'length'|'size'|'duration'|
 pub struct FlowHistFunc;
 
 fn string(e: &Expr) -> Result<&str> {
-    match e {
-        Expr::Literal(
-            ScalarValue::Utf8(Some(s))
-            | ScalarValue::LargeUtf8(Some(s))
-            | ScalarValue::Utf8View(Some(s)),
-            _,
-        ) => Ok(s),
-        other => plan_err!("{USAGE}: expected a string, got {other}"),
-    }
+    args::string(e).ok_or_else(|| plan_datafusion_err!("{USAGE}: expected a string, got {e}"))
 }
 
 fn integer(e: &Expr) -> Result<u32> {
-    let v = match e {
-        Expr::Literal(s, _) if s.data_type().is_integer() => {
-            s.cast_to(&arrow::datatypes::DataType::Int64)?
-        }
-        other => return plan_err!("{USAGE}: expected the number of bits, got {other}"),
+    let v = match args::integer(e) {
+        Some(s) => s.cast_to(&arrow::datatypes::DataType::Int64)?,
+        None => return plan_err!("{USAGE}: expected the number of bits, got {e}"),
     };
     match v {
         ScalarValue::Int64(Some(b)) if b >= 0 => Ok(b.min(200) as u32),

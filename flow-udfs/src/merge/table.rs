@@ -16,6 +16,7 @@ use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::projection::ProjectionExec;
+use flow_provider::args;
 use flow_provider::binary::FlowBinTable;
 use flow_provider::fields::standard_schema;
 use std::sync::Arc;
@@ -96,9 +97,8 @@ impl TableProvider for MergeTable {
 pub struct FlowMergeFunc;
 
 fn number(e: &Expr, what: &str) -> Result<f64> {
-    let v = match e {
-        Expr::Literal(v, _) => v.clone(),
-        other => return plan_err!("flow_merge: {what} must be a number of seconds, got {other}"),
+    let Some(v) = args::literal(e) else {
+        return plan_err!("flow_merge: {what} must be a number of seconds, got {e}");
     };
     match v.cast_to(&arrow::datatypes::DataType::Float64) {
         Ok(ScalarValue::Float64(Some(x))) => Ok(x),
@@ -109,14 +109,9 @@ fn number(e: &Expr, what: &str) -> Result<f64> {
 impl TableFunctionImpl for FlowMergeFunc {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let exprs = args.exprs();
-        let source = match exprs.first() {
-            Some(Expr::Literal(
-                ScalarValue::Utf8(Some(s))
-                | ScalarValue::LargeUtf8(Some(s))
-                | ScalarValue::Utf8View(Some(s)),
-                _,
-            )) => s.clone(),
-            _ => {
+        let source = match exprs.first().and_then(flow_provider::args::string) {
+            Some(s) => s.to_string(),
+            None => {
                 return plan_err!(
                     "flow_merge('<table or path>' [, inactive_s [, active_s]]): the first \
                      argument must be a table name or a trace path in quotes"

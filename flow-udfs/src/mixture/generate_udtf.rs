@@ -7,11 +7,14 @@ use crate::named;
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{Result, ScalarValue, internal_datafusion_err, plan_err};
+use datafusion::common::{
+    Result, ScalarValue, internal_datafusion_err, plan_datafusion_err, plan_err,
+};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
+use flow_provider::args;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::fmt;
@@ -25,29 +28,21 @@ const USAGE: &str =
 pub struct MixtureGenerateFunc;
 
 fn literal(e: &Expr) -> Result<&ScalarValue> {
-    match e {
-        Expr::Literal(v, _) => Ok(v),
-        other => plan_err!("{USAGE}: arguments must be literals, got {other}"),
-    }
+    args::literal(e)
+        .ok_or_else(|| plan_datafusion_err!("{USAGE}: arguments must be literals, got {e}"))
 }
 
 fn string(e: &Expr) -> Result<String> {
-    match literal(e)? {
-        ScalarValue::Utf8(Some(s))
-        | ScalarValue::LargeUtf8(Some(s))
-        | ScalarValue::Utf8View(Some(s)) => Ok(s.clone()),
-        other => plan_err!("{USAGE}: expected a string, got {other}"),
-    }
+    let v = literal(e)?;
+    args::string(e)
+        .map(str::to_string)
+        .ok_or_else(|| plan_datafusion_err!("{USAGE}: expected a string, got {v}"))
 }
 
 /// A non-negative integer literal; 10.5 is refused, not truncated.
 fn unsigned(e: &Expr, what: &str) -> Result<u64> {
-    let v = literal(e)?;
-    match v
-        .data_type()
-        .is_integer()
-        .then(|| v.cast_to(&DataType::UInt64))
-    {
+    literal(e)?;
+    match args::integer(e).map(|v| v.cast_to(&DataType::UInt64)) {
         Some(Ok(ScalarValue::UInt64(Some(v)))) => Ok(v),
         _ => plan_err!("{USAGE}: {what} must be a non-negative integer, got {e}"),
     }
