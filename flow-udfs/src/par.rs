@@ -34,8 +34,9 @@ pub struct Member<'a> {
 impl Member<'_> {
     /// Waits until every member has reached this call (the same number of times). Members
     /// spin, so a team suits many short steps (the EM loop: three meetings per iteration, each
-    /// after ~0.1 ms of work, where putting threads to sleep and waking them cost more than the
-    /// work). Panics if another member panicked, so that nobody waits for it forever.
+    /// after a fraction of a millisecond of work, where putting threads to sleep and waking them
+    /// cost more than the work). Panics if another member panicked, so that nobody waits for it
+    /// forever.
     pub fn wait(&self) {
         self.barrier.wait();
     }
@@ -63,8 +64,8 @@ pub fn team<R: Send>(size: usize, f: impl Fn(&Member) -> R + Sync) -> Vec<R> {
     })
 }
 
-/// Spins this many times (some 10-100 us) before yielding the core while waiting at a barrier,
-/// so that a team sharing the cores with other busy threads still moves on.
+/// Spins this many times (tens of microseconds) before yielding the core while waiting at a
+/// barrier, so that a team sharing the cores with other busy threads still moves on.
 const SPINS_BEFORE_YIELD: u32 = 1 << 11;
 
 struct SpinBarrier {

@@ -1,7 +1,7 @@
 //! Column files written with O_DIRECT where the file system takes it: whole aligned chunks go
-//! from our buffer to the disk without a copy into the page cache. On this development VM that
-//! copy was the largest cost of writing a trace, and the most variable (a 700 MB column set took
-//! 0.34-1.8 s written and synced through the page cache, 0.32 s written direct). Anything O_DIRECT
+//! from our buffer to the disk without a copy into the page cache. On the development VM that
+//! copy was the largest cost of writing a trace, and the most variable (docs/performance.md,
+//! "Writing"). Anything O_DIRECT
 //! refuses (an unaligned buffer or length: a file's tail; a file system without it) is written
 //! through the page cache instead, from the same position.
 

@@ -37,8 +37,9 @@ pub fn map_open_file(file: &File, path: &Path) -> Result<Buffer> {
     let map = unsafe { Mmap::map(file) }.map_err(fail)?;
     // Scans read columns front to back; tell the kernel to read ahead aggressively, and to read
     // a cold file into 2 MiB page-cache folios, which this and every later scan maps with one
-    // page-table entry per 2 MiB instead of 512 (measured: a warm 400 MB column sums in 14 ms
-    // instead of 38 ms, and unmapping it becomes free). Both are hints; errors are harmless.
+    // page-table entry per 2 MiB instead of 512 (a warm column sums in about a third of the
+    // time, and unmapping it becomes free: docs/performance.md). Both are hints; errors are
+    // harmless.
     let _ = map.advise(Advice::Sequential);
     #[cfg(target_os = "linux")]
     let _ = map.advise(Advice::HugePage);

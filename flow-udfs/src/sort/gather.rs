@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 /// `columns` in `order`, as batches of `batch_size` rows, gathered on a blocking task of
 /// DataFusion's runtime (up to two batches ahead) so that the gather overlaps whatever consumes
-/// the stream (writing). The task stops at the first batch nobody is waiting for any more. The `constant` ones (of one
-/// value: [`constant_columns`]) are handed out as slices of themselves.
+/// the stream (writing). The task stops at the first batch nobody is waiting for any more. The
+/// `constant` ones (of one value: [`constant_columns`]) are handed out as slices of themselves.
 pub fn gathered<O: Positions>(
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
@@ -74,9 +74,9 @@ pub fn gathered<O: Positions>(
 /// flows), so reading them in output order misses the CPU cache at almost every value. When the
 /// rows are that dense, they are read in input order instead, each value written to its place
 /// in the output (which fits in the cache): (position, output index) pairs sorted once per
-/// batch, for all columns. On the 10 M-record collector trace this took the gather from 0.56 to
-/// 0.25 s (one thread). Rows scattered over the whole trace (keys unrelated to time) are taken
-/// in output order: reading through every column for each batch would cost more.
+/// batch, for all columns: on a collector trace sorted by time that halves the gather
+/// (docs/performance.md, "Sort"). Rows scattered over the whole trace (keys unrelated to time)
+/// are taken in output order: reading through every column for each batch would cost more.
 enum Read {
     /// (position << 32 | output index) pairs, sorted.
     InInputOrder(Vec<u64>),

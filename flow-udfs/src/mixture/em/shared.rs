@@ -44,7 +44,7 @@ impl<'a> Data<'a> {
             // One block of rows per thread: the halves of numpy's pairwise split, so that the
             // sums of the two threads' rows add up to the sum of the whole column in numpy's
             // order (two threads at most; the quarters would do for four, but a fit of the
-            // published histograms takes 0.05-0.1 s on two).
+            // published histograms is already a fraction of a second on two).
             blocks: match pairwise_halves(n) {
                 Some(h) if n * kk >= PARALLEL_CELLS && crate::par::cores() > 1 => {
                     vec![0..h, h..n]
