@@ -25,24 +25,30 @@
 //! # Ok(()) }
 //! ```
 
-pub mod args;
 pub mod atomic;
 pub mod binary;
-pub mod context;
+mod context;
 mod error;
 pub mod fields;
-pub mod inputs;
-pub mod listing;
 pub mod nfcapd;
 pub mod sink;
 pub mod text;
 mod udtf;
+
+// Shared with flow-udfs and the fuzz targets, not part of the embedding API.
+#[doc(hidden)]
+pub mod args;
+#[doc(hidden)]
+pub mod inputs;
+#[doc(hidden)]
+pub mod listing;
 
 pub use context::{SessionContextFlowExt, register};
 pub use error::FlowError;
 
 use datafusion::common::DataFusionError;
 
+#[doc(hidden)]
 /// `e` with the SQL function or format `name` in its message (kept as it is when it names it
 /// already). Errors raised below a function (file readers, checks shared with the command line,
 /// DataFusion's listing) do not know which call they belong to, and a user must see which failed.

@@ -24,48 +24,65 @@ pub(super) fn solve_digamma(t: f64) -> Result<f64, FitError> {
             return Err(FitError::NonFinite(format!("gamma shape for target {t}")));
         }
     }
-    let (mut glo, mut ghi) = (g(lo), g(hi));
+    let mut b = Bracket {
+        lo,
+        glo: g(lo),
+        hi,
+        ghi: g(hi),
+    };
     for _ in 0..2000 {
-        if glo == 0.0 {
-            return Ok(lo);
+        if b.glo == 0.0 {
+            return Ok(b.lo);
         }
-        if ghi == 0.0 {
-            return Ok(hi);
+        if b.ghi == 0.0 {
+            return Ok(b.hi);
         }
-        let mid_bis = 0.5 * (lo + hi);
-        if mid_bis <= lo || mid_bis >= hi {
+        let mid_bis = 0.5 * (b.lo + b.hi);
+        if mid_bis <= b.lo || mid_bis >= b.hi {
             break;
         }
-        let sec = lo - glo * (hi - lo) / (ghi - glo);
+        let sec = b.lo - b.glo * (b.hi - b.lo) / (b.ghi - b.glo);
         // Take the secant point when it stays well inside the bracket.
-        let m = if sec > lo + 0.01 * (hi - lo) && sec < hi - 0.01 * (hi - lo) {
+        let inside = 0.01 * (b.hi - b.lo);
+        let m = if sec > b.lo + inside && sec < b.hi - inside {
             sec
         } else {
             mid_bis
         };
-        let gm = g(m);
-        if gm < 0.0 {
-            lo = m;
-            glo = gm;
-        } else {
-            hi = m;
-            ghi = gm;
-        }
+        b.narrow(m, g(m));
         // Alternate with a bisection so the bracket always shrinks geometrically.
-        let mb = 0.5 * (lo + hi);
-        if mb <= lo || mb >= hi {
+        let mb = 0.5 * (b.lo + b.hi);
+        if mb <= b.lo || mb >= b.hi {
             break;
         }
-        let gb = g(mb);
-        if gb < 0.0 {
-            lo = mb;
-            glo = gb;
+        b.narrow(mb, g(mb));
+    }
+    Ok(if b.glo.abs() <= b.ghi.abs() {
+        b.lo
+    } else {
+        b.hi
+    })
+}
+
+/// An interval holding the root, with `g` at both ends (negative at `lo`, positive at `hi`).
+struct Bracket {
+    lo: f64,
+    glo: f64,
+    hi: f64,
+    ghi: f64,
+}
+
+impl Bracket {
+    /// Moves the end whose `g` has the sign of `gx` to `x`.
+    fn narrow(&mut self, x: f64, gx: f64) {
+        if gx < 0.0 {
+            self.lo = x;
+            self.glo = gx;
         } else {
-            hi = mb;
-            ghi = gb;
+            self.hi = x;
+            self.ghi = gx;
         }
     }
-    Ok(if glo.abs() <= ghi.abs() { lo } else { hi })
 }
 
 #[cfg(test)]
