@@ -15,11 +15,8 @@ TRACE=${1:-/work/bench-data/t1m}
 REPS=${REPS:-5}
 ORIG_REPS=${ORIG_REPS:-3}
 PY=${PY:-/work/venv/fm/bin/python}
-BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/flow-models}
-[ -x "$BIN" ] || { echo "build first: cargo build --release -p flow-cli (or set BIN)"; exit 1; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-merge.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
 source bench/timing.sh
+release_binary_and_scratch merge
 
 echo "merge $TRACE ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 run_reps ours "$REPS" "$BIN" merge -I 15 -A 300 -i binary -o binary -O "$TMP/ours" "$TRACE"

@@ -18,11 +18,8 @@ ORIG_REPS=${ORIG_REPS:-3}
 BIG=${BIG:-1}
 MIXED=${MIXED:-1}
 PY=${PY:-/work/venv/fm/bin/python}
-BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/flow-models}
-[ -x "$BIN" ] || { echo "build first: cargo build --release -p flow-cli (or set BIN)"; exit 1; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-sort.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
 source bench/timing.sh
+release_binary_and_scratch sort
 
 # Our writer fsyncs every output file before the atomic rename (durable output); the original
 # leaves its 600 MB to the kernel's writeback, which later runs then wait for. So before every

@@ -1,7 +1,15 @@
 # Timing helpers for the bench scripts (sourced): run_reps NAME REPS CMD... records the median
 # wall time in MEDIAN[NAME] and the largest peak RSS in RSS[NAME]; ratio A B prints A/B.
 # BEFORE_EACH, when set, is a shell command run (untimed) before every run.
+# release_binary_and_scratch NAME: BIN (default the release build) checked, TMP a scratch
+# directory removed at exit.
 declare -A MEDIAN RSS
+release_binary_and_scratch() {
+    BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/flow-models}
+    [ -x "$BIN" ] || { echo "build first: cargo build --release -p flow-cli (or set BIN)"; exit 1; }
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-$1.XXXXXX")
+    trap 'rm -rf "$TMP"' EXIT
+}
 run_reps() {
     local name=$1 reps=$2; shift 2
     local times=() peak=0 i out

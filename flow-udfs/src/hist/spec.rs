@@ -14,9 +14,9 @@ pub enum XValue {
     Length,
     /// octets
     Size,
-    /// milliseconds, see [`crate::duration::flow_duration`]
+    /// milliseconds, as the SQL function `flow_duration` computes it
     Duration,
-    /// bits per second, see [`crate::duration::flow_rate`]
+    /// bits per second, as the SQL function `flow_rate` computes it
     Rate,
 }
 
