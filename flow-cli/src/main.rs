@@ -40,6 +40,7 @@ enum Command {
     Sort(cmd::sort::Args),
     Fit(cmd::fit::Args),
     Generate(cmd::generate::Args),
+    Summary(cmd::summary::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
             Command::Sort(args) => cmd::sort::run(args).await,
             Command::Fit(args) => cmd::fit::run(args).await,
             Command::Generate(args) => cmd::generate::run(args).await,
+            Command::Summary(args) => cmd::summary::run(args).await,
         }
     });
     match result {

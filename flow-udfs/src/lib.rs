@@ -1,8 +1,9 @@
 //! flow-models functions for DataFusion. [`register_all`] is the single entry point that
 //! installs every format (from `flow-provider`) and every function of the project: the
 //! histogram (`flow_hist`, `log_bin`, `log_bin_hi`, `flow_duration`, `flow_rate`), the merge
-//! (`flow_merge`), mixtures (`mixture_fit`, `mixture_pdf`, `mixture_cdf`, `mixture_generate`).
-//! The modules [`hist`], [`merge`], [`sort`] and [`mixture`] give the same tools to Rust code.
+//! (`flow_merge`), mixtures (`mixture_fit`, `mixture_pdf`, `mixture_cdf`, `mixture_generate`),
+//! summaries of a histogram (`flow_summary`, `flow_cdf_summary`).
+//! The modules [`hist`], [`merge`], [`sort`], [`mixture`] and [`summary`] give the same tools to Rust code.
 //!
 //! ```no_run
 //! use datafusion::prelude::SessionContext;
@@ -28,6 +29,7 @@ pub mod mixture;
 mod par;
 mod row_index;
 pub mod sort;
+pub mod summary;
 mod udf;
 
 use datafusion::common::Result;
@@ -41,6 +43,8 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     register_hist(ctx);
     ctx.register_udtf("flow_merge", Arc::new(merge::FlowMergeFunc));
     mixture::register(ctx);
+    ctx.register_udtf("flow_summary", Arc::new(summary::SummaryFunc));
+    ctx.register_udtf("flow_cdf_summary", Arc::new(summary::CdfSummaryFunc));
     Ok(())
 }
 

@@ -7,3 +7,4 @@ pub mod hist;
 pub mod merge;
 pub mod sort;
 pub mod sql;
+pub mod summary;

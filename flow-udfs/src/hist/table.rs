@@ -70,7 +70,10 @@ pub struct HistTable {
 }
 
 /// The registered table called `name`, if there is one.
-async fn registered(state: &SessionState, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+pub(crate) async fn registered(
+    state: &SessionState,
+    name: &str,
+) -> Result<Option<Arc<dyn TableProvider>>> {
     let options = state.config().options();
     let reference = TableReference::from(name).resolve(
         &options.catalog.default_catalog,
