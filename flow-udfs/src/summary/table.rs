@@ -1,7 +1,7 @@
 //! The SQL faces of the summary: `flow_summary('<table or csv_hist path>')` → `(statistic,
 //! value, unit)` and `flow_cdf_summary('<table or csv_hist path>' [, 'length'|'size'|
-//! 'duration'|'rate'])` → `(up_to, flows_pct, packets_pct, octets_pct)`. A registered table or
-//! view (e.g. over `flow_hist`) is tried first, else the argument is a csv_hist file. Planning
+//! 'duration'|'rate'])` → `(up_to, flows_pct, packets_pct, octets_pct)`. An existing file is
+//! read as csv_hist; any other name is a registered table or view (e.g. over `flow_hist`). Planning
 //! checks the source and reads nothing: [`SummaryExec`] reads and computes when executed.
 
 use super::{SummaryKind as Kind, read_csv_hist, summarize};
@@ -181,7 +181,15 @@ impl TableProvider for SummaryTable {
         let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
             return plan_err!("{name} needs a DataFusion SessionState");
         };
-        let input = match registered(state, &self.source).await? {
+        // An existing file is a csv_hist (read by our reader, typed as pandas types it, even
+        // where the session also resolves paths as tables); any other name a table or view.
+        let is_file = std::fs::metadata(&self.source).is_ok_and(|m| m.is_file());
+        let table = match is_file {
+            true => None,
+            false => registered(state, &self.source).await?,
+        };
+        let input = match table {
+            _ if is_file => SummaryInput::CsvHist(self.source.clone()),
             Some(table) => {
                 let plan = LogicalPlanBuilder::scan(
                     self.source.as_str(),
@@ -191,17 +199,12 @@ impl TableProvider for SummaryTable {
                 .build()?;
                 SummaryInput::Plan(state.create_physical_plan(&plan).await?)
             }
-            None => match std::fs::metadata(&self.source) {
-                Ok(m) if m.is_file() => SummaryInput::CsvHist(self.source.clone()),
-                Ok(_) => return plan_err!("{name}: '{}' is not a file", self.source),
-                Err(e) => {
-                    return Err(plan_datafusion_err!(
-                        "{name}: '{}' is neither a registered table nor a readable csv_hist \
-                         file: {e}",
-                        self.source
-                    ));
-                }
-            },
+            None => {
+                return Err(plan_datafusion_err!(
+                    "{name}: '{}' is neither a registered table nor a csv_hist file",
+                    self.source
+                ));
+            }
         };
         let exec: Arc<dyn ExecutionPlan> = Arc::new(SummaryExec::new(input, self.kind));
         match projection {
