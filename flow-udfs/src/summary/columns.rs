@@ -114,8 +114,7 @@ fn values(name: &str, batches: &[RecordBatch]) -> Result<Values> {
             })
         })
         .collect::<Result<_>>()?;
-    if let Some(a) = arrays.iter().find(|a| a.null_count() > 0) {
-        let _ = a;
+    if arrays.iter().any(|a| a.null_count() > 0) {
         return exec_err!("summary: column {name} has NULLs");
     }
     let dt = arrays[0].data_type().clone();
