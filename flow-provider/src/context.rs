@@ -65,6 +65,20 @@ impl TableProviderFactory for CheckedListingFactory {
         state: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
+        // Local nfcapd locations are read as nfcapd('dir') reads them: every file below a
+        // directory. DataFusion's listing would take only the top level and only names ending in
+        // `.nfcapd`, and a collector's files (`yyyy/mm/dd/nfcapd.YYYYMMDDhhmm`) have neither.
+        if self.0 == "nfcapd" {
+            let local: Option<Vec<String>> = cmd
+                .locations
+                .iter()
+                .map(|l| local_path(l).map(|p| p.to_string_lossy().into_owned()))
+                .collect();
+            if let Some(paths) = local {
+                let options = NfcapdOptions::from_map(&cmd.options)?;
+                return Ok(Arc::new(nfcapd_table(&paths, options)?));
+            }
+        }
         for location in &cmd.locations {
             if let Some(path) = local_path(location) {
                 local_files(self.0, &path, keep_all)?;

@@ -232,6 +232,36 @@ async fn stored_as_nfcapd_and_register_nfcapd() {
     assert!(e.contains("unknown option") && e.contains("colour"), "{e}");
 }
 
+/// A collector's directory tree (`yyyy/mm/dd/nfcapd.YYYYMMDDhhmm`, no extension) as a table:
+/// every file below the location is read, as `nfcapd('dir')` reads it.
+#[tokio::test]
+async fn stored_as_nfcapd_reads_a_collector_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = 0;
+    for (day, name) in [
+        ("2024/01/01", "nf171_sfipfix_mixed_lzo.nfcapd"),
+        ("2024/01/02", "nf171_nfpcapd_small_lz4.nfcapd"),
+    ] {
+        let folder = dir.path().join(day);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::copy(data_path(name), folder.join("nfcapd.202401011200")).unwrap();
+        let stat = parse_stat(&load_text(&format!("{name}.stat.txt")));
+        expected += stat["Flows"].parse::<u64>().unwrap();
+    }
+    std::fs::write(dir.path().join(".nfstat"), b"collector statistics").unwrap();
+    let ctx = context(2);
+    let root = sql_path(dir.path());
+    ctx.sql(&format!(
+        "CREATE EXTERNAL TABLE day STORED AS NFCAPD LOCATION '{root}' OPTIONS ('skip_corrupt' 'false')"
+    ))
+    .await
+    .unwrap();
+    let by_table = lines(&ctx, "SELECT count(*) FROM day").await;
+    let by_function = lines(&ctx, &format!("SELECT count(*) FROM nfcapd('{root}')")).await;
+    assert_eq!(by_table, vec![expected.to_string()]);
+    assert_eq!(by_function, by_table);
+}
+
 #[tokio::test]
 async fn corrupt_block_fails_with_position_or_is_skipped_and_counted() {
     let dir = tempfile::Builder::new()

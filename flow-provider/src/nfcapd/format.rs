@@ -14,8 +14,8 @@ use datafusion_datasource::file_format::{FileFormat, FileFormatFactory};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Reading options. `skip_corrupt`: skip blocks (and files) that fail to decode, with a
-/// warning on stderr counting them, instead of failing the query.
+/// Reading options. `skip_corrupt`: skip blocks (and files) that fail to decode, counting them
+/// in the scan's metrics, instead of failing the query.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NfcapdOptions {
     pub skip_corrupt: bool,
