@@ -54,6 +54,46 @@ fn register_hist(ctx: &SessionContext) {
     ctx.register_udtf("flow_hist", Arc::new(hist::FlowHistFunc));
 }
 
+/// `plan` cut to the columns a scan asked for, unless that is all of them in order.
+pub(crate) fn projected(
+    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    projection: Option<&Vec<usize>>,
+) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+    use datafusion::physical_expr::{PhysicalExpr, expressions::Column};
+    use datafusion::physical_plan::projection::ProjectionExec;
+    let schema = plan.schema();
+    match projection {
+        Some(p) if !p.iter().copied().eq(0..schema.fields().len()) => {
+            let exprs = p.iter().map(|&i| {
+                let name = schema.field(i).name().clone();
+                (
+                    Arc::new(Column::new(&name, i)) as Arc<dyn PhysicalExpr>,
+                    name,
+                )
+            });
+            Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
+        }
+        _ => Ok(plan),
+    }
+}
+
+/// The table registered in `session` as `name`, if there is one (a table function's source).
+pub(crate) async fn registered(
+    session: &dyn datafusion::catalog::Session,
+    name: &str,
+) -> Result<Option<Arc<dyn datafusion::catalog::TableProvider>>> {
+    let options = &session.config().options().catalog;
+    let reference = datafusion::common::TableReference::from(name)
+        .resolve(&options.default_catalog, &options.default_schema);
+    let Some(catalog) = session.catalog_list().catalog(&reference.catalog) else {
+        return Ok(None);
+    };
+    let Some(schema) = catalog.schema(&reference.schema) else {
+        return Ok(None);
+    };
+    schema.table(&reference.table).await
+}
+
 /// The one child handed to `with_new_children` of a single-input operator `name`.
 pub(crate) fn only_child(
     name: &str,

@@ -25,6 +25,17 @@ pub enum X {
     Rate,
 }
 
+impl From<X> for XValue {
+    fn from(x: X) -> Self {
+        match x {
+            X::Length => XValue::Length,
+            X::Size => XValue::Size,
+            X::Duration => XValue::Duration,
+            X::Rate => XValue::Rate,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Column {
     Duration,
@@ -83,12 +94,7 @@ pub struct Args {
 
 impl Args {
     fn spec(&self) -> HistSpec {
-        let x = match self.x {
-            X::Length => XValue::Length,
-            X::Size => XValue::Size,
-            X::Duration => XValue::Duration,
-            X::Rate => XValue::Rate,
-        };
+        let x = self.x.into();
         let columns = self
             .columns
             .iter()

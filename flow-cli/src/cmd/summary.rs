@@ -1,6 +1,7 @@
 //! `flow-models summary`: the statistics and CDF tables of a csv_hist histogram, as the
 //! original's TeX tables (`flow_models.summary`) or as CSV or Markdown.
 
+use crate::cmd::hist::X;
 use crate::stdout::Stdout;
 use clap::ValueEnum;
 use datafusion::common::Result;
@@ -9,18 +10,6 @@ use flow_udfs::hist::XValue;
 use flow_udfs::summary::{Format, summarize_csv_hist};
 use std::io::Write;
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum X {
-    /// packets per flow; points 2^0 … 2^24 packets
-    Length,
-    /// octets per flow; points 64 · 2^0 … 64 · 2^24 bytes
-    Size,
-    /// flow duration; points 2^0 … 2^24 milliseconds (not in the original)
-    Duration,
-    /// flow rate; points 1024 · 2^0 … 1024 · 2^24 bit/s (not in the original)
-    Rate,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutFormat {
@@ -64,12 +53,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    let x = args.x.map(|x| match x {
-        X::Length => XValue::Length,
-        X::Size => XValue::Size,
-        X::Duration => XValue::Duration,
-        X::Rate => XValue::Rate,
-    });
+    let x = args.x.map(XValue::from);
     let format = match args.format {
         OutFormat::Tex => Format::Tex,
         OutFormat::Csv => Format::Csv,

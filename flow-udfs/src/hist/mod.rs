@@ -13,7 +13,6 @@ pub use acc::HistAcc;
 pub use csv::{HistOutput, write_csv_hist, write_hist};
 pub use exec::{HistExec, accumulate};
 pub use spec::{EXACT, HistSpec, SumColumn, XValue};
-pub(crate) use table::registered;
 pub use table::{FlowHistFunc, HistTable};
 
 use arrow::array::RecordBatch;

@@ -8,7 +8,7 @@ use crate::named;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{Result, ScalarValue, TableReference, plan_datafusion_err, plan_err};
+use datafusion::common::{Result, ScalarValue, plan_datafusion_err, plan_err};
 use datafusion::datasource::provider_as_source;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableType};
@@ -69,25 +69,6 @@ pub struct HistTable {
     spec: HistSpec,
 }
 
-/// The registered table called `name`, if there is one.
-pub(crate) async fn registered(
-    state: &SessionState,
-    name: &str,
-) -> Result<Option<Arc<dyn TableProvider>>> {
-    let options = state.config().options();
-    let reference = TableReference::from(name).resolve(
-        &options.catalog.default_catalog,
-        &options.catalog.default_schema,
-    );
-    let Some(catalog) = state.catalog_list().catalog(&reference.catalog) else {
-        return Ok(None);
-    };
-    let Some(schema) = catalog.schema(&reference.schema) else {
-        return Ok(None);
-    };
-    schema.table(&reference.table).await
-}
-
 #[async_trait]
 impl TableProvider for HistTable {
     fn schema(&self) -> SchemaRef {
@@ -108,7 +89,7 @@ impl TableProvider for HistTable {
         let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
             return plan_err!("flow_hist needs a DataFusion SessionState");
         };
-        let table = match registered(state, &self.source).await? {
+        let table = match crate::registered(state, &self.source).await? {
             Some(table) => table,
             None => Arc::new(FlowBinTable::try_new(&[self.source.as_str()]).map_err(|e| {
                 plan_datafusion_err!(
@@ -122,23 +103,6 @@ impl TableProvider for HistTable {
             .build()?;
         let input = state.create_physical_plan(&plan).await?;
         let hist: Arc<dyn ExecutionPlan> = Arc::new(HistExec::new(input, self.spec.clone()));
-        match projection {
-            Some(p) if p.len() != self.spec.output_schema().fields().len() => {
-                let exprs = p
-                    .iter()
-                    .map(|&i| {
-                        let f = self.spec.output_schema().field(i).clone();
-                        let e: Arc<dyn datafusion::physical_expr::PhysicalExpr> = Arc::new(
-                            datafusion::physical_expr::expressions::Column::new(f.name(), i),
-                        );
-                        (e, f.name().clone())
-                    })
-                    .collect::<Vec<_>>();
-                Ok(Arc::new(
-                    datafusion::physical_plan::projection::ProjectionExec::try_new(exprs, hist)?,
-                ))
-            }
-            _ => Ok(hist),
-        }
+        crate::projected(hist, projection)
     }
 }

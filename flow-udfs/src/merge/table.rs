@@ -11,11 +11,9 @@ use crate::row_index::{RowIndexExec, flowbin_scan};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{DataFusionError, Result, ScalarValue, TableReference, plan_err};
+use datafusion::common::{DataFusionError, Result, ScalarValue, plan_err};
 use datafusion::logical_expr::{Expr, TableType};
-use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::projection::ProjectionExec;
 use flow_provider::args;
 use flow_provider::binary::FlowBinTable;
 use flow_provider::fields::standard_schema;
@@ -78,17 +76,7 @@ impl TableProvider for MergeTable {
         let scan = self.inner.scan(state, None, &[], None).await?;
         let partitions = state.config().target_partitions();
         let plan = merge_plan(scan, self.params, partitions)?;
-        match projection {
-            None => Ok(plan),
-            Some(cols) => {
-                let schema = plan.schema();
-                let exprs = cols.iter().map(|&i| {
-                    let name = schema.field(i).name().clone();
-                    (Arc::new(Column::new(&name, i)) as _, name)
-                });
-                Ok(Arc::new(ProjectionExec::try_new(exprs, plan)?))
-            }
-        }
+        crate::projected(plan, projection)
     }
 }
 
@@ -129,7 +117,7 @@ impl TableFunctionImpl for FlowMergeFunc {
             .map_or(Ok(300.0), |e| number(e, "active timeout"))?;
         let params =
             MergeParams::from_seconds(inactive, active).map_err(|e| named("flow_merge", e))?;
-        let inner = match lookup_table(args.session(), &source)? {
+        let inner = match futures::executor::block_on(crate::registered(args.session(), &source))? {
             Some(t) => t,
             None => Arc::new(FlowBinTable::try_new(&[&source]).map_err(|e| {
                 DataFusionError::Plan(format!(
@@ -139,22 +127,4 @@ impl TableFunctionImpl for FlowMergeFunc {
         };
         Ok(Arc::new(MergeTable::new(inner, params)))
     }
-}
-
-/// The registered table `name`, if any (table lookups are async; in-memory catalogs answer
-/// at once, so blocking here is brief).
-fn lookup_table(session: &dyn Session, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-    let options = &session.config().options().catalog;
-    let reference =
-        TableReference::from(name).resolve(&options.default_catalog, &options.default_schema);
-    let Some(catalog) = session.catalog_list().catalog(&reference.catalog) else {
-        return Ok(None);
-    };
-    let Some(schema) = catalog.schema(&reference.schema) else {
-        return Ok(None);
-    };
-    if !schema.table_exist(&reference.table) {
-        return Ok(None);
-    }
-    futures::executor::block_on(schema.table(&reference.table))
 }

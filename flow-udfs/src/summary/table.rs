@@ -5,7 +5,7 @@
 //! checks the source and reads nothing: [`SummaryExec`] reads and computes when executed.
 
 use super::{SummaryKind as Kind, read_csv_hist, summarize};
-use crate::hist::{XValue, registered};
+use crate::hist::XValue;
 use crate::named;
 use arrow::array::{Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -19,7 +19,6 @@ use datafusion::execution::{SendableRecordBatchStream, SessionState, TaskContext
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableType};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, collect,
@@ -186,7 +185,7 @@ impl TableProvider for SummaryTable {
         let is_file = std::fs::metadata(&self.source).is_ok_and(|m| m.is_file());
         let table = match is_file {
             true => None,
-            false => registered(state, &self.source).await?,
+            false => crate::registered(state, &self.source).await?,
         };
         let input = match table {
             _ if is_file => SummaryInput::CsvHist(self.source.clone()),
@@ -207,20 +206,7 @@ impl TableProvider for SummaryTable {
             }
         };
         let exec: Arc<dyn ExecutionPlan> = Arc::new(SummaryExec::new(input, self.kind));
-        match projection {
-            Some(p) if p.len() != self.kind.schema().fields().len() => {
-                let schema = self.kind.schema();
-                let exprs = p.iter().map(|&i| {
-                    let f = schema.field(i);
-                    let e: Arc<dyn PhysicalExpr> = Arc::new(
-                        datafusion::physical_expr::expressions::Column::new(f.name(), i),
-                    );
-                    (e, f.name().clone())
-                });
-                Ok(Arc::new(ProjectionExec::try_new(exprs, exec)?))
-            }
-            _ => Ok(exec),
-        }
+        crate::projected(exec, projection)
     }
 }
 
