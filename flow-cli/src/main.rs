@@ -41,6 +41,7 @@ enum Command {
     Fit(cmd::fit::Args),
     Generate(cmd::generate::Args),
     Summary(cmd::summary::Args),
+    Plot(cmd::plot::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
             Command::Fit(args) => cmd::fit::run(args).await,
             Command::Generate(args) => cmd::generate::run(args).await,
             Command::Summary(args) => cmd::summary::run(args).await,
+            Command::Plot(args) => cmd::plot::run(args).await,
         }
     });
     match result {

@@ -96,7 +96,7 @@ impl Printer {
 }
 
 /// The statements of `sql`, parsed in the session's SQL dialect.
-fn parse(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement>> {
+pub(crate) fn parse(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement>> {
     let state = ctx.state();
     let dialect = &state.config().options().sql_parser.dialect;
     let parser = dialect_from_str(dialect)

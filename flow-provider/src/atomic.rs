@@ -6,6 +6,7 @@ use crate::FlowError;
 use datafusion::common::{DataFusionError, Result};
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use tempfile::{NamedTempFile, TempDir};
 
@@ -129,6 +130,7 @@ impl AtomicFile {
         let (parent, prefix) = prepare(target)?;
         let temp = tempfile::Builder::new()
             .prefix(&prefix)
+            .permissions(fs::Permissions::from_mode(0o666))
             .tempfile_in(&parent)
             .map_err(|e| io_err("cannot create a temporary file in", &parent, e))?;
         lock(temp.as_file(), temp.path())?;
@@ -206,6 +208,7 @@ impl AtomicDir {
         let (parent, prefix) = prepare(target)?;
         let temp = tempfile::Builder::new()
             .prefix(&prefix)
+            .permissions(fs::Permissions::from_mode(0o777))
             .tempdir_in(&parent)
             .map_err(|e| io_err("cannot create a temporary directory in", &parent, e))?;
         let dir = fs::File::open(temp.path()).map_err(|e| io_err("cannot open", temp.path(), e))?;
@@ -277,6 +280,32 @@ fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use std::os::unix::fs::FileTypeExt;
+
+    /// The process's umask, from /proc (Linux).
+    fn umask() -> u32 {
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line[6..].trim(), 8).unwrap()
+    }
+
+    /// Outputs get the permissions any new file or directory gets (0666 / 0777 less the umask),
+    /// not the owner-only mode of a temporary file: a histogram or trace written for others to
+    /// read must be readable by them.
+    #[test]
+    fn outputs_have_the_usual_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, trace) = (dir.path().join("h.csv"), dir.path().join("trace"));
+        let mut f = AtomicFile::create(&file).unwrap();
+        f.write_all(b"bin_lo\n").unwrap();
+        f.commit().unwrap();
+        AtomicDir::create(&trace, |_| Ok(()))
+            .unwrap()
+            .commit()
+            .unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o666 & !umask());
+        assert_eq!(mode(&trace), 0o777 & !umask());
+    }
 
     /// A device is written, never replaced by a regular file: `/dev/null` takes the output,
     /// `/dev/full` refuses it with the device's error, and both stay devices.

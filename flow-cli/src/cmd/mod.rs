@@ -5,6 +5,7 @@ pub mod fit;
 pub mod generate;
 pub mod hist;
 pub mod merge;
+pub mod plot;
 pub mod sort;
 pub mod sql;
 pub mod summary;

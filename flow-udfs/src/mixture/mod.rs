@@ -22,7 +22,7 @@ mod json;
 mod mix;
 mod npsum;
 mod pyfmt;
-pub(crate) use npsum::pairwise_sum;
+pub use npsum::pairwise_sum;
 pub(crate) use pyfmt::py_float_repr;
 mod sample;
 mod save;

@@ -1,0 +1,80 @@
+//! The figures of a flow study, as `flow_models.plot` (flow-models 2.2) draws them: the CDF of
+//! flows, packets and octets, their PDFs and the averages per flow, from a histogram (a csv_hist
+//! file or any query's batches with its columns) and the mixtures fitted to it.
+//!
+//! ```no_run
+//! use flow_plot::{Group, ImageFormat, PlotOptions, Source, figures, render};
+//! # fn main() -> datafusion::common::Result<()> {
+//! let group = Group::of(vec![Source::load("length.csv")?, Source::load("mixtures/length")?])?;
+//! let figs = figures(&[group], &PlotOptions::default())?;
+//! let png: Vec<u8> = render(&figs[0], ImageFormat::Png)?; // the CDF, as PNG bytes
+//! # Ok(()) }
+//! ```
+//!
+//! [`figures`] computes every series ([`Figure`] is plain data; `--data-out` writes it as
+//! CSV), [`render`] draws one figure, [`render_single`] the CDF and the three PDFs in one
+//! 2×2 image, [`plot_to_dir`] writes the whole set as the command-line tool does.
+
+mod data_out;
+mod density;
+mod figures;
+mod input;
+mod render;
+mod series;
+
+pub use data_out::{figure_csv, number, write_data};
+pub use figures::{
+    CdfMode, Figure, Group, Mark, PdfMode, PlotOptions, Raster, Rgb, Series, Style, figures, grid,
+    unit,
+};
+pub use input::{HistData, MixtureSet, Source, What};
+pub use render::{ImageFormat, render, render_single};
+pub use series::{LINE_NBINS, line_grid};
+
+use datafusion::common::{DataFusionError, Result};
+use flow_provider::atomic::AtomicFile;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` atomically (nothing appears there unless all of it was written).
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.file()
+        .write_all(bytes)
+        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", path.display())))?;
+    file.commit()
+}
+
+/// Draws the plot set into `dir` as `flow_models.plot` names it: `cdf`, `pdf-flows`,
+/// `pdf-packets`, `pdf-octets` (with `single`: one `single` image of those four instead),
+/// `avg-packets`, `avg-octets` and `avg-packet_size`, each `.png` or `.svg`. Returns the
+/// files written.
+pub fn plot_to_dir(
+    figures: &[Figure],
+    format: ImageFormat,
+    single: bool,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", dir.display())))?;
+    let mut written = Vec::new();
+    let mut write = |name: &str, bytes: Vec<u8>| -> Result<()> {
+        let path = dir.join(format!("{name}.{}", format.extension()));
+        write_atomically(&path, &bytes)?;
+        written.push(path);
+        Ok(())
+    };
+    let (cdf_pdf, avg): (Vec<&Figure>, Vec<&Figure>) =
+        figures.iter().partition(|f| !f.name.starts_with("avg-"));
+    if single && cdf_pdf.len() == 4 {
+        write("single", render_single(&cdf_pdf, format)?)?;
+    } else {
+        for f in cdf_pdf {
+            write(&f.name, render(f, format)?)?;
+        }
+    }
+    for f in avg {
+        write(&f.name, render(f, format)?)?;
+    }
+    Ok(written)
+}
