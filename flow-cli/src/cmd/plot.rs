@@ -3,6 +3,7 @@
 
 use crate::cmd::hist::X;
 use clap::ValueEnum;
+use clap::builder::TypedValueParser;
 use datafusion::common::{DataFusionError, Result};
 use flow_plot::{
     CdfMode, Group, HistData, ImageFormat, PdfMode, PlotOptions, Source, figures, plot_to_dir,
@@ -15,31 +16,6 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     Png,
     Svg,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum PdfArg {
-    /// the histogram's bins as points
-    Points,
-    /// 2-D histogram of the points in log space, weighted by flows
-    Hist,
-    /// Gaussian kernel density of the points in log space, weighted by flows
-    Kde,
-    /// each mixture component as a dashed line
-    Comp,
-    /// the mixture components stacked
-    CompStack,
-    /// components named in the legend
-    CompLabels,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum CdfArg {
-    Comp,
-    CompStack,
-    CompLabels,
 }
 
 /// Plots of a flow histogram and its mixture models (like flow_models.plot).
@@ -76,12 +52,14 @@ pub struct Args {
     /// Do not divide the PDF data points by their bin width (log-binned points)
     #[arg(long = "no-normalize")]
     pub no_normalize: bool,
-    /// Additional PDF plot mode (repeatable)
-    #[arg(short = 'P', value_enum)]
-    pub pdf: Vec<PdfArg>,
+    /// Additional PDF plot mode (repeatable): points (the bins), hist (2-D histogram of the
+    /// points), kde (their kernel density), comp (mixture components), comp_stack (stacked),
+    /// comp_labels (components in the legend)
+    #[arg(short = 'P', value_parser = modes(&PdfMode::NAMES))]
+    pub pdf: Vec<PdfMode>,
     /// Additional CDF plot mode (repeatable)
-    #[arg(short = 'C', value_enum)]
-    pub cdf: Vec<CdfArg>,
+    #[arg(short = 'C', value_parser = modes(&CdfMode::NAMES))]
+    pub cdf: Vec<CdfMode>,
     /// Another histogram (and mixture) on the same plots: HIST.csv[:MIXTURE_DIR] (repeatable)
     #[arg(long, value_name = "HIST[:MIXTURE]")]
     pub also: Vec<String>,
@@ -99,23 +77,12 @@ pub struct Args {
     pub data_out: Option<PathBuf>,
 }
 
-fn pdf_mode(m: PdfArg) -> PdfMode {
-    match m {
-        PdfArg::Points => PdfMode::Points,
-        PdfArg::Hist => PdfMode::Hist,
-        PdfArg::Kde => PdfMode::Kde,
-        PdfArg::Comp => PdfMode::Comp,
-        PdfArg::CompStack => PdfMode::CompStack,
-        PdfArg::CompLabels => PdfMode::CompLabels,
-    }
-}
-
-fn cdf_mode(m: CdfArg) -> CdfMode {
-    match m {
-        CdfArg::Comp => CdfMode::Comp,
-        CdfArg::CompStack => CdfMode::CompStack,
-        CdfArg::CompLabels => CdfMode::CompLabels,
-    }
+/// A `-P`/`-C` value parser listing the mode names in `--help`.
+fn modes<M: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static>(
+    names: &[(&'static str, M)],
+) -> impl TypedValueParser<Value = M> {
+    clap::builder::PossibleValuesParser::new(names.iter().map(|(n, _)| *n))
+        .try_map(|s| s.parse::<M>())
 }
 
 /// The histogram of `--sql`/`-f`, run in a session with every flow function.
@@ -183,8 +150,8 @@ pub async fn run(args: Args) -> Result<()> {
     let options = PlotOptions {
         x: XValue::from(args.x),
         normalize: !args.no_normalize,
-        pdf_modes: args.pdf.iter().copied().map(pdf_mode).collect(),
-        cdf_modes: args.cdf.iter().copied().map(cdf_mode).collect(),
+        pdf_modes: args.pdf.iter().copied().collect(),
+        cdf_modes: args.cdf.iter().copied().collect(),
     };
     let figs = figures(&groups, &options)?;
     if let Some(dir) = &args.data_out {

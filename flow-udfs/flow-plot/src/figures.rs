@@ -33,6 +33,53 @@ pub enum CdfMode {
     CompLabels,
 }
 
+impl PdfMode {
+    /// The modes by the original's names (`-P points`, ...).
+    pub const NAMES: [(&str, PdfMode); 6] = [
+        ("points", PdfMode::Points),
+        ("hist", PdfMode::Hist),
+        ("kde", PdfMode::Kde),
+        ("comp", PdfMode::Comp),
+        ("comp_stack", PdfMode::CompStack),
+        ("comp_labels", PdfMode::CompLabels),
+    ];
+}
+
+impl CdfMode {
+    /// The modes by the original's names (`-C comp`, ...).
+    pub const NAMES: [(&str, CdfMode); 3] = [
+        ("comp", CdfMode::Comp),
+        ("comp_stack", CdfMode::CompStack),
+        ("comp_labels", CdfMode::CompLabels),
+    ];
+}
+
+/// A mode by name, or an error listing the names.
+fn mode_named<M: Copy>(names: &[(&str, M)], s: &str) -> Result<M, String> {
+    names
+        .iter()
+        .find(|(n, _)| *n == s)
+        .map(|(_, m)| *m)
+        .ok_or_else(|| {
+            let all: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+            format!("unknown mode '{s}' (one of {})", all.join(", "))
+        })
+}
+
+impl std::str::FromStr for PdfMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        mode_named(&Self::NAMES, s)
+    }
+}
+
+impl std::str::FromStr for CdfMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        mode_named(&Self::NAMES, s)
+    }
+}
+
 /// How the plot set is made.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlotOptions {

@@ -73,6 +73,12 @@ impl HistData {
         })
     }
 
+    /// The rows of a DataFrame with the csv_hist columns (runs it), e.g.
+    /// `ctx.sql("SELECT * FROM flow_hist('trace', 'length', 12)")`.
+    pub async fn from_dataframe(df: datafusion::dataframe::DataFrame) -> Result<Self> {
+        Self::from_batches(&df.collect().await?)
+    }
+
     /// A csv_hist file (as `flow-models hist` and `flow_models.hist` write it).
     pub fn from_csv(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();

@@ -57,24 +57,40 @@ pub fn plot_to_dir(
 ) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)
         .map_err(|e| DataFusionError::Execution(format!("{}: {e}", dir.display())))?;
-    let mut written = Vec::new();
-    let mut write = |name: &str, bytes: Vec<u8>| -> Result<()> {
-        let path = dir.join(format!("{name}.{}", format.extension()));
-        write_atomically(&path, &bytes)?;
-        written.push(path);
-        Ok(())
-    };
     let (cdf_pdf, avg): (Vec<&Figure>, Vec<&Figure>) =
         figures.iter().partition(|f| !f.name.starts_with("avg-"));
+    let mut images: Vec<(String, Vec<&Figure>)> = Vec::new();
     if single && cdf_pdf.len() == 4 {
-        write("single", render_single(&cdf_pdf, format)?)?;
+        images.push(("single".into(), cdf_pdf));
     } else {
-        for f in cdf_pdf {
-            write(&f.name, render(f, format)?)?;
-        }
+        images.extend(cdf_pdf.into_iter().map(|f| (f.name.clone(), vec![f])));
     }
-    for f in avg {
-        write(&f.name, render(f, format)?)?;
+    images.extend(avg.into_iter().map(|f| (f.name.clone(), vec![f])));
+    // Drawn on all cores (each image is independent), written one by one.
+    let drawn: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = images
+            .iter()
+            .map(|(_, figs)| {
+                scope.spawn(move || match figs.as_slice() {
+                    [one] => render(one, format),
+                    several => render_single(several, format),
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(DataFusionError::Execution("plot: drawing failed".into()))
+                })
+            })
+            .collect()
+    });
+    let mut written = Vec::new();
+    for ((name, _), bytes) in images.iter().zip(drawn) {
+        let path = dir.join(format!("{name}.{}", format.extension()));
+        write_atomically(&path, &bytes?)?;
+        written.push(path);
     }
     Ok(written)
 }
