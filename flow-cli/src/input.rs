@@ -77,6 +77,7 @@ pub struct Input {
 /// bad blocks and files are skipped with a warning.
 pub async fn read(ctx: &SessionContext, args: &InputArgs) -> Result<Input> {
     let paths: Vec<&str> = args.inputs.iter().map(String::as_str).collect();
+    flow_provider::store::ensure_stores(&ctx.runtime_env(), &paths)?;
     let skip_corrupt = args.skip_corrupt;
     let (df, rows) = match args.in_format {
         InputFormat::Binary => {

@@ -35,6 +35,7 @@ impl Printer {
     /// results only.
     pub async fn run(&self, ctx: &SessionContext, sql: &str) -> Result<()> {
         for statement in parse(ctx, sql)? {
+            register_stores(ctx, &statement)?;
             let start = Instant::now();
             let plan = ctx.state().statement_to_plan(statement).await?;
             // EXPLAIN and DESCRIBE are read whole, as datafusion-cli shows them.
@@ -92,6 +93,19 @@ impl Printer {
         };
         out.flush()?;
         Ok(rows)
+    }
+}
+
+/// Registers the object store of a `CREATE EXTERNAL TABLE … LOCATION` or `COPY … TO` URL
+/// (from the `AWS_*` environment, as datafusion-cli's shell does) before it is planned.
+pub(crate) fn register_stores(ctx: &SessionContext, statement: &Statement) -> Result<()> {
+    let runtime = ctx.runtime_env();
+    match statement {
+        Statement::CreateExternalTable(t) => {
+            flow_provider::store::ensure_stores(&runtime, &t.locations)
+        }
+        Statement::CopyTo(c) => flow_provider::store::ensure_store(&runtime, &c.target),
+        _ => Ok(()),
     }
 }
 

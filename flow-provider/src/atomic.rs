@@ -37,6 +37,10 @@ fn temp_prefix(target: &Path) -> String {
 /// The directory a temporary of `target` goes in (created if missing), and the name prefix of
 /// this process's temporaries; the temporaries of dead writers are removed first.
 fn prepare(target: &Path) -> Result<(PathBuf, String)> {
+    // `s3://b/p` is no local directory `s3:/b/p`.
+    if let Some(s) = target.to_str() {
+        crate::store::local_only("writing", s)?;
+    }
     let parent = parent_of(target)?;
     remove_stale_temporaries(&parent, target);
     Ok((

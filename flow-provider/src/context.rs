@@ -118,20 +118,24 @@ impl SessionContextFlowExt for SessionContext {
     }
 
     fn register_text_flows(&self, name: &str, format: LineFormat, paths: &[&str]) -> Result<()> {
-        self.register_table(name, Arc::new(text_table(format, paths)?))?;
+        let paths = crate::store::expand_remote(&self.runtime_env(), format.name(), paths)?;
+        self.register_table(name, Arc::new(text_table(format, &paths)?))?;
         Ok(())
     }
 
     fn read_text_flows(&self, format: LineFormat, paths: &[&str]) -> Result<DataFrame> {
-        self.read_table(Arc::new(text_table(format, paths)?))
+        let paths = crate::store::expand_remote(&self.runtime_env(), format.name(), paths)?;
+        self.read_table(Arc::new(text_table(format, &paths)?))
     }
 
     fn register_nfcapd(&self, name: &str, paths: &[&str], options: NfcapdOptions) -> Result<()> {
-        self.register_table(name, Arc::new(nfcapd_table(paths, options)?))?;
+        let paths = crate::store::expand_remote(&self.runtime_env(), "nfcapd", paths)?;
+        self.register_table(name, Arc::new(nfcapd_table(&paths, options)?))?;
         Ok(())
     }
 
     fn read_nfcapd(&self, paths: &[&str], options: NfcapdOptions) -> Result<DataFrame> {
-        self.read_table(Arc::new(nfcapd_table(paths, options)?))
+        let paths = crate::store::expand_remote(&self.runtime_env(), "nfcapd", paths)?;
+        self.read_table(Arc::new(nfcapd_table(&paths, options)?))
     }
 }

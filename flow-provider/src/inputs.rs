@@ -64,6 +64,8 @@ pub fn inputs<P: AsRef<str>>(
         let p = p.as_ref();
         match local_path(p) {
             Some(path) => out.extend(local_files(name, &path, skip)?.into_iter().map(Input::File)),
+            // An object's name is filtered as a local file's is (a collector's `.current`).
+            None if p.rsplit('/').next().is_some_and(skip) => {}
             None => out.push(Input::Remote(p.to_string())),
         }
     }

@@ -32,6 +32,7 @@ mod error;
 pub mod fields;
 pub mod nfcapd;
 pub mod sink;
+pub mod store;
 pub mod text;
 mod udtf;
 

@@ -6,6 +6,7 @@ use crate::binary::FlowBinTable;
 use crate::nfcapd::NfcapdOptions;
 use crate::nfcapd::format::nfcapd_table;
 use crate::nfcapd::info::info_table;
+use crate::store::expand_remote;
 use crate::text::{LineFormat, text_table};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue};
@@ -28,6 +29,7 @@ pub struct TextFunc(pub LineFormat);
 impl TableFunctionImpl for TextFunc {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let paths = paths(self.0.name(), args.exprs())?;
+        let paths = expand_remote(args.session().runtime_env(), self.0.name(), &paths)?;
         Ok(Arc::new(text_table(self.0, &paths)?))
     }
 }
@@ -45,6 +47,7 @@ impl TableFunctionImpl for NfcapdFunc {
             exprs.pop();
         }
         let paths = paths("nfcapd", &exprs)?;
+        let paths = expand_remote(args.session().runtime_env(), "nfcapd", &paths)?;
         Ok(Arc::new(nfcapd_table(&paths, options)?))
     }
 }

@@ -29,6 +29,9 @@ impl FlowBinTable {
         }
         let mut traces = Vec::new();
         for p in paths {
+            if let Some(s) = p.as_ref().to_str() {
+                crate::store::local_only("flowbin", s)?;
+            }
             traces.extend(discover(p.as_ref())?);
         }
         let schema = union_schema(&traces)?;

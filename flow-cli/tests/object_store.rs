@@ -1,0 +1,353 @@
+//! Flows in an object store, against a real S3 API server started on 127.0.0.1 (`s3s-fs`, or
+//! `moto_server` from moto[server]; `.ci/setup` installs it, the tests skip with a message when
+//! neither is there). The store is configured as datafusion-cli users configure it: the
+//! `AWS_*` environment variables. Every query over s3:// gives exactly the local result; the
+//! sources not yet able to read a store, and every writer, refuse a URL with an error naming it
+//! (never a local directory `s3:`).
+
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::repo;
+
+const BUCKET: &str = "flows";
+
+/// A running S3 API server; killed when dropped.
+struct S3Server {
+    child: Child,
+    endpoint: String,
+    /// The server checks SigV4 signatures (s3s-fs); moto accepts any key.
+    checks_keys: bool,
+    _root: tempfile::TempDir,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    Command::new(program)
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Starts a server with an empty bucket `flows`, or says why the test is skipped.
+fn start() -> Option<S3Server> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let root = tempfile::tempdir().unwrap();
+    let (child, checks_keys) = if on_path("s3s-fs") {
+        std::fs::create_dir(root.path().join(BUCKET)).unwrap();
+        let child = Command::new("s3s-fs")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", "test", "--secret-key", "testsecret"])
+            .arg(root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, true)
+    } else if on_path("moto_server") {
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, false)
+    } else {
+        eprintln!("skipped: no S3 API server (s3s-fs or moto_server; .ci/setup installs them)");
+        return None;
+    };
+    let server = S3Server {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+        checks_keys,
+        _root: root,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the S3 server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !checks_keys {
+        // moto makes a bucket on an unsigned PUT of its name.
+        use std::io::{Read, Write};
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "PUT /{BUCKET} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    }
+    Some(server)
+}
+
+impl S3Server {
+    fn store(&self) -> impl ObjectStore {
+        AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_bucket_name(BUCKET)
+            .with_access_key_id("test")
+            .with_secret_access_key("testsecret")
+            .build()
+            .unwrap()
+    }
+
+    /// Uploads a local file as `key`.
+    fn upload(&self, local: &Path, key: &str) {
+        let bytes = std::fs::read(local).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(
+            self.store()
+                .put(&ObjectPath::from(key), PutPayload::from(bytes)),
+        )
+        .unwrap();
+    }
+
+    /// Runs `flow-models` configured for this server through the environment.
+    fn run(&self, args: &[&str], secret: &str) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_flow-models"))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args, "testsecret");
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        text(&o.stdout)
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn local(args: &[&str]) -> String {
+    let o = common::flow_models(args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+    text(&o.stdout)
+}
+
+#[test]
+fn text_nfcapd_and_parquet_read_from_s3_as_from_disk() {
+    let Some(s3) = start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo("examples/data/sample");
+    let csv = dir.path().join("sample.csv");
+    let parquet = dir.path().join("sample.parquet");
+    for (fmt, out) in [("csv_flow", &csv), ("parquet", &parquet)] {
+        local(&[
+            "convert",
+            "-i",
+            "binary",
+            "-o",
+            fmt,
+            "-O",
+            out.to_str().unwrap(),
+            &sample,
+        ]);
+    }
+    let nfcapd = repo("tests/data/nfcapd/nf1622_sfv5_mixed_lzo.nfcapd");
+    let pipe = repo("tests/data/pipe/nf171_sfipfix.pipe");
+    s3.upload(&csv, "text/sample.csv");
+    s3.upload(&parquet, "pq/sample.parquet");
+    s3.upload(Path::new(&nfcapd), "nfcapd/2024/01/nfcapd.202401010000");
+    s3.upload(Path::new(&pipe), "pipe/flows.pipe");
+
+    let cases = [
+        (
+            "csv_flow",
+            csv.to_str().unwrap().to_string(),
+            "s3://flows/text/sample.csv",
+        ),
+        (
+            "parquet",
+            parquet.to_str().unwrap().to_string(),
+            "s3://flows/pq/sample.parquet",
+        ),
+        ("nfcapd", nfcapd.clone(), "s3://flows/nfcapd/"),
+        ("pipe", pipe.clone(), "s3://flows/pipe/flows.pipe"),
+    ];
+    for (fmt, path, url) in &cases {
+        // hist output byte-identical.
+        let want = local(&["hist", "-i", fmt, "-x", "size", "-b", "6", path]);
+        let got = s3.ok(&["hist", "-i", fmt, "-x", "size", "-b", "6", url]);
+        assert!(want.lines().count() > 3, "{fmt}: {want}");
+        assert_eq!(got, want, "{fmt}: hist over {url}");
+    }
+    // The table functions, by SQL.
+    for (func, path, url) in [
+        (
+            "csv_flow",
+            csv.to_str().unwrap(),
+            "s3://flows/text/sample.csv",
+        ),
+        ("nfcapd", nfcapd.as_str(), "s3://flows/nfcapd/"),
+        ("pipe", pipe.as_str(), "s3://flows/pipe/flows.pipe"),
+    ] {
+        let q = |p: &str| {
+            format!("SELECT count(*), sum(packets), sum(octets), min(first) FROM {func}('{p}')")
+        };
+        let want = local(&["sql", "-q", "--format", "csv", "-c", &q(path)]);
+        assert_eq!(
+            s3.ok(&["sql", "-q", "--format", "csv", "-c", &q(url)]),
+            want,
+            "{func}"
+        );
+    }
+}
+
+/// `CREATE EXTERNAL TABLE … LOCATION 's3://…'` and `COPY … TO 's3://…'` in `sql -c`: the
+/// store comes from the environment; what COPY wrote reads back with the same sums.
+#[test]
+fn external_tables_and_copy_to_s3() {
+    let Some(s3) = start() else { return };
+    let sample = repo("examples/data/sample");
+    let sums = "SELECT count(*) AS n, sum(packets) AS p, sum(octets) AS o, sum(first) AS f FROM";
+    let want = local(&[
+        "sql",
+        "-q",
+        "--format",
+        "csv",
+        "-c",
+        &format!("{sums} flowbin('{sample}')"),
+    ]);
+    let copy = format!(
+        "COPY (SELECT * FROM flowbin('{sample}')) TO 's3://flows/copy/sample.parquet' STORED AS PARQUET"
+    );
+    s3.ok(&["sql", "-q", "-c", &copy]);
+    let read = format!(
+        "CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION 's3://flows/copy/sample.parquet'; {sums} t"
+    );
+    assert_eq!(s3.ok(&["sql", "-q", "--format", "csv", "-c", &read]), want);
+    // csv_flow through DataFusion's object-store writer, read back by the table function.
+    let copy = format!(
+        "COPY (SELECT * FROM flowbin('{sample}')) TO 's3://flows/copy/sample.csv' STORED AS CSV_FLOW"
+    );
+    s3.ok(&["sql", "-q", "-c", &copy]);
+    let read = format!("{sums} csv_flow('s3://flows/copy/sample.csv')");
+    assert_eq!(s3.ok(&["sql", "-q", "--format", "csv", "-c", &read]), want);
+}
+
+#[test]
+fn urls_never_become_local_paths() {
+    let Some(s3) = start() else { return };
+    let cwd = tempfile::tempdir().unwrap();
+    let sample = repo("examples/data/sample");
+    let run_in = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_flow-models"))
+            .args(args)
+            .current_dir(cwd.path())
+            .env("AWS_ENDPOINT_URL", &s3.endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .output()
+            .unwrap()
+    };
+    for args in [
+        vec![
+            "convert",
+            "-i",
+            "binary",
+            "-o",
+            "binary",
+            "-O",
+            "s3://flows/out",
+            &sample,
+        ],
+        vec!["hist", "-i", "binary", "-O", "s3://flows/h.csv", &sample],
+        vec!["hist", "-i", "binary", "s3://flows/trace"],
+        vec![
+            "sql",
+            "-c",
+            "SELECT count(*) FROM flowbin('s3://flows/trace')",
+        ],
+    ] {
+        let o = run_in(&args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let err = text(&o.stderr);
+        assert!(err.contains("s3://flows/"), "{args:?}: {err}");
+        assert!(
+            err.contains("object stores are not supported here yet"),
+            "{args:?}: {err}"
+        );
+    }
+    let made: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().collect();
+    assert!(made.is_empty(), "local files made for URLs: {made:?}");
+}
+
+#[test]
+fn missing_objects_and_bad_keys_are_errors_naming_the_url() {
+    let Some(s3) = start() else { return };
+    let o = s3.run(
+        &[
+            "sql",
+            "-c",
+            "SELECT count(*) FROM csv_flow('s3://flows/nope.csv')",
+        ],
+        "testsecret",
+    );
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("nope.csv"), "{err}");
+    let o = s3.run(
+        &[
+            "sql",
+            "-c",
+            "SELECT count(*) FROM pipe('s3://no-such-bucket/x.pipe')",
+        ],
+        "testsecret",
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("no-such-bucket"),
+        "{}",
+        text(&o.stderr)
+    );
+    if s3.checks_keys {
+        s3.upload(
+            Path::new(&repo("tests/data/pipe/nf171_sfipfix.pipe")),
+            "k/flows.pipe",
+        );
+        let o = s3.run(
+            &[
+                "sql",
+                "-c",
+                "SELECT count(*) FROM pipe('s3://flows/k/flows.pipe')",
+            ],
+            "wrong",
+        );
+        assert!(!o.status.success());
+        let err = text(&o.stderr);
+        assert!(
+            err.contains("s3://flows/k") || err.contains("flows.pipe"),
+            "{err}"
+        );
+    }
+}

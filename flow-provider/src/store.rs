@@ -1,0 +1,209 @@
+//! Object stores for URLs given as paths (`s3://bucket/prefix`, `gs://…`, `http(s)://…`).
+//!
+//! `CREATE EXTERNAL TABLE … LOCATION 's3://…'` gets its store from DataFusion's SQL layer; a
+//! path handed to a table function (`csv_flow('s3://…')`) or to a subcommand does not, so the
+//! store for its bucket is made here from the environment, as datafusion-cli users configure
+//! it: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
+//! `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT`), `AWS_ALLOW_HTTP` (object_store's `from_env`
+//! builders; `GOOGLE_*` for gs://). A store registered before (by SQL or the embedding program)
+//! is kept.
+//!
+//! A location with any other scheme is an error: it must never be taken for a local path
+//! (`s3://b/p` as the directory `s3:/b/p`).
+
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::http::HttpBuilder;
+use std::sync::Arc;
+use url::Url;
+
+/// The URL of a location naming an object store, `None` for a local path or `file://` URL.
+pub fn remote_url(location: &str) -> Option<Url> {
+    match Url::parse(location) {
+        // A one-letter scheme is a Windows drive, not a URL.
+        Ok(url) if url.scheme().len() > 1 && url.scheme() != "file" => Some(url),
+        _ => None,
+    }
+}
+
+fn err(url: &Url, msg: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Plan(format!("{url}: {msg}"))
+}
+
+/// A store for `url`'s bucket (or host) from the environment.
+fn store_from_env(url: &Url) -> Result<Arc<dyn ObjectStore>> {
+    let bucket = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| err(url, "no bucket in the URL"))?;
+    let store: Arc<dyn ObjectStore> = match url.scheme() {
+        "s3" | "s3a" => Arc::new(
+            AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| err(url, e))?,
+        ),
+        "gs" => Arc::new(
+            GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| err(url, e))?,
+        ),
+        "http" | "https" => {
+            let base = format!("{}://{}", url.scheme(), url.authority());
+            Arc::new(
+                HttpBuilder::new()
+                    .with_url(base)
+                    .build()
+                    .map_err(|e| err(url, e))?,
+            )
+        }
+        other => {
+            return Err(err(
+                url,
+                format!(
+                    "unsupported URL scheme '{other}' (s3://, gs://, http(s):// or a local path)"
+                ),
+            ));
+        }
+    };
+    Ok(store)
+}
+
+/// Makes sure `runtime` has a store for `location` when it is a URL (see the module docs);
+/// a local path needs nothing.
+pub fn ensure_store(runtime: &RuntimeEnv, location: &str) -> Result<()> {
+    let Some(url) = remote_url(location) else {
+        return Ok(());
+    };
+    // `scheme://bucket`: the part of a URL a store is registered under.
+    let root = ObjectStoreUrl::parse(format!("{}://{}", url.scheme(), url.authority()))?;
+    if runtime.object_store(&root).is_ok() {
+        return Ok(());
+    }
+    runtime.register_object_store(root.as_ref(), store_from_env(&url)?);
+    Ok(())
+}
+
+/// [`ensure_store`] for several locations.
+pub fn ensure_stores<P: AsRef<str>>(runtime: &RuntimeEnv, locations: &[P]) -> Result<()> {
+    locations
+        .iter()
+        .try_for_each(|l| ensure_store(runtime, l.as_ref()))
+}
+
+/// The objects each location names, as URLs: a remote location is the object itself or, when
+/// no object has that name, every object below it as a prefix (in name order, subdirectories
+/// included, as a local directory is read); a local path is returned as it is. A remote
+/// location naming nothing is an error naming the source and the URL, as a missing local path
+/// is: an empty table for a mistyped URL would be a wrong answer. Listing, as DataFusion's own
+/// listing tables do, happens when the table is made.
+pub fn expand_remote<P: AsRef<str>>(
+    runtime: &RuntimeEnv,
+    name: &str,
+    locations: &[P],
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for location in locations {
+        let location = location.as_ref();
+        let Some(url) = remote_url(location) else {
+            out.push(location.to_string());
+            continue;
+        };
+        ensure_store(runtime, location)?;
+        let root = format!("{}://{}", url.scheme(), url.authority());
+        let store = runtime.object_store(ObjectStoreUrl::parse(&root)?)?;
+        let fail = |e: &dyn std::fmt::Display| DataFusionError::Plan(format!("{name}: {url}: {e}"));
+        let key = object_store::path::Path::from_url_path(url.path()).map_err(|e| fail(&e))?;
+        let mut found = list_blocking(store, key).map_err(|e| fail(&e))?;
+        if found.is_empty() {
+            return Err(fail(&"no such object, and no object below it"));
+        }
+        found.sort();
+        out.extend(found.into_iter().map(|k| format!("{root}/{k}")));
+    }
+    Ok(out)
+}
+
+/// The object `key`, or the objects below it, listed on a thread of its own (table functions
+/// are made synchronously, possibly on a runtime's worker thread, where blocking on a future
+/// is not allowed).
+fn list_blocking(
+    store: Arc<dyn ObjectStore>,
+    key: object_store::path::Path,
+) -> std::result::Result<Vec<String>, object_store::Error> {
+    use futures::TryStreamExt;
+    use object_store::ObjectStoreExt;
+    let run = move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| object_store::Error::Generic {
+                store: "listing",
+                source: Box::new(e),
+            })?;
+        rt.block_on(async {
+            match store.head(&key).await {
+                Ok(meta) => return Ok(vec![meta.location.to_string()]),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            let below: Vec<_> = store.list(Some(&key)).try_collect().await?;
+            Ok(below.into_iter().map(|m| m.location.to_string()).collect())
+        })
+    };
+    std::thread::spawn(run).join().unwrap_or_else(|_| {
+        Err(object_store::Error::Generic {
+            store: "listing",
+            source: "the listing thread failed".into(),
+        })
+    })
+}
+
+/// An error for a source or sink that works on local files only, given a URL.
+pub fn local_only(what: &str, location: &str) -> Result<()> {
+    match remote_url(location) {
+        Some(url) => Err(DataFusionError::Plan(format!(
+            "{what}: {url}: object stores are not supported here yet (local paths only)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_not_local_paths() {
+        assert!(remote_url("s3://bucket/trace").is_some());
+        assert!(remote_url("gs://bucket/trace").is_some());
+        assert!(remote_url("data/trace").is_none());
+        assert!(remote_url("/abs/trace").is_none());
+        assert!(remote_url("file:///abs/trace").is_none());
+        assert!(remote_url("C:/trace").is_none());
+    }
+
+    #[test]
+    fn stores_are_made_once_and_unknown_schemes_refused() {
+        let rt = RuntimeEnv::default();
+        ensure_store(&rt, "s3://flows/t1").unwrap();
+        let url = ObjectStoreUrl::parse("s3://flows").unwrap();
+        let first = rt.object_store(&url).unwrap();
+        ensure_store(&rt, "s3://flows/t2/packets.Q").unwrap();
+        assert!(Arc::ptr_eq(&first, &rt.object_store(&url).unwrap()));
+        let e = ensure_store(&rt, "ftp://host/x").unwrap_err().to_string();
+        assert!(
+            e.contains("ftp://host/x") && e.contains("unsupported URL scheme"),
+            "{e}"
+        );
+        let e = local_only("flowbin", "s3://flows/t1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("flowbin: s3://flows/t1"), "{e}");
+    }
+}
