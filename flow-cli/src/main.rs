@@ -42,6 +42,7 @@ enum Command {
     Generate(cmd::generate::Args),
     Summary(cmd::summary::Args),
     Plot(cmd::plot::Args),
+    Cut(cmd::cut::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
             Command::Generate(args) => cmd::generate::run(args).await,
             Command::Summary(args) => cmd::summary::run(args).await,
             Command::Plot(args) => cmd::plot::run(args).await,
+            Command::Cut(args) => cmd::cut::run(args).await,
         }
     });
     match result {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod convert;
+pub mod cut;
 pub mod fit;
 pub mod generate;
 pub mod hist;

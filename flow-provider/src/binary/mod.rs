@@ -1,6 +1,7 @@
 //! flow-models binary traces: a directory with one raw native-endian array file per field,
 //! read zero-copy through memory maps and written atomically.
 
+pub mod cut;
 pub mod dir;
 mod direct;
 pub mod exec;

@@ -52,7 +52,7 @@ fn column_err(target: &Path, name: &str, e: std::io::Error) -> DataFusionError {
 
 /// An existing directory is replaced only when it holds nothing but a trace (column files),
 /// so a mistyped `-O` cannot wipe out unrelated data.
-fn only_trace_files(dir: &Path) -> Result<()> {
+pub(crate) fn only_trace_files(dir: &Path) -> Result<()> {
     let entries = fs::read_dir(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
     for entry in entries.flatten() {
         let name = entry.file_name();

@@ -1,0 +1,184 @@
+//! `flow-models cut`: the column files of a range of records, byte for byte what
+//! `python -m flow_models.cut` writes (when flow-models 2.2 is present), the same records as
+//! `convert` with the same range, and `convert` itself for filters and other formats.
+
+use std::fs;
+use std::path::Path;
+
+mod common;
+use common::flow_models as run;
+use common::repo;
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+    text(&o.stdout)
+}
+
+/// Every file of a directory: name → bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_range_equals_the_originals_cut_and_converts_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = repo("examples/data/sample");
+    let ours = tmp.path().join("ours");
+    let range = ["--skip-in", "100", "--count-in", "1000"];
+    let mut args = vec![
+        "cut",
+        "-i",
+        "binary",
+        "-o",
+        "binary",
+        "-O",
+        ours.to_str().unwrap(),
+    ];
+    args.extend(range);
+    args.push(&sample);
+    ok(&args);
+    let cut = files(&ours);
+    assert_eq!(
+        cut.len(),
+        files(Path::new(&sample)).len(),
+        "every column file"
+    );
+    for (name, bytes) in &cut {
+        let width = bytes.len() / 1000;
+        assert_eq!(bytes.len(), 1000 * width, "{name}");
+        let whole = fs::read(Path::new(&sample).join(name)).unwrap();
+        assert_eq!(bytes[..], whole[100 * width..1100 * width], "{name}");
+    }
+    // The same records as convert's cut.
+    let csv = |dir: &str| ok(&["convert", "-i", "binary", "-o", "csv_flow", "-O", "-", dir]);
+    let conv = tmp.path().join("conv");
+    let mut args = vec![
+        "convert",
+        "-i",
+        "binary",
+        "-o",
+        "binary",
+        "-O",
+        conv.to_str().unwrap(),
+    ];
+    args.extend(range);
+    args.push(&sample);
+    ok(&args);
+    assert_eq!(csv(ours.to_str().unwrap()), csv(conv.to_str().unwrap()));
+
+    let python = std::env::var("FLOW_MODELS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let probe = std::process::Command::new(&python)
+        .args(["-c", "import flow_models"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped the original: flow-models 2.2 not at {python} (set FLOW_MODELS_PYTHON)");
+        return;
+    }
+    let orig = tmp.path().join("orig");
+    let o = std::process::Command::new(&python)
+        .args([
+            "-m",
+            "flow_models.cut",
+            "-i",
+            "binary",
+            "-o",
+            "binary",
+            "-O",
+        ])
+        .arg(&orig)
+        .args(range)
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(cut, files(&orig), "byte for byte the original's cut");
+}
+
+#[test]
+fn filters_and_other_formats_are_convert() {
+    let sample = repo("examples/data/sample");
+    let args = [
+        "-i",
+        "binary",
+        "-o",
+        "csv_flow",
+        "-O",
+        "-",
+        "--count-in",
+        "5000",
+    ];
+    let filter = ["--filter", "prot = 17"];
+    let cut: Vec<&str> = ["cut"]
+        .iter()
+        .chain(&args)
+        .chain(&filter)
+        .copied()
+        .collect();
+    let conv: Vec<&str> = ["convert"]
+        .iter()
+        .chain(&args)
+        .chain(&filter)
+        .copied()
+        .collect();
+    let (a, b) = (
+        ok(&[&cut[..], &[&sample[..]]].concat()),
+        ok(&[&conv[..], &[&sample[..]]].concat()),
+    );
+    assert!(a.lines().count() > 100);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn one_trace_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parent = tmp.path().join("traces");
+    for t in ["a", "b"] {
+        let out = parent.join(t);
+        ok(&[
+            "convert",
+            "-i",
+            "binary",
+            "-o",
+            "binary",
+            "--count-in",
+            "10",
+            "-O",
+            out.to_str().unwrap(),
+            &repo("examples/data/sample"),
+        ]);
+    }
+    let out = tmp.path().join("out");
+    let o = run(&[
+        "cut",
+        "-i",
+        "binary",
+        "-o",
+        "binary",
+        "-O",
+        out.to_str().unwrap(),
+        parent.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("holds 2 traces"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!out.exists());
+}
