@@ -43,6 +43,7 @@ enum Command {
     Summary(cmd::summary::Args),
     Plot(cmd::plot::Args),
     Cut(cmd::cut::Args),
+    Anonymize(cmd::anonymize::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
             Command::Summary(args) => cmd::summary::run(args).await,
             Command::Plot(args) => cmd::plot::run(args).await,
             Command::Cut(args) => cmd::cut::run(args).await,
+            Command::Anonymize(args) => cmd::anonymize::run(args).await,
         }
     });
     match result {

@@ -48,7 +48,14 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     Ok(())
 }
 
-/// The histogram functions: `log_bin`, `log_bin_hi`, `flow_duration`, `flow_rate`, `flow_hist`.
+/// The SQL function `cryptopan(addr, key)` (Crypto-PAn of an IPv4 address as a u32, equal to
+/// flow-models 2.2's `anonymize`), for building expressions without a context.
+pub fn cryptopan() -> datafusion::logical_expr::ScalarUDF {
+    datafusion::logical_expr::ScalarUDF::from(udf::CryptoPanUdf::new())
+}
+
+/// The scalar functions (`log_bin`, `log_bin_hi`, `flow_duration`, `flow_rate`, `cryptopan`)
+/// and `flow_hist`.
 fn register_hist(ctx: &SessionContext) {
     udf::all().into_iter().for_each(|f| ctx.register_udf(f));
     ctx.register_udtf("flow_hist", Arc::new(hist::FlowHistFunc));

@@ -6,6 +6,7 @@ use crate::{progress, report, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
 use datafusion::physical_plan::execute_stream;
+use datafusion::prelude::DataFrame;
 use flow_provider::sink::OutputFormat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -77,6 +78,16 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> Result<()> {
+    run_with(args, "convert", Ok).await
+}
+
+/// convert with `transform` applied to the cut flows before they are written (anonymize's
+/// address rewriting); `name` for messages.
+pub async fn run_with(
+    args: Args,
+    name: &str,
+    transform: impl FnOnce(DataFrame) -> Result<DataFrame>,
+) -> Result<()> {
     let ctx = session::context(true)?;
     let input = input::read(&ctx, &args.input).await?;
     let cut = Cut {
@@ -85,14 +96,16 @@ pub async fn run(args: Args) -> Result<()> {
         ..args.cut.cut()
     };
     let total = input.rows.map(|rows| cut.rows_read(rows));
-    let plan = cut.apply(input.df)?.create_physical_plan().await?;
+    let plan = transform(cut.apply(input.df)?)?
+        .create_physical_plan()
+        .await?;
     let stream = execute_stream(plan.clone(), ctx.task_ctx())?;
     let written =
         progress::write(stream, args.out.out_format.into(), &args.out.output, total).await?;
     report::skipped(plan.as_ref());
     if args.out.output != "-" {
         eprintln!(
-            "flow-models convert: wrote {written} flows to {}",
+            "flow-models {name}: wrote {written} flows to {}",
             args.out.output
         );
     }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod anonymize;
 pub mod convert;
 pub mod cut;
 pub mod fit;

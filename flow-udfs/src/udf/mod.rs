@@ -1,6 +1,7 @@
 //! The scalar SQL functions of the histograms, one file each, and the argument handling they
 //! share.
 
+mod cryptopan;
 mod flow_duration;
 mod flow_rate;
 mod log_bin;
@@ -12,6 +13,7 @@ use arrow::datatypes::DataType;
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
 
+pub use cryptopan::CryptoPanUdf;
 pub use flow_duration::FlowDuration;
 pub use flow_rate::FlowRate;
 pub use log_bin::{LogBin, LogBinEdge};
@@ -23,6 +25,7 @@ pub fn all() -> Vec<ScalarUDF> {
         ScalarUDF::from(LogBin::new(LogBinEdge::Hi)),
         ScalarUDF::from(FlowDuration::new()),
         ScalarUDF::from(FlowRate::new()),
+        ScalarUDF::from(CryptoPanUdf::new()),
     ]
 }
 

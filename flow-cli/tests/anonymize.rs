@@ -1,0 +1,113 @@
+//! `flow-models anonymize`: byte for byte flow_models.anonymize's output for the same key and
+//! cut (fixture made by tests/data/original/make.sh), the IPv4-only rule, and key errors that
+//! never show the key.
+
+mod common;
+use common::flow_models as run;
+use common::repo;
+
+const KEY: &str = "boojahyoo3vaeToong0Eijee7Ahz3yee";
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn equals_the_original() {
+    let o = run(&[
+        "anonymize",
+        "-i",
+        "binary",
+        "-o",
+        "csv_flow",
+        "-O",
+        "-",
+        "--skip-in",
+        "10",
+        "--count-in",
+        "3000",
+        "--key",
+        KEY,
+        &repo("examples/data/sample"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let want =
+        std::fs::read_to_string(repo("tests/data/original/anonymize_3000.csv_flow")).unwrap();
+    assert_eq!(text(&o.stdout), want);
+    // Only the addresses changed.
+    let plain = run(&[
+        "convert",
+        "-i",
+        "binary",
+        "-o",
+        "csv_flow",
+        "-O",
+        "-",
+        "--skip-in",
+        "10",
+        "--count-in",
+        "3000",
+        &repo("examples/data/sample"),
+    ]);
+    let (a, p) = (text(&o.stdout), text(&plain.stdout));
+    let mut changed = 0;
+    for (x, y) in a.lines().zip(p.lines()) {
+        let (x, y): (Vec<&str>, Vec<&str>) = (x.split(", ").collect(), y.split(", ").collect());
+        for i in 0..21 {
+            if i == 7 || i == 11 {
+                changed += usize::from(x[i] != y[i]);
+            } else {
+                assert_eq!(x[i], y[i], "field {i}");
+            }
+        }
+    }
+    assert!(changed > 5900, "{changed} addresses changed");
+}
+
+#[test]
+fn non_ipv4_flows_are_dropped_as_the_original_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("mixed.csv");
+    // af 10 (IPv6), 2 (IPv4), 0 (unknown: kept, as the original's `not af`)
+    let line = |af: u8| {
+        format!(
+            "{af}, 6, 0, 0, 0, 0, 0, 167772161, 0, 0, 0, 167772162, 1, 2, 100, 0, 101, 0, 3, 300, 1\n"
+        )
+    };
+    std::fs::write(&csv, [line(10), line(2), line(0)].concat()).unwrap();
+    let o = run(&[
+        "anonymize",
+        "-i",
+        "csv_flow",
+        "-O",
+        "-",
+        "--key",
+        KEY,
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let afs: Vec<&str> = out.lines().map(|l| l.split(", ").next().unwrap()).collect();
+    assert_eq!(afs, ["2", "0"]);
+    assert!(!out.contains("167772161"), "{out}");
+}
+
+#[test]
+fn a_wrong_key_is_an_error_without_the_key() {
+    for key in ["tooshort-secret", "a-key-of-thirty-three-characters!"] {
+        let o = run(&[
+            "anonymize",
+            "-i",
+            "binary",
+            "-O",
+            "-",
+            "--key",
+            key,
+            &repo("examples/data/sample"),
+        ]);
+        assert!(!o.status.success());
+        let err = text(&o.stderr);
+        assert!(err.contains("--key must be 32 bytes long"), "{err}");
+        assert!(!err.contains(key), "the key was printed: {err}");
+    }
+}
