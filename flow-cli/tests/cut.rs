@@ -82,14 +82,9 @@ fn a_range_equals_the_originals_cut_and_converts_records() {
     ok(&args);
     assert_eq!(csv(ours.to_str().unwrap()), csv(conv.to_str().unwrap()));
 
-    let python = std::env::var("FLOW_MODELS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let probe = std::process::Command::new(&python)
-        .args(["-c", "import flow_models"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped the original: flow-models 2.2 not at {python} (set FLOW_MODELS_PYTHON)");
+    let Some(python) = common::original_python() else {
         return;
-    }
+    };
     let orig = tmp.path().join("orig");
     let o = std::process::Command::new(&python)
         .args([

@@ -19,3 +19,19 @@ pub fn flow_models(args: &[&str]) -> std::process::Output {
         .output()
         .expect("run flow-models")
 }
+
+/// The Python of flow-models 2.2 (`FLOW_MODELS_PYTHON`, default `python3`), or `None` with a
+/// message saying the comparison is skipped.
+#[allow(dead_code)] // Not every test binary compares with the original.
+pub fn original_python() -> Option<String> {
+    let python = std::env::var("FLOW_MODELS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let probe = std::process::Command::new(&python)
+        .args(["-c", "import flow_models"])
+        .output();
+    if probe.is_ok_and(|o| o.status.success()) {
+        Some(python)
+    } else {
+        eprintln!("skipped the original: flow-models 2.2 not at {python} (set FLOW_MODELS_PYTHON)");
+        None
+    }
+}
