@@ -77,7 +77,6 @@ pub struct Input {
 /// bad blocks and files are skipped with a warning.
 pub async fn read(ctx: &SessionContext, args: &InputArgs) -> Result<Input> {
     let paths: Vec<&str> = args.inputs.iter().map(String::as_str).collect();
-    flow_provider::store::ensure_stores(&ctx.runtime_env(), &paths)?;
     let skip_corrupt = args.skip_corrupt;
     let (df, rows) = match args.in_format {
         InputFormat::Binary => {
@@ -93,11 +92,13 @@ pub async fn read(ctx: &SessionContext, args: &InputArgs) -> Result<Input> {
             let names: Vec<&str> = STANDARD_FIELDS.iter().map(|(n, _)| *n).collect();
             (df.select_columns(&names)?, None)
         }
-        InputFormat::Parquet => (
-            ctx.read_parquet(paths, ParquetReadOptions::default())
-                .await?,
-            None,
-        ),
+        InputFormat::Parquet => {
+            // The flow readers above register the store of a URL themselves; Parquet is
+            // DataFusion's reader.
+            flow_provider::store::ensure_stores(&ctx.runtime_env(), &paths)?;
+            let df = ctx.read_parquet(paths, ParquetReadOptions::default());
+            (df.await?, None)
+        }
     };
     Ok(Input { df, rows })
 }

@@ -35,9 +35,8 @@ impl Printer {
     /// results only.
     pub async fn run(&self, ctx: &SessionContext, sql: &str) -> Result<()> {
         for statement in parse(ctx, sql)? {
-            register_stores(ctx, &statement)?;
             let start = Instant::now();
-            let plan = ctx.state().statement_to_plan(statement).await?;
+            let plan = plan(ctx, statement).await?;
             // EXPLAIN and DESCRIBE are read whole, as datafusion-cli shows them.
             let whole = matches!(
                 plan,
@@ -96,9 +95,15 @@ impl Printer {
     }
 }
 
-/// Registers the object store of a `CREATE EXTERNAL TABLE … LOCATION` or `COPY … TO` URL
-/// (from the `AWS_*` environment, as datafusion-cli's shell does) before it is planned.
-pub(crate) fn register_stores(ctx: &SessionContext, statement: &Statement) -> Result<()> {
+/// `statement` planned in `ctx`, after the object store of its `CREATE EXTERNAL TABLE …
+/// LOCATION` or `COPY … TO` URL is registered (from the `AWS_*` environment, as
+/// datafusion-cli's shell does).
+pub(crate) async fn plan(ctx: &SessionContext, statement: Statement) -> Result<LogicalPlan> {
+    register_stores(ctx, &statement)?;
+    ctx.state().statement_to_plan(statement).await
+}
+
+fn register_stores(ctx: &SessionContext, statement: &Statement) -> Result<()> {
     let runtime = ctx.runtime_env();
     match statement {
         Statement::CreateExternalTable(t) => {

@@ -104,6 +104,15 @@ fn lock(file: &fs::File, path: &Path) -> Result<()> {
         .map_err(|e| io_err("cannot lock", path, e.into()))
 }
 
+/// Writes `bytes` as the file `target`, atomically (an [`AtomicFile`] written and committed).
+pub fn write(target: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = AtomicFile::create(target)?;
+    file.file()
+        .write_all(bytes)
+        .map_err(|e| FlowError::io("cannot write", target, e))?;
+    file.commit()
+}
+
 /// A file that becomes `target` on [`AtomicFile::commit`]; dropped uncommitted, it vanishes.
 /// A target that is a device or a FIFO (`/dev/stdout`, a named pipe) is written directly: it
 /// cannot be replaced by a rename (that would put a regular file in its place), and what went

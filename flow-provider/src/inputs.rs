@@ -38,13 +38,12 @@ impl Input {
 /// The local path a location names (a plain path or a `file://` URL); `None` for a URL of
 /// another object store.
 pub fn local_path(location: &str) -> Option<PathBuf> {
-    match Url::parse(location) {
-        // A one-letter scheme is a Windows drive, not a URL.
-        Ok(url) if url.scheme().len() > 1 => match url.scheme() {
-            "file" => url.to_file_path().ok(),
-            _ => None,
+    match crate::store::remote_url(location) {
+        Some(_) => None,
+        None => match Url::parse(location) {
+            Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
+            _ => Some(PathBuf::from(location)),
         },
-        _ => Some(PathBuf::from(location)),
     }
 }
 

@@ -3,7 +3,8 @@
 //! several inputs, it is `convert`.
 
 use crate::cmd::convert;
-use datafusion::common::Result;
+use datafusion::common::runtime::SpawnedTask;
+use datafusion::common::{DataFusionError, Result};
 use flow_provider::binary::cut::cut_trace;
 use std::path::Path;
 
@@ -37,13 +38,14 @@ pub async fn run(args: Args) -> Result<()> {
         return convert::run(args.convert).await;
     }
     let (input, output) = (Path::new(&a.input.inputs[0]), Path::new(&a.out.output));
-    let rows = tokio::task::spawn_blocking({
+    let rows = SpawnedTask::spawn_blocking({
         let (input, output) = (input.to_path_buf(), output.to_path_buf());
         let (skip, count) = (a.cut.skip_in, a.cut.count_in);
         move || cut_trace(&input, &output, skip, count)
     })
+    .join_unwind()
     .await
-    .map_err(|e| datafusion::common::DataFusionError::ExecutionJoin(Box::new(e)))??;
+    .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))??;
     eprintln!(
         "flow-models cut: wrote {rows} flows to {}",
         output.display()

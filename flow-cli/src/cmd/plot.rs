@@ -91,8 +91,7 @@ async fn query_histogram(sql: &str) -> Result<Source> {
     // Statements before the last (CREATE, SET …) prepare it; the last one's rows are plotted.
     let mut batches = Vec::new();
     for statement in crate::print::parse(&ctx, sql)? {
-        crate::print::register_stores(&ctx, &statement)?;
-        let plan = ctx.state().statement_to_plan(statement).await?;
+        let plan = crate::print::plan(&ctx, statement).await?;
         batches = ctx.execute_logical_plan(plan).await?.collect().await?;
     }
     Ok(Source::Histogram {

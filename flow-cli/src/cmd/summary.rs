@@ -5,7 +5,6 @@ use crate::cmd::hist::X;
 use crate::stdout::Stdout;
 use clap::ValueEnum;
 use datafusion::common::Result;
-use flow_provider::atomic::AtomicFile;
 use flow_udfs::hist::XValue;
 use flow_udfs::summary::{Format, summarize_csv_hist};
 use std::io::Write;
@@ -69,9 +68,7 @@ pub async fn run(args: Args) -> Result<()> {
         out.write_all(text.as_bytes()).map_err(failed)?;
         out.flush().map_err(failed)?;
     } else {
-        let mut file = AtomicFile::create(std::path::Path::new(&args.output))?;
-        file.write_all(text.as_bytes()).map_err(failed)?;
-        file.commit()?;
+        flow_provider::atomic::write(std::path::Path::new(&args.output), text.as_bytes())?;
     }
     Ok(())
 }

@@ -64,15 +64,12 @@ impl TableProviderFactory for FlowBinTableFactory {
 
 /// The local directory named by a location (a plain path or a `file://` URL).
 pub(crate) fn local_path(location: &str) -> Result<PathBuf> {
-    if let Some(rest) = location.strip_prefix("file://") {
-        return Ok(PathBuf::from(rest));
-    }
-    if location.contains("://") {
-        return plan_err!(
+    match crate::inputs::local_path(location) {
+        Some(path) => Ok(path),
+        None => plan_err!(
             "FLOWBIN needs a local directory, got '{location}' (object stores are not supported yet)"
-        );
+        ),
     }
-    Ok(PathBuf::from(location))
 }
 
 #[derive(Debug, Default)]

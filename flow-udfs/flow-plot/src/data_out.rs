@@ -7,7 +7,8 @@ use datafusion::common::{DataFusionError, Result};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// A number as Python's `repr(float)` writes it (shortest round trip, `1.0`, `1e-05`).
+/// A number in its shortest round-trip form (`1.0`, `1e-5`; `nan`, `inf`, `-inf` as Python
+/// writes them): what a CSV reader parses back to the same float.
 pub fn number(v: f64) -> String {
     if v.is_nan() {
         "nan".into()
@@ -49,7 +50,7 @@ pub fn write_data(figures: &[Figure], dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| DataFusionError::Execution(format!("{}: {e}", dir.display())))?;
     for f in figures {
-        crate::write_atomically(
+        flow_provider::atomic::write(
             &dir.join(format!("{}.csv", f.name)),
             figure_csv(f).as_bytes(),
         )?;

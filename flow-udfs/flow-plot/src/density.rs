@@ -12,11 +12,7 @@ const KDE_LEVELS: f64 = 16.0;
 
 /// The plotted extent: x over the bins, y over the positive points.
 fn extent(hist: &HistData, points: &[f64]) -> Option<(f64, f64, f64, f64)> {
-    let ys = points.iter().copied().filter(|v| v.is_finite() && *v > 0.0);
-    let (ymin, ymax) = ys.fold(None, |acc: Option<(f64, f64)>, v| match acc {
-        None => Some((v, v)),
-        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-    })?;
+    let (ymin, ymax) = crate::series::extent(points.iter().copied(), true)?;
     let (xmin, xmax) = (hist.bin_lo[0], hist.bin_lo[hist.bin_lo.len() - 1]);
     (xmin < xmax && ymin < ymax).then_some((xmin, xmax, ymin, ymax))
 }

@@ -436,23 +436,6 @@ fn components(
     Ok(())
 }
 
-/// `set_log_limits`: the range with 5 % margins on a log scale.
-fn log_limits(lo: f64, hi: f64) -> (f64, f64) {
-    let buf = 0.05 * (hi / lo).log10();
-    (lo * 10f64.powf(-buf), hi * 10f64.powf(buf))
-}
-
-/// The smallest positive and the largest finite value.
-fn positive_extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
-    values
-        .into_iter()
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .fold(None, |acc, v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-        })
-}
-
 fn pdf_figure(groups: &[Group], opts: &PlotOptions, idx: &[f64], what: What) -> Result<Figure> {
     let name = what.name();
     let mut fig = Figure::new(
@@ -467,9 +450,9 @@ fn pdf_figure(groups: &[Group], opts: &PlotOptions, idx: &[f64], what: What) -> 
             let pdfi = series::pdf_from_cdf(hist, values, idx);
             if g == 0 {
                 // The original sets the limits from the inferred PDF of the histogram.
-                if let Some((lo, hi)) = positive_extent(pdfi.iter().copied()) {
-                    fig.x_range = Some(log_limits(idx[0], idx[idx.len() - 1]));
-                    fig.y_range = Some(log_limits(lo, hi));
+                if let Some(y) = series::extent(pdfi.iter().copied(), true) {
+                    fig.x_range = Some(series::with_margins((idx[0], idx[idx.len() - 1]), true));
+                    fig.y_range = Some(series::with_margins(y, true));
                 }
             }
             let points = series::pdf_points(hist, values, opts.normalize);
@@ -587,12 +570,7 @@ fn avg_figure(groups: &[Group], opts: &PlotOptions, idx: &[f64], what: AvgWhat) 
         }
         if let Some((label, set)) = &group.mixture {
             // The original draws the model only when its mixtures are there (KeyError: none).
-            let Ok(y) = mixture::avg(
-                &set.mixtures.clone().into_iter().collect(),
-                idx,
-                kind(opts.x),
-                what,
-            ) else {
+            let Ok(y) = mixture::avg(&set.mixtures, idx, kind(opts.x), what) else {
                 continue;
             };
             fig.series.push(Series {

@@ -6,7 +6,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{DataFusionError, Result};
 use flow_udfs::mixture::{Mixture, mixture_from_json};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::Path;
 
 fn err(msg: impl Into<String>) -> DataFusionError {
@@ -119,7 +119,7 @@ impl What {
 /// The mixtures of one directory, by file stem (`flows`, `packets`, `octets`, ...).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MixtureSet {
-    pub mixtures: BTreeMap<String, Mixture>,
+    pub mixtures: HashMap<String, Mixture>,
 }
 
 impl MixtureSet {
@@ -127,7 +127,7 @@ impl MixtureSet {
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         let entries = std::fs::read_dir(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
-        let mut mixtures = BTreeMap::new();
+        let mut mixtures = HashMap::new();
         for entry in entries {
             let path = entry
                 .map_err(|e| err(format!("{}: {e}", dir.display())))?

@@ -32,18 +32,7 @@ pub use render::{ImageFormat, render, render_single};
 pub use series::{LINE_NBINS, line_grid};
 
 use datafusion::common::{DataFusionError, Result};
-use flow_provider::atomic::AtomicFile;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Writes `bytes` to `path` atomically (nothing appears there unless all of it was written).
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    file.file()
-        .write_all(bytes)
-        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", path.display())))?;
-    file.commit()
-}
 
 /// Draws the plot set into `dir` as `flow_models.plot` names it: `cdf`, `pdf-flows`,
 /// `pdf-packets`, `pdf-octets` (with `single`: one `single` image of those four instead),
@@ -89,7 +78,7 @@ pub fn plot_to_dir(
     let mut written = Vec::new();
     for ((name, _), bytes) in images.iter().zip(drawn) {
         let path = dir.join(format!("{name}.{}", format.extension()));
-        write_atomically(&path, &bytes?)?;
+        flow_provider::atomic::write(&path, &bytes?)?;
         written.push(path);
     }
     Ok(written)

@@ -4,6 +4,7 @@
 //! every machine; SVG names the family and the viewer draws it).
 
 use crate::figures::{Figure, Mark, Raster, Rgb, Series, Style};
+use crate::series::{extent, with_margins};
 use datafusion::common::{DataFusionError, Result};
 use plotters::chart::SeriesAnno;
 use plotters::coord::Shift;
@@ -108,37 +109,6 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
     writer.write_image_data(rgb).map_err(plot_err)?;
     writer.finish().map_err(plot_err)?;
     Ok(out)
-}
-
-/// The data's extent over the series (positive values only on a log axis).
-fn extent(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
-    values
-        .filter(|v| v.is_finite() && (!log || *v > 0.0))
-        .fold(None, |acc, v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-        })
-}
-
-/// `lo..hi` widened by matplotlib's 5 % margins (in log space on a log axis).
-fn with_margins((lo, hi): (f64, f64), log: bool) -> (f64, f64) {
-    if log {
-        let (lo, hi) = if lo == hi {
-            (lo / 2.0, hi * 2.0)
-        } else {
-            (lo, hi)
-        };
-        let buf = 0.05 * (hi / lo).log10();
-        (lo * 10f64.powf(-buf), hi * 10f64.powf(buf))
-    } else {
-        let (lo, hi) = if lo == hi {
-            (lo - 1.0, hi + 1.0)
-        } else {
-            (lo, hi)
-        };
-        let buf = 0.05 * (hi - lo);
-        (lo - buf, hi + buf)
-    }
 }
 
 fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &Figure) -> Result<()> {

@@ -160,6 +160,40 @@ pub fn avg_data(hist: &HistData, values: &[f64], grid: &[f64]) -> (Vec<f64>, Vec
     (points, line)
 }
 
+/// The smallest and largest finite value (positive ones only when `positive`, as on a log
+/// axis).
+pub(crate) fn extent(values: impl IntoIterator<Item = f64>, positive: bool) -> Option<(f64, f64)> {
+    values
+        .into_iter()
+        .filter(|v| v.is_finite() && (!positive || *v > 0.0))
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+}
+
+/// `lo..hi` widened by matplotlib's 5 % margins, in log space on a log axis (the original's
+/// `set_log_limits`); a single value gets a range round it.
+pub(crate) fn with_margins((lo, hi): (f64, f64), log: bool) -> (f64, f64) {
+    if log {
+        let (lo, hi) = if lo == hi {
+            (lo / 2.0, hi * 2.0)
+        } else {
+            (lo, hi)
+        };
+        let buf = 0.05 * (hi / lo).log10();
+        (lo * 10f64.powf(-buf), hi * 10f64.powf(buf))
+    } else {
+        let (lo, hi) = if lo == hi {
+            (lo - 1.0, hi + 1.0)
+        } else {
+            (lo, hi)
+        };
+        let buf = 0.05 * (hi - lo);
+        (lo - buf, hi + buf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

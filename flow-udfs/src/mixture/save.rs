@@ -4,18 +4,8 @@
 use crate::mixture::Mixture;
 use crate::mixture::json::{ModeArgs, mixture_to_json, mode_to_json};
 use datafusion::common::Result;
-use flow_provider::FlowError;
-use flow_provider::atomic::AtomicFile;
-use std::io::Write;
+use flow_provider::atomic;
 use std::path::{Path, PathBuf};
-
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let mut f = AtomicFile::create(path)?;
-    f.file()
-        .write_all(text.as_bytes())
-        .map_err(|e| FlowError::io("cannot write", path, e))?;
-    f.commit()
-}
 
 /// Writes `{dir}/{y}.json` (the mixture with its sum) and `{dir}/{y}.mode` (the fit
 /// arguments); returns the two paths. Both texts are made before anything is written, so a
@@ -25,7 +15,7 @@ pub fn save(dir: &Path, mix: &Mixture, mode: &ModeArgs) -> Result<(PathBuf, Path
     let mode_text = mode_to_json(mode)? + "\n";
     let json_path = dir.join(format!("{}.json", mode.y_value));
     let mode_path = dir.join(format!("{}.mode", mode.y_value));
-    write_atomic(&json_path, &json)?;
-    write_atomic(&mode_path, &mode_text)?;
+    atomic::write(&json_path, json.as_bytes())?;
+    atomic::write(&mode_path, mode_text.as_bytes())?;
     Ok((json_path, mode_path))
 }

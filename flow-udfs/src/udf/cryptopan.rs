@@ -121,15 +121,13 @@ impl ScalarUDFImpl for CryptoPanUdf {
         let cp = CryptoPan::new(&key).map_err(|e| {
             datafusion::common::DataFusionError::Execution(format!("cryptopan: {e}"))
         })?;
-        let [addr] = &arrays(
+        let addr = arrays(
             "cryptopan",
             &args.args[..1],
             &[DataType::UInt32],
             args.number_rows,
-        )?[..] else {
-            unreachable!("one argument in, one array out")
-        };
-        let addr = addr.as_primitive::<UInt32Type>();
+        )?;
+        let addr = addr[0].as_primitive::<UInt32Type>();
         // Flows repeat addresses: each is encrypted once per batch, as the original caches.
         let mut seen: HashMap<u32, u32> = HashMap::new();
         let values: Vec<u32> = addr
