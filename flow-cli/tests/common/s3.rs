@@ -1,0 +1,147 @@
+//! A real S3 API server for the object-store tests, started on 127.0.0.1: `s3s-fs` (checks
+//! SigV4 signatures) or `moto_server` from moto[server]; `.ci/setup` installs them and the tests
+//! skip with a message when neither is there. Included by the tests that need it as
+//! `#[path = "common/s3.rs"] mod s3;`.
+
+#![allow(dead_code)] // Each test binary uses a part.
+
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BUCKET: &str = "flows";
+
+/// A running S3 API server; killed when dropped.
+pub struct S3Server {
+    child: Child,
+    pub endpoint: String,
+    /// The server checks SigV4 signatures (s3s-fs); moto accepts any key.
+    pub checks_keys: bool,
+    _root: tempfile::TempDir,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn on_path(program: &str) -> bool {
+    Command::new(program)
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Starts a server with an empty bucket `flows`, or says why the test is skipped.
+pub fn start() -> Option<S3Server> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let root = tempfile::tempdir().unwrap();
+    let (child, checks_keys) = if on_path("s3s-fs") {
+        std::fs::create_dir(root.path().join(BUCKET)).unwrap();
+        let child = Command::new("s3s-fs")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", "test", "--secret-key", "testsecret"])
+            .arg(root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, true)
+    } else if on_path("moto_server") {
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, false)
+    } else {
+        eprintln!("skipped: no S3 API server (s3s-fs or moto_server; .ci/setup installs them)");
+        return None;
+    };
+    let server = S3Server {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+        checks_keys,
+        _root: root,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the S3 server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !checks_keys {
+        // moto makes a bucket on an unsigned PUT of its name.
+        use std::io::{Read, Write};
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "PUT /{BUCKET} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    }
+    Some(server)
+}
+
+impl S3Server {
+    pub fn store(&self) -> impl ObjectStore {
+        AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_bucket_name(BUCKET)
+            .with_access_key_id("test")
+            .with_secret_access_key("testsecret")
+            .build()
+            .unwrap()
+    }
+
+    /// Uploads a local file as `key`.
+    pub fn upload(&self, local: &Path, key: &str) {
+        let bytes = std::fs::read(local).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(
+            self.store()
+                .put(&ObjectPath::from(key), PutPayload::from(bytes)),
+        )
+        .unwrap();
+    }
+
+    /// Runs `flow-models` configured for this server through the environment.
+    pub fn run(&self, args: &[&str], secret: &str) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_flow-models"))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .output()
+            .unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args, "testsecret");
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        text(&o.stdout)
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
