@@ -80,7 +80,7 @@ pub async fn read(ctx: &SessionContext, args: &InputArgs) -> Result<Input> {
     let skip_corrupt = args.skip_corrupt;
     let (df, rows) = match args.in_format {
         InputFormat::Binary => {
-            let table = FlowBinTable::try_new(&paths)?;
+            let table = FlowBinTable::open(&ctx.runtime_env(), &paths)?;
             let rows = table.num_rows() as u64;
             (ctx.read_table(Arc::new(table))?, Some(rows))
         }

@@ -109,12 +109,17 @@ pub trait SessionContextFlowExt {
 
 impl SessionContextFlowExt for SessionContext {
     fn register_flowbin(&self, name: &str, path: impl AsRef<Path>) -> Result<()> {
-        self.register_table(name, Arc::new(FlowBinTable::try_new(&[path])?))?;
+        self.register_table(
+            name,
+            Arc::new(FlowBinTable::open(&self.runtime_env(), &[path])?),
+        )?;
         Ok(())
     }
 
     fn read_flowbin<P: AsRef<Path>>(&self, paths: &[P]) -> Result<DataFrame> {
-        self.read_table(Arc::new(FlowBinTable::try_new(paths)?) as Arc<dyn TableProvider>)
+        self.read_table(
+            Arc::new(FlowBinTable::open(&self.runtime_env(), paths)?) as Arc<dyn TableProvider>
+        )
     }
 
     fn register_text_flows(&self, name: &str, format: LineFormat, paths: &[&str]) -> Result<()> {

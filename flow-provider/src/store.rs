@@ -14,11 +14,12 @@
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
-use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::http::HttpBuilder;
-use std::sync::Arc;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use std::sync::{Arc, OnceLock};
 use url::Url;
 
 /// The URL of a location naming an object store, `None` for a local path or `file://` URL.
@@ -96,6 +97,57 @@ pub fn ensure_stores<P: AsRef<str>>(runtime: &RuntimeEnv, locations: &[P]) -> Re
         .try_for_each(|l| ensure_store(runtime, l.as_ref()))
 }
 
+/// An object (or prefix) of a store, resolved from a URL.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// The URL as given, for messages.
+    pub url: Url,
+    /// `scheme://bucket`, the part the store is registered under.
+    pub root: String,
+    pub store: Arc<dyn ObjectStore>,
+    pub key: ObjectPath,
+}
+
+impl Object {
+    /// The object a `location` names in `runtime`'s stores (made from the environment when
+    /// missing); `None` for a local path.
+    pub fn resolve(runtime: &RuntimeEnv, location: &str) -> Result<Option<Object>> {
+        let Some(url) = remote_url(location) else {
+            return Ok(None);
+        };
+        ensure_store(runtime, location)?;
+        let root = format!("{}://{}", url.scheme(), url.authority());
+        let store = runtime.object_store(ObjectStoreUrl::parse(&root)?)?;
+        let key = ObjectPath::from_url_path(url.path()).map_err(|e| err(&url, e))?;
+        Ok(Some(Object {
+            url,
+            root,
+            store,
+            key,
+        }))
+    }
+
+    /// The URL of `key` in the same store.
+    pub fn url_of(&self, key: &ObjectPath) -> String {
+        format!("{}/{key}", self.root)
+    }
+
+    /// The object itself or, when no object has that name, every object below it as a prefix.
+    pub fn list(&self) -> Result<Vec<ObjectMeta>> {
+        use futures::TryStreamExt;
+        let (store, key) = (self.store.clone(), self.key.clone());
+        block_on(async move {
+            match store.head(&key).await {
+                Ok(meta) => return Ok(vec![meta]),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            store.list(Some(&key)).try_collect().await
+        })?
+        .map_err(|e| err(&self.url, e))
+    }
+}
+
 /// The objects each location names, as URLs: a remote location is the object itself or, when
 /// no object has that name, every object below it as a prefix (in name order, subdirectories
 /// included, as a local directory is read); a local path is returned as it is. A remote
@@ -110,58 +162,47 @@ pub fn expand_remote<P: AsRef<str>>(
     let mut out = Vec::new();
     for location in locations {
         let location = location.as_ref();
-        let Some(url) = remote_url(location) else {
+        let Some(object) = Object::resolve(runtime, location)? else {
             out.push(location.to_string());
             continue;
         };
-        ensure_store(runtime, location)?;
-        let root = format!("{}://{}", url.scheme(), url.authority());
-        let store = runtime.object_store(ObjectStoreUrl::parse(&root)?)?;
-        let fail = |e: &dyn std::fmt::Display| DataFusionError::Plan(format!("{name}: {url}: {e}"));
-        let key = object_store::path::Path::from_url_path(url.path()).map_err(|e| fail(&e))?;
-        let mut found = list_blocking(store, key).map_err(|e| fail(&e))?;
+        let fail = |e: &dyn std::fmt::Display| {
+            DataFusionError::Plan(format!("{name}: {}: {e}", object.url))
+        };
+        let mut found: Vec<_> = object
+            .list()
+            .map_err(|e| fail(&e))?
+            .into_iter()
+            .map(|m| m.location)
+            .collect();
         if found.is_empty() {
             return Err(fail(&"no such object, and no object below it"));
         }
         found.sort();
-        out.extend(found.into_iter().map(|k| format!("{root}/{k}")));
+        out.extend(found.iter().map(|k| object.url_of(k)));
     }
     Ok(out)
 }
 
-/// The object `key`, or the objects below it, listed on a thread of its own (table functions
-/// are made synchronously, possibly on a runtime's worker thread, where blocking on a future
-/// is not allowed).
-fn list_blocking(
-    store: Arc<dyn ObjectStore>,
-    key: object_store::path::Path,
-) -> std::result::Result<Vec<String>, object_store::Error> {
-    use futures::TryStreamExt;
-    use object_store::ObjectStoreExt;
-    let run = move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
+/// Runs `f` to completion on the process's object-store I/O runtime and waits for it, from
+/// any thread: table functions are made synchronously (possibly on a worker thread of the
+/// caller's runtime, where `Handle::block_on` is not allowed), and writers write from blocking
+/// threads. The runtime is made once, with two threads, and lives as long as the process, so
+/// connections pooled by a store never outlive the runtime that opened them.
+pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+    static RUNTIME: OnceLock<std::io::Result<tokio::runtime::Runtime>> = OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("flow-models-io")
             .enable_all()
             .build()
-            .map_err(|e| object_store::Error::Generic {
-                store: "listing",
-                source: Box::new(e),
-            })?;
-        rt.block_on(async {
-            match store.head(&key).await {
-                Ok(meta) => return Ok(vec![meta.location.to_string()]),
-                Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-            let below: Vec<_> = store.list(Some(&key)).try_collect().await?;
-            Ok(below.into_iter().map(|m| m.location.to_string()).collect())
-        })
-    };
-    std::thread::spawn(run).join().unwrap_or_else(|_| {
-        Err(object_store::Error::Generic {
-            store: "listing",
-            source: "the listing thread failed".into(),
-        })
-    })
+    });
+    let runtime = runtime.as_ref().map_err(|e| {
+        DataFusionError::Execution(format!("cannot start the object-store I/O runtime: {e}"))
+    })?;
+    let _context = runtime.enter();
+    Ok(futures::executor::block_on(f))
 }
 
 /// An error for a source or sink that works on local files only, given a URL.

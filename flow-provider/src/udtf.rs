@@ -19,7 +19,10 @@ pub struct FlowBinFunc;
 impl TableFunctionImpl for FlowBinFunc {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let paths = paths("flowbin", args.exprs())?;
-        Ok(Arc::new(FlowBinTable::try_new(&paths)?))
+        Ok(Arc::new(FlowBinTable::open(
+            args.session().runtime_env(),
+            &paths,
+        )?))
     }
 }
 

@@ -127,13 +127,10 @@ pub fn scan_layout(data: &[u8]) {
     };
     for trace in table.traces() {
         for c in &trace.columns {
-            let size = fs::metadata(&c.path).expect("a found column exists").len();
-            assert_eq!(
-                size,
-                (trace.rows * c.width()) as u64,
-                "{}",
-                c.path.display()
-            );
+            let path = c.location.local("fuzz").expect("a local trace");
+            let size = fs::metadata(path).expect("a found column exists").len();
+            assert_eq!(size, c.bytes, "{}", c.location);
+            assert_eq!(size, (trace.rows * c.width()) as u64, "{}", c.location);
         }
     }
     let h = crate::fnv(data);

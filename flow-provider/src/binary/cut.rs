@@ -32,20 +32,20 @@ pub fn cut_trace(input: &Path, output: &Path, skip: usize, count: Option<usize>)
     let dir = AtomicDir::create(output, only_trace_files)?;
     for column in &trace.columns {
         let width = column.width() as u64;
-        let mut src =
-            File::open(&column.path).map_err(|e| io_err("cannot open", &column.path, e))?;
+        let path = column.location.local("cut")?;
+        let mut src = File::open(path).map_err(|e| io_err("cannot open", path, e))?;
         src.seek(SeekFrom::Start(start as u64 * width))
-            .map_err(|e| io_err("cannot seek in", &column.path, e))?;
-        let name = column.path.file_name().unwrap_or_default();
+            .map_err(|e| io_err("cannot seek in", path, e))?;
+        let name = path.file_name().unwrap_or_default();
         let target = dir.path().join(name);
         let mut dst = File::create(&target).map_err(|e| io_err("cannot create", &target, e))?;
         let want = rows as u64 * width;
-        let copied = std::io::copy(&mut src.take(want), &mut dst)
-            .map_err(|e| io_err("copying", &column.path, e))?;
+        let copied =
+            std::io::copy(&mut src.take(want), &mut dst).map_err(|e| io_err("copying", path, e))?;
         if copied != want {
             return Err(io_err(
                 "short read of",
-                &column.path,
+                path,
                 std::io::Error::other(format!("{copied} of {want} bytes (changed while read?)")),
             ));
         }

@@ -1,18 +1,71 @@
-//! Discovery of flow-models binary traces: which files of a directory are columns, with their
-//! types and lengths, validated up front so a bad trace fails at planning with the file named.
+//! Discovery of flow-models binary traces: which files of a directory (or objects under a
+//! prefix of an object store) are columns, with their types and lengths, validated up front so
+//! a bad trace fails at planning with the file named.
+//!
+//! Directories whose name starts with a dot are not searched: they are hidden, and they are
+//! where writers put a trace while it is written (`.trace.tmp-…`), which must never be read
+//! as a trace of its own.
 
 use crate::fields::{dtype_to_arrow, standard_position};
+use crate::store::Object;
 use datafusion::common::{DataFusionError, Result};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// One column file of a trace, e.g. `_sa0.I` → field `sa0`, type code `I`.
+/// Where a trace or a column file is: a local path, or the URL of an object store's object
+/// (or prefix). Plain data, so scans that hold it can be shipped to other processes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Location {
+    Local(PathBuf),
+    Remote(String),
+}
+
+impl Location {
+    /// The local path, or an error saying that `what` reads local traces only.
+    pub fn local(&self, what: &str) -> Result<&Path> {
+        match self {
+            Location::Local(p) => Ok(p),
+            Location::Remote(url) => Err(error(format!(
+                "{what}: {url}: object stores are not supported here yet (local traces only)"
+            ))),
+        }
+    }
+
+    /// The last component: the file or directory name.
+    pub fn name(&self) -> String {
+        match self {
+            Location::Local(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Location::Remote(url) => url
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Local(p) => write!(f, "{}", p.display()),
+            Location::Remote(url) => f.write_str(url),
+        }
+    }
+}
+
+/// One column file of a trace, e.g. `_sa0.I` → field `sa0`, type code `I`, with its size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnFile {
     pub field: String,
     pub dtype: char,
-    pub path: PathBuf,
+    pub location: Location,
+    pub bytes: u64,
 }
 
 impl ColumnFile {
@@ -26,7 +79,7 @@ impl ColumnFile {
 /// order, then the others by name) and the common row count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceDir {
-    pub path: PathBuf,
+    pub location: Location,
     pub columns: Vec<ColumnFile>,
     pub rows: usize,
 }
@@ -96,14 +149,15 @@ fn collect(dir: &Path, traces: &mut Vec<TraceDir>) -> Result<()> {
             files.push(ColumnFile {
                 field: field.to_string(),
                 dtype: code,
-                path,
+                bytes: file_size(&path)?,
+                location: Location::Local(path),
             });
-        } else if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+        } else if !name.starts_with('.') && entry.file_type().is_ok_and(|t| t.is_dir()) {
             subdirs.push(path);
         }
     }
     if !files.is_empty() {
-        traces.push(scan_trace(dir, files)?);
+        traces.push(scan_trace(Location::Local(dir.to_path_buf()), files)?);
         return Ok(());
     }
     subdirs.sort();
@@ -113,8 +167,62 @@ fn collect(dir: &Path, traces: &mut Vec<TraceDir>) -> Result<()> {
     Ok(())
 }
 
+/// The traces below the prefix `object` names in an object store, found as [`discover`] finds
+/// them on disk: the prefix itself when it holds column files, otherwise every "directory"
+/// (key prefix up to a `/`) below it that does, in name order, not those below a trace.
+/// Sizes come from the listing; nothing is read.
+pub fn discover_remote(object: &Object) -> Result<Vec<TraceDir>> {
+    let fail = |e: &dyn fmt::Display| error(format!("flowbin: {}: {e}", object.url));
+    let prefix = object.key.as_ref();
+    let mut dirs: BTreeMap<String, Vec<ColumnFile>> = BTreeMap::new();
+    for meta in object.list().map_err(|e| fail(&e))? {
+        let key = meta.location.as_ref();
+        let Some(relative) = key.strip_prefix(prefix) else {
+            continue;
+        };
+        let (dir, name) = match relative.trim_start_matches('/').rsplit_once('/') {
+            Some((dir, name)) => (dir, name),
+            None => ("", relative.trim_start_matches('/')),
+        };
+        if dir.split('/').any(|part| part.starts_with('.')) {
+            continue; // hidden, or a trace being written
+        }
+        if let Some((field, code)) = parse_file_name(name) {
+            dirs.entry(dir.to_string()).or_default().push(ColumnFile {
+                field: field.to_string(),
+                dtype: code,
+                location: Location::Remote(object.url_of(&meta.location)),
+                bytes: meta.size,
+            });
+        }
+    }
+    let mut traces: Vec<TraceDir> = Vec::new();
+    let mut taken: Vec<String> = Vec::new();
+    for (dir, columns) in dirs {
+        // A directory below a trace is not a trace of its own (as on disk).
+        if taken
+            .iter()
+            .any(|t| t.is_empty() || dir.starts_with(&format!("{t}/")))
+        {
+            continue;
+        }
+        let url = match dir.as_str() {
+            "" => object.url.to_string(),
+            d => format!("{}/{d}", object.url.as_str().trim_end_matches('/')),
+        };
+        traces.push(scan_trace(Location::Remote(url), columns)?);
+        taken.push(dir);
+    }
+    if traces.is_empty() {
+        return Err(fail(
+            &"no flow-models column files ({field}.{dtype}, e.g. packets.Q) below it",
+        ));
+    }
+    Ok(traces)
+}
+
 /// Validates the column files of one directory and computes its row count.
-fn scan_trace(dir: &Path, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
+fn scan_trace(dir: Location, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
     columns.sort_by(|a, b| {
         let key = |c: &ColumnFile| {
             (
@@ -122,17 +230,18 @@ fn scan_trace(dir: &Path, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
                 c.field.clone(),
             )
         };
-        key(a).cmp(&key(b)).then_with(|| a.path.cmp(&b.path))
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.location.cmp(&b.location))
     });
-    let mut seen: HashMap<&str, &Path> = HashMap::new();
+    let mut seen: HashMap<&str, &Location> = HashMap::new();
     for c in &columns {
-        if let Some(first) = seen.insert(&c.field, &c.path) {
+        if let Some(first) = seen.insert(&c.field, &c.location) {
             return Err(error(format!(
-                "flowbin: {}: field '{}' is stored twice: {} and {}",
-                dir.display(),
+                "flowbin: {dir}: field '{}' is stored twice: {} and {}",
                 c.field,
-                file_name(first),
-                file_name(&c.path)
+                first.name(),
+                c.location.name()
             )));
         }
     }
@@ -143,10 +252,9 @@ fn scan_trace(dir: &Path, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
             None => rows = Some((len, c)),
             Some((n, other)) if n != len => {
                 return Err(error(format!(
-                    "flowbin: {}: columns differ in length: {} has {n} rows, {} has {len} rows",
-                    dir.display(),
-                    file_name(&other.path),
-                    file_name(&c.path)
+                    "flowbin: {dir}: columns differ in length: {} has {n} rows, {} has {len} rows",
+                    other.location.name(),
+                    c.location.name()
                 )));
             }
             Some(_) => {}
@@ -154,43 +262,39 @@ fn scan_trace(dir: &Path, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
     }
     let rows = rows.map(|(n, _)| n).unwrap_or(0);
     Ok(TraceDir {
-        path: dir.to_path_buf(),
+        location: dir,
         columns,
         rows,
     })
 }
 
-/// Row count of one column file, checking that it is a readable regular file whose size is a
-/// whole number of values.
-fn column_len(c: &ColumnFile) -> Result<usize> {
+/// Size of a local column file, checking that it is a readable regular file.
+fn file_size(path: &Path) -> Result<u64> {
     let cannot = |e: std::io::Error| -> DataFusionError {
-        crate::FlowError::io("cannot read", &c.path, e).into()
+        crate::FlowError::io("cannot read", path, e).into()
     };
-    let meta = fs::metadata(&c.path).map_err(cannot)?;
+    let meta = fs::metadata(path).map_err(cannot)?;
     if !meta.is_file() {
         return Err(error(format!(
             "flowbin: {} is not a regular file",
-            c.path.display()
+            path.display()
         )));
     }
-    fs::File::open(&c.path).map_err(cannot)?;
-    let size = meta.len();
-    let width = c.width() as u64;
-    if size % width != 0 {
-        return Err(error(format!(
-            "flowbin: {}: size {size} bytes is not a multiple of {width} (the width of type '{}')",
-            c.path.display(),
-            c.dtype
-        )));
-    }
-    usize::try_from(size / width)
-        .map_err(|_| error(format!("flowbin: {}: file too large", c.path.display())))
+    fs::File::open(path).map_err(cannot)?;
+    Ok(meta.len())
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// Row count of one column file, checking that its size is a whole number of values.
+fn column_len(c: &ColumnFile) -> Result<usize> {
+    let width = c.width() as u64;
+    if !c.bytes.is_multiple_of(width) {
+        return Err(error(format!(
+            "flowbin: {}: size {} bytes is not a multiple of {width} (the width of type '{}')",
+            c.location, c.bytes, c.dtype
+        )));
+    }
+    usize::try_from(c.bytes / width)
+        .map_err(|_| error(format!("flowbin: {}: file too large", c.location)))
 }
 
 #[cfg(test)]

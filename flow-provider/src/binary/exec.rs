@@ -1,25 +1,41 @@
 //! The physical scan of binary traces: the concatenated rows of all traces are split into one
-//! contiguous range per partition, and each partition maps its files and emits zero-copy slices.
-//! Every parameter is plain data (paths, counts, projection, limit), so a codec can ship the
-//! node to another process and it re-opens the same paths there.
+//! contiguous range per partition; each partition reads its range chunk by chunk through the
+//! byte source ([`read_rows`]: local files mapped whole, objects in a store fetched by ranged
+//! GETs of only the projected columns and only the partition's rows, a limit included, the next
+//! chunk fetched while the current one is emitted) and emits zero-copy slices of the chunks.
+//! Every parameter is plain data (locations, counts, projection, limit), so a codec can ship the
+//! node to another process and it re-opens the same files there.
 
-use super::dir::TraceDir;
-use super::mmap::{array_from_buffer, map_file};
+use super::dir::{Location, TraceDir};
+use super::mmap::array_from_buffer;
+use super::source::{ColumnRows, read_rows};
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
-use arrow::buffer::Buffer;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, Statistics};
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{
+    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
+use futures::{StreamExt, TryStreamExt};
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
+
+/// Bytes of the widest projected column fetched per request from an object store (local files
+/// are mapped whole instead). Big enough that a request's latency is small beside its transfer,
+/// small enough that the chunks in flight stay a few tens of MiB.
+const REMOTE_CHUNK_BYTES: usize = 8 << 20;
+/// Chunks of a partition fetched ahead of the one being emitted.
+const CHUNKS_AHEAD: usize = 2;
 
 /// Scan of `traces` producing `schema` (already projected); `columns[i]` is the field name of
 /// output column `i`.
@@ -32,6 +48,7 @@ pub struct FlowBinExec {
     limit: Option<usize>,
     partitions: usize,
     properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
 }
 
 impl FlowBinExec {
@@ -58,6 +75,7 @@ impl FlowBinExec {
             limit,
             partitions,
             properties,
+            metrics: ExecutionPlanMetricsSet::new(),
         }
     }
 
@@ -124,18 +142,41 @@ impl ExecutionPlan for FlowBinExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let (start, end) = self.range(partition);
-        let batches = Batches {
-            traces: self.traces.clone(),
-            schema: self.schema.clone(),
-            batch_size: context.session_config().batch_size(),
-            position: start,
-            end,
-            mapped: None,
+        let chunks = chunks(&self.traces, &self.schema, start..end);
+        let counters = ScanCounters::new(&self.metrics, partition);
+        let (traces, schema) = (self.traces.clone(), self.schema.clone());
+        let batch_size = context.session_config().batch_size().max(1);
+        let runtime = context.runtime_env();
+        let fetch = move |chunk: Chunk| {
+            let (traces, schema) = (traces.clone(), schema.clone());
+            let (runtime, counters) = (runtime.clone(), counters.clone());
+            async move {
+                fetch(
+                    &runtime,
+                    &traces[chunk.trace],
+                    &schema,
+                    chunk.rows,
+                    &counters,
+                )
+                .await
+            }
         };
+        let schema = self.schema.clone();
+        let batches = futures::stream::iter(chunks)
+            .map(fetch)
+            .buffered(CHUNKS_AHEAD)
+            .map_ok(move |fetched| {
+                futures::stream::iter(fetched.batches(schema.clone(), batch_size))
+            })
+            .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.schema.clone(),
-            futures::stream::iter(batches),
+            batches,
         )))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
     }
 
     fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
@@ -176,97 +217,129 @@ impl ExecutionPlan for FlowBinExec {
     }
 }
 
-/// The maps of one trace, one entry per output column (`None`: field absent there → NULLs).
-struct MappedTrace {
-    index: usize,
-    first_row: usize,
-    columns: Vec<Option<Buffer>>,
+/// What a partition read, in `EXPLAIN ANALYZE`: bytes of column data (mapped or fetched) and
+/// the ranged GETs sent to an object store.
+#[derive(Clone)]
+struct ScanCounters {
+    bytes: Count,
+    requests: Count,
 }
 
-/// Iterator over the batches of one partition's row range.
-struct Batches {
-    traces: Arc<Vec<TraceDir>>,
-    schema: SchemaRef,
-    batch_size: usize,
-    position: usize,
-    end: usize,
-    mapped: Option<MappedTrace>,
+impl ScanCounters {
+    fn new(set: &ExecutionPlanMetricsSet, partition: usize) -> Self {
+        let count = |name| MetricBuilder::new(set).counter(name, partition);
+        Self {
+            bytes: count("bytes_scanned"),
+            requests: count("get_requests"),
+        }
+    }
 }
 
-impl Batches {
-    /// Maps the trace containing global row `row` (once per trace and partition).
-    fn trace_at(&mut self, row: usize) -> Result<&MappedTrace> {
-        let current = self
-            .mapped
-            .as_ref()
-            .is_some_and(|m| row >= m.first_row && row < m.first_row + self.traces[m.index].rows);
-        if !current {
-            let mut first_row = 0;
-            let mut index = 0;
-            for (i, t) in self.traces.iter().enumerate() {
-                index = i;
-                if row < first_row + t.rows {
-                    break;
-                }
-                first_row += t.rows;
+/// A run of rows of one trace (rows counted within the trace) read at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Chunk {
+    trace: usize,
+    rows: Range<usize>,
+}
+
+/// The chunks of the global row range `rows`: its part of each trace, a local trace in one
+/// chunk (it is mapped whole), a remote one in chunks of [`REMOTE_CHUNK_BYTES`] of its widest
+/// projected column.
+fn chunks(traces: &[TraceDir], schema: &SchemaRef, rows: Range<usize>) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    let mut first = 0;
+    for (index, trace) in traces.iter().enumerate() {
+        let (start, end) = (rows.start.max(first), rows.end.min(first + trace.rows));
+        first += trace.rows;
+        if start >= end {
+            continue;
+        }
+        let step = match trace.location {
+            Location::Local(_) => end - start,
+            Location::Remote(_) => {
+                let width = schema
+                    .fields()
+                    .iter()
+                    .filter_map(|f| trace.column(f.name()).map(|c| c.width()))
+                    .max()
+                    .unwrap_or(1);
+                (REMOTE_CHUNK_BYTES / width.max(1)).max(1)
             }
-            let trace = &self.traces[index];
-            let columns = self
-                .schema
+        };
+        let base = first - trace.rows;
+        let mut at = start;
+        while at < end {
+            let next = (at + step).min(end);
+            out.push(Chunk {
+                trace: index,
+                rows: at - base..next - base,
+            });
+            at = next;
+        }
+    }
+    out
+}
+
+/// The projected columns of one chunk (`None`: the field is absent from this trace → NULLs).
+struct Fetched {
+    rows: Range<usize>,
+    columns: Vec<Option<ColumnRows>>,
+}
+
+/// Reads the projected columns of `rows` of `trace`, all at once.
+async fn fetch(
+    runtime: &RuntimeEnv,
+    trace: &TraceDir,
+    schema: &SchemaRef,
+    rows: Range<usize>,
+    counters: &ScanCounters,
+) -> Result<Fetched> {
+    let reads = schema.fields().iter().map(|f| {
+        let rows = rows.clone();
+        async move {
+            match trace.column(f.name()) {
+                Some(c) => {
+                    if matches!(c.location, Location::Remote(_)) {
+                        counters.requests.add(1);
+                    }
+                    counters.bytes.add((rows.end - rows.start) * c.width());
+                    read_rows(runtime, c, rows).await.map(Some)
+                }
+                None => Ok(None),
+            }
+        }
+    });
+    let columns = futures::future::try_join_all(reads).await?;
+    Ok(Fetched { rows, columns })
+}
+
+impl Fetched {
+    /// The chunk as batches of at most `batch_size` rows, slices of the fetched buffers.
+    fn batches(
+        self,
+        schema: SchemaRef,
+        batch_size: usize,
+    ) -> impl Iterator<Item = Result<RecordBatch>> {
+        let starts = (self.rows.start..self.rows.end).step_by(batch_size);
+        starts.map(move |row| {
+            let len = batch_size.min(self.rows.end - row);
+            let arrays = schema
                 .fields()
                 .iter()
-                .map(|f| {
-                    trace
-                        .column(f.name())
-                        .map(|c| map_file(&c.path))
-                        .transpose()
+                .zip(&self.columns)
+                .map(|(field, column)| match column {
+                    Some(c) => {
+                        array_from_buffer(&c.buffer, field.data_type(), row - c.first_row, len)
+                    }
+                    None => Ok(new_null_array(field.data_type(), len)),
                 })
-                .collect::<Result<Vec<_>>>()?;
-            self.mapped = Some(MappedTrace {
-                index,
-                first_row,
-                columns,
-            });
-        }
-        Ok(self.mapped.as_ref().expect("set above"))
-    }
-
-    fn next_batch(&mut self) -> Result<RecordBatch> {
-        let row = self.position;
-        let schema = self.schema.clone();
-        let batch_size = self.batch_size.max(1);
-        let end = self.end;
-        let traces = self.traces.clone();
-        let mapped = self.trace_at(row)?;
-        let trace_end = mapped.first_row + traces[mapped.index].rows;
-        let len = batch_size.min(end - row).min(trace_end - row);
-        let offset = row - mapped.first_row;
-        let arrays = schema
-            .fields()
-            .iter()
-            .zip(&mapped.columns)
-            .map(|(field, buffer)| match buffer {
-                Some(b) => array_from_buffer(b, field.data_type(), offset, len),
-                None => Ok(new_null_array(field.data_type(), len)),
-            })
-            .collect::<Result<Vec<ArrayRef>>>()?;
-        self.position += len;
-        let options = RecordBatchOptions::new().with_row_count(Some(len));
-        Ok(RecordBatch::try_new_with_options(schema, arrays, &options)?)
-    }
-}
-
-impl Iterator for Batches {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.position >= self.end {
-            return None;
-        }
-        let batch = self.next_batch();
-        if batch.is_err() {
-            self.position = self.end;
-        }
-        Some(batch)
+                .collect::<Result<Vec<ArrayRef>>>()?;
+            let options = RecordBatchOptions::new().with_row_count(Some(len));
+            Ok(RecordBatch::try_new_with_options(
+                schema.clone(),
+                arrays,
+                &options,
+            )?)
+        })
     }
 }

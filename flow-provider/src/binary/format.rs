@@ -33,16 +33,11 @@ pub struct FlowBinTableFactory;
 impl TableProviderFactory for FlowBinTableFactory {
     async fn create(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
         no_options("STORED AS FLOWBIN", &cmd.options)?;
-        let paths = cmd
-            .locations
-            .iter()
-            .map(|l| local_path(l))
-            .collect::<Result<Vec<_>>>()?;
-        let table = FlowBinTable::try_new(&paths)?;
+        let table = FlowBinTable::open(state.runtime_env(), &cmd.locations)?;
         if !cmd.schema.fields().is_empty() {
             let declared: Vec<_> = cmd.schema.fields().iter().map(|f| f.name()).collect();
             let found: Vec<_> = table

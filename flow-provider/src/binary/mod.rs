@@ -1,5 +1,6 @@
 //! flow-models binary traces: a directory with one raw native-endian array file per field,
-//! read zero-copy through memory maps and written atomically.
+//! read zero-copy through memory maps (or by ranged GETs from an object store) and written
+//! atomically.
 
 pub mod cut;
 pub mod dir;
@@ -7,6 +8,7 @@ mod direct;
 pub mod exec;
 pub mod format;
 pub mod mmap;
+pub mod source;
 pub mod table;
 pub mod writer;
 

@@ -1,6 +1,6 @@
 //! `FlowBinTable`: one or many binary traces as a single DataFusion table.
 
-use super::dir::{TraceDir, discover};
+use super::dir::{Location, TraceDir, discover, discover_remote};
 use super::exec::FlowBinExec;
 use crate::fields::{dtype_to_arrow, standard_position};
 use arrow::datatypes::{Field, Schema, SchemaRef};
@@ -8,13 +8,15 @@ use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
 use datafusion::common::{DataFusionError, Result, Statistics, project_schema};
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The traces found at the given paths, read as one table. A field absent from some traces is
-/// a nullable column that is NULL for their rows.
+/// The traces found at the given paths (local directories, or `s3://…` and other object-store
+/// URLs), read as one table. A field absent from some traces is a nullable column that is NULL
+/// for their rows.
 #[derive(Debug, Clone)]
 pub struct FlowBinTable {
     paths: Vec<PathBuf>,
@@ -23,16 +25,28 @@ pub struct FlowBinTable {
 }
 
 impl FlowBinTable {
+    /// The traces at `paths`, object stores made from the environment (`AWS_*`, see
+    /// [`crate::store`]). [`FlowBinTable::open`] takes the stores of a session instead.
     pub fn try_new<P: AsRef<Path>>(paths: &[P]) -> Result<Self> {
+        Self::open(&RuntimeEnv::default(), paths)
+    }
+
+    /// The traces at `paths`; URLs are listed with the stores registered in `runtime` (one is
+    /// made from the environment and registered there for a bucket without one).
+    pub fn open<P: AsRef<Path>>(runtime: &RuntimeEnv, paths: &[P]) -> Result<Self> {
         if paths.is_empty() {
             return Err(DataFusionError::Plan("flowbin: no directory given".into()));
         }
         let mut traces = Vec::new();
         for p in paths {
-            if let Some(s) = p.as_ref().to_str() {
-                crate::store::local_only("flowbin", s)?;
+            let remote = match p.as_ref().to_str() {
+                Some(location) => crate::store::Object::resolve(runtime, location)?,
+                None => None,
+            };
+            match remote {
+                Some(object) => traces.extend(discover_remote(&object)?),
+                None => traces.extend(discover(&local_path(p.as_ref()))?),
             }
-            traces.extend(discover(p.as_ref())?);
         }
         let schema = union_schema(&traces)?;
         Ok(Self {
@@ -55,9 +69,16 @@ impl FlowBinTable {
     }
 }
 
+/// A local path as given, or the path of a `file://` URL.
+fn local_path(p: &Path) -> PathBuf {
+    p.to_str()
+        .and_then(crate::inputs::local_path)
+        .unwrap_or_else(|| p.to_path_buf())
+}
+
 /// The columns of all traces: standard fields in canonical order, then the others by name.
 fn union_schema(traces: &[TraceDir]) -> Result<SchemaRef> {
-    let mut fields: Vec<(String, char, &Path)> = Vec::new();
+    let mut fields: Vec<(String, char, &Location)> = Vec::new();
     for t in traces {
         for c in &t.columns {
             match fields.iter().find(|(name, _, _)| *name == c.field) {
@@ -66,15 +87,11 @@ fn union_schema(traces: &[TraceDir]) -> Result<SchemaRef> {
                 {
                     return Err(DataFusionError::Plan(format!(
                         "flowbin: field '{}' has type '{}' in {} but '{}' in {}",
-                        c.field,
-                        code,
-                        first.display(),
-                        c.dtype,
-                        c.path.display()
+                        c.field, code, first, c.dtype, c.location
                     )));
                 }
                 Some(_) => {}
-                None => fields.push((c.field.clone(), c.dtype, &c.path)),
+                None => fields.push((c.field.clone(), c.dtype, &c.location)),
             }
         }
     }

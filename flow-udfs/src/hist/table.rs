@@ -91,12 +91,14 @@ impl TableProvider for HistTable {
         };
         let table = match crate::registered(state, &self.source).await? {
             Some(table) => table,
-            None => Arc::new(FlowBinTable::try_new(&[self.source.as_str()]).map_err(|e| {
-                plan_datafusion_err!(
-                    "flow_hist: '{}' is neither a registered table nor a binary trace: {e}",
-                    self.source
-                )
-            })?),
+            None => Arc::new(
+                FlowBinTable::open(state.runtime_env(), &[self.source.as_str()]).map_err(|e| {
+                    plan_datafusion_err!(
+                        "flow_hist: '{}' is neither a registered table nor a binary trace: {e}",
+                        self.source
+                    )
+                })?,
+            ),
         };
         let plan = LogicalPlanBuilder::scan(self.source.as_str(), provider_as_source(table), None)?
             .project(self.spec.input_exprs())?

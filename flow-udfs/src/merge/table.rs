@@ -119,7 +119,7 @@ impl TableFunctionImpl for FlowMergeFunc {
             MergeParams::from_seconds(inactive, active).map_err(|e| named("flow_merge", e))?;
         let inner = match futures::executor::block_on(crate::registered(args.session(), &source))? {
             Some(t) => t,
-            None => Arc::new(FlowBinTable::try_new(&[&source]).map_err(|e| {
+            None => Arc::new(FlowBinTable::open(args.session().runtime_env(), &[&source]).map_err(|e| {
                 DataFusionError::Plan(format!(
                     "flow_merge: '{source}' is neither a registered table nor a readable trace: {e}"
                 ))

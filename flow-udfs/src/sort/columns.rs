@@ -16,9 +16,10 @@ pub fn mapped_columns(trace: &TraceDir) -> Result<(SchemaRef, Vec<ArrayRef>)> {
     let mut arrays = Vec::with_capacity(trace.columns.len());
     for c in &trace.columns {
         let dt = dtype_to_arrow(c.dtype).ok_or_else(|| {
-            DataFusionError::Internal(format!("type code {} of {}", c.dtype, c.path.display()))
+            DataFusionError::Internal(format!("type code {} of {}", c.dtype, c.location))
         })?;
-        arrays.push(array_from_buffer(&map_file(&c.path)?, &dt, 0, trace.rows)?);
+        let path = c.location.local("sort")?;
+        arrays.push(array_from_buffer(&map_file(path)?, &dt, 0, trace.rows)?);
         fields.push(Field::new(&c.field, dt, false));
     }
     Ok((Arc::new(Schema::new(fields)), arrays))
