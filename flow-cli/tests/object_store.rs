@@ -6,7 +6,6 @@
 //! (never a local directory `s3:`).
 
 use std::path::Path;
-use std::process::Command;
 
 mod common;
 use common::repo;
@@ -192,6 +191,29 @@ fn binary_traces_read_from_s3_as_from_disk() {
         assert_eq!(got, want, "hist -x {x}");
     }
 
+    // A truncated column, a prefix with no trace, a missing bucket: errors naming the URL.
+    let packets = std::fs::read(format!("{sample}/packets.Q")).unwrap();
+    let cut = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(cut.path(), &packets[..1001]).unwrap();
+    s3.upload(cut.path(), "bad/packets.Q");
+    for (url, reason) in [
+        ("s3://flows/bad", "not a multiple of 8"),
+        ("s3://flows/nothing-here", "no flow-models column files"),
+        ("s3://no-such-bucket/t", "no-such-bucket"),
+    ] {
+        let o = s3.run(
+            &[
+                "sql",
+                "-c",
+                &format!("SELECT count(*) FROM flowbin('{url}')"),
+            ],
+            "testsecret",
+        );
+        let err = text(&o.stderr);
+        assert!(!o.status.success(), "{url}");
+        assert!(err.contains(url) && err.contains(reason), "{url}: {err}");
+    }
+
     let rows: f64 = want
         .lines()
         .nth(1)
@@ -243,44 +265,251 @@ fn external_tables_and_copy_to_s3() {
     assert_eq!(s3.ok(&["sql", "-q", "--format", "csv", "-c", &read]), want);
 }
 
+/// The files of a local trace or file tree, by name relative to `root`, with their bytes.
+fn local_files(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The objects below `prefix` by name relative to it.
+fn remote_files(s3: &s3::S3Server, prefix: &str) -> Vec<(String, Vec<u8>)> {
+    s3.objects(prefix)
+        .into_iter()
+        .map(|(k, b)| (k[prefix.len() + 1..].to_string(), b))
+        .collect()
+}
+
+/// Every output path takes a URL: `convert -O` (binary, csv_flow, Parquet), `hist -O`, `COPY …
+/// STORED AS FLOWBIN`; what lands in the store is bit-identical to the local output, and no
+/// local file is made for a URL (never a directory `s3:`).
 #[test]
-fn urls_never_become_local_paths() {
+fn outputs_go_to_the_store_bit_identical() {
     let Some(s3) = start() else { return };
     let cwd = tempfile::tempdir().unwrap();
+    let local_out = tempfile::tempdir().unwrap();
     let sample = repo("examples/data/sample");
     let run_in = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_flow-models"))
+        let o = s3
+            .command("testsecret")
             .args(args)
             .current_dir(cwd.path())
-            .env("AWS_ENDPOINT_URL", &s3.endpoint)
-            .env("AWS_ALLOW_HTTP", "true")
             .output()
-            .unwrap()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
     };
-    for args in [
-        vec![
+    let lo = |name: &str| local_out.path().join(name).to_str().unwrap().to_string();
+    for (fmt, name) in [
+        ("binary", "trace"),
+        ("csv_flow", "t.csv"),
+        ("parquet", "t.parquet"),
+    ] {
+        local(&[
             "convert",
             "-i",
             "binary",
             "-o",
-            "binary",
+            fmt,
             "-O",
-            "s3://flows/out",
+            &lo(name),
             &sample,
-        ],
-        vec!["hist", "-i", "binary", "-O", "s3://flows/h.csv", &sample],
-    ] {
-        let o = run_in(&args);
-        assert!(!o.status.success(), "{args:?} succeeded");
-        let err = text(&o.stderr);
-        assert!(err.contains("s3://flows/"), "{args:?}: {err}");
-        assert!(
-            err.contains("object stores are not supported here yet"),
-            "{args:?}: {err}"
-        );
+        ]);
+        run_in(&[
+            "convert",
+            "-i",
+            "binary",
+            "-o",
+            fmt,
+            "-O",
+            &format!("s3://flows/out/{name}"),
+            &sample,
+        ]);
+    }
+    local(&[
+        "hist",
+        "-i",
+        "binary",
+        "-x",
+        "size",
+        "-O",
+        &lo("h.csv"),
+        &sample,
+    ]);
+    run_in(&[
+        "hist",
+        "-i",
+        "binary",
+        "-x",
+        "size",
+        "-O",
+        "s3://flows/out/h.csv",
+        "s3://flows/out/trace",
+    ]);
+    let copy = "COPY (SELECT * FROM flowbin('s3://flows/out/trace') WHERE prot = 6) \
+                TO 's3://flows/out/tcp' STORED AS FLOWBIN";
+    run_in(&["sql", "-q", "-c", copy]);
+    // cut and sort, local input to a remote output and remote input to a remote output.
+    local(&[
+        "cut",
+        "-i",
+        "binary",
+        "-o",
+        "binary",
+        "-O",
+        &lo("cut"),
+        "--skip-in",
+        "100",
+        "--count-in",
+        "1000",
+        &sample,
+    ]);
+    run_in(&[
+        "cut",
+        "-i",
+        "binary",
+        "-o",
+        "binary",
+        "-O",
+        "s3://flows/out/cut",
+        "--skip-in",
+        "100",
+        "--count-in",
+        "1000",
+        "s3://flows/out/trace",
+    ]);
+    local(&[
+        "sort",
+        "-i",
+        "binary",
+        "-k",
+        "octets",
+        "-O",
+        &lo("sorted"),
+        &sample,
+    ]);
+    run_in(&[
+        "sort",
+        "-i",
+        "binary",
+        "-k",
+        "octets",
+        "-O",
+        "s3://flows/out/sorted",
+        &sample,
+    ]);
+    for name in ["cut", "sorted"] {
+        let want = local_files(&local_out.path().join(name));
+        assert_eq!(remote_files(&s3, &format!("out/{name}")), want, "{name}");
     }
     let made: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().collect();
     assert!(made.is_empty(), "local files made for URLs: {made:?}");
+
+    let trace = local_files(&local_out.path().join("trace"));
+    assert_eq!(trace.len(), 21);
+    assert_eq!(remote_files(&s3, "out/trace"), trace, "the binary trace");
+    let objects = s3.objects("out");
+    let object = |key: &str| {
+        objects
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, b)| b.clone())
+    };
+    for name in ["t.csv", "t.parquet", "h.csv"] {
+        let want = std::fs::read(local_out.path().join(name)).unwrap();
+        assert_eq!(object(&format!("out/{name}")), Some(want), "{name}");
+    }
+    let q = "SELECT count(*) AS n, sum(octets) AS o FROM";
+    assert_eq!(
+        s3.ok(&[
+            "sql",
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            &format!("{q} flowbin('s3://flows/out/tcp')")
+        ]),
+        local(&[
+            "sql",
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            &format!("{q} flowbin('{sample}') WHERE prot = 6")
+        ]),
+    );
+    // Nothing but the outputs: the writers' temporaries are gone.
+    assert!(
+        objects.iter().all(|(k, _)| !k.contains(".tmp-")),
+        "{:?}",
+        objects.iter().map(|o| &o.0).collect::<Vec<_>>()
+    );
+}
+
+/// A trace replaced in the store: the new columns only (an old column the new trace lacks is
+/// deleted); a failed write leaves the old trace as it was and no temporary; a prefix holding
+/// other objects is refused before anything is written.
+#[test]
+fn trace_writes_replace_whole_or_not_at_all() {
+    let Some(s3) = start() else { return };
+    let sample = repo("examples/data/sample");
+    let copy = |select: &str, to: &str| {
+        s3.run(
+            &[
+                "sql",
+                "-q",
+                "-c",
+                &format!("COPY ({select}) TO '{to}' STORED AS FLOWBIN"),
+            ],
+            "testsecret",
+        )
+    };
+    let all = format!("SELECT * FROM flowbin('{sample}')");
+    assert!(copy(&all, "s3://flows/r/t").status.success());
+    assert_eq!(remote_files(&s3, "r/t").len(), 21);
+    let two = format!("SELECT packets, octets FROM flowbin('{sample}') WHERE prot = 17");
+    assert!(copy(&two, "s3://flows/r/t").status.success());
+    let names: Vec<String> = remote_files(&s3, "r/t")
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["octets.Q", "packets.Q"]);
+    let before = remote_files(&s3, "r/t");
+
+    // A NULL half-way through fails the write: the old trace stays, no temporary is left.
+    let failing = format!(
+        "SELECT CASE WHEN first > (SELECT avg(first) FROM flowbin('{sample}')) THEN NULL \
+         ELSE packets END AS packets, octets FROM flowbin('{sample}')"
+    );
+    let o = copy(&failing, "s3://flows/r/t");
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("NULL"), "{}", text(&o.stderr));
+    assert_eq!(remote_files(&s3, "r/t"), before);
+    let all_objects: Vec<String> = s3.objects("r").into_iter().map(|(k, _)| k).collect();
+    assert!(
+        all_objects.iter().all(|k| !k.contains(".tmp-")),
+        "{all_objects:?}"
+    );
+
+    s3.upload(
+        Path::new(&format!("{sample}/packets.Q")),
+        "r/mixed/packets.Q",
+    );
+    s3.upload(Path::new(&repo("README.md")), "r/mixed/README.md");
+    let o = copy(&all, "s3://flows/r/mixed");
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("refusing to replace s3://flows/r/mixed") && err.contains("README.md"),
+        "{err}"
+    );
+    assert_eq!(s3.objects("r/mixed").len(), 2);
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! never leaves a half-written file or trace behind.
 
 use crate::FlowError;
+use crate::store::Object;
+use crate::upload::{SyncUpload, Upload};
 use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::runtime_env::RuntimeEnv;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -107,8 +110,7 @@ fn lock(file: &fs::File, path: &Path) -> Result<()> {
 /// Writes `bytes` as the file `target`, atomically (an [`AtomicFile`] written and committed).
 pub fn write(target: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = AtomicFile::create(target)?;
-    file.file()
-        .write_all(bytes)
+    file.write_all(bytes)
         .map_err(|e| FlowError::io("cannot write", target, e))?;
     file.commit()
 }
@@ -116,7 +118,9 @@ pub fn write(target: &Path, bytes: &[u8]) -> Result<()> {
 /// A file that becomes `target` on [`AtomicFile::commit`]; dropped uncommitted, it vanishes.
 /// A target that is a device or a FIFO (`/dev/stdout`, a named pipe) is written directly: it
 /// cannot be replaced by a rename (that would put a regular file in its place), and what went
-/// into it cannot be taken back.
+/// into it cannot be taken back. A target that is an object-store URL (`s3://bucket/key`, see
+/// [`crate::store`]; the store made from the environment) is uploaded as it is written and
+/// appears only when the upload completes on commit.
 pub struct AtomicFile {
     target: PathBuf,
     out: Output,
@@ -125,10 +129,22 @@ pub struct AtomicFile {
 enum Output {
     Temp(NamedTempFile),
     Special(fs::File),
+    Remote(Box<SyncUpload>),
 }
 
 impl AtomicFile {
     pub fn create(target: &Path) -> Result<Self> {
+        let remote = match target.to_str() {
+            Some(s) => Object::resolve(&RuntimeEnv::default(), s)?,
+            None => None,
+        };
+        if let Some(object) = remote {
+            let upload = Upload::new(&object, object.key.clone());
+            return Ok(Self {
+                target: target.to_path_buf(),
+                out: Output::Remote(Box::new(SyncUpload(upload))),
+            });
+        }
         let special = fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir());
         if special {
             let file = fs::OpenOptions::new()
@@ -153,10 +169,11 @@ impl AtomicFile {
         })
     }
 
-    pub fn file(&mut self) -> &mut fs::File {
+    fn out(&mut self) -> &mut dyn Write {
         match &mut self.out {
             Output::Temp(temp) => temp.as_file_mut(),
             Output::Special(file) => file,
+            Output::Remote(upload) => upload.as_mut(),
         }
     }
 
@@ -173,6 +190,7 @@ impl AtomicFile {
                     .flush()
                     .map_err(|e| io_err("cannot write", &self.target, e));
             }
+            Output::Remote(upload) => return upload.commit(),
         };
         temp.as_file()
             .sync_all()
@@ -186,12 +204,12 @@ impl AtomicFile {
 /// Errors name the output (`writing out.csv: No space left on device`).
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let result = self.file().write(buf);
+        let result = self.out().write(buf);
         result.map_err(|e| self.named(e))
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        let result = self.file().flush();
+        let result = self.out().flush();
         result.map_err(|e| self.named(e))
     }
 }
@@ -354,7 +372,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.csv");
         let mut f = AtomicFile::create(&target).unwrap();
-        f.file().write_all(b"x").unwrap();
+        f.write_all(b"x").unwrap();
         assert!(!target.exists());
         drop(f);
         assert!(!target.exists());
@@ -364,7 +382,7 @@ mod tests {
             "temporary file removed"
         );
         let mut f = AtomicFile::create(&target).unwrap();
-        f.file().write_all(b"y").unwrap();
+        f.write_all(b"y").unwrap();
         f.commit().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"y");
     }

@@ -35,6 +35,7 @@ pub mod sink;
 pub mod store;
 pub mod text;
 mod udtf;
+pub mod upload;
 
 // Shared with flow-udfs and the fuzz targets, not part of the embedding API.
 #[doc(hidden)]

@@ -3,13 +3,15 @@
 //! atomically (nothing appears at the path unless every batch was written).
 
 use crate::atomic::AtomicFile;
-use crate::binary::FlowBinWriter;
+use crate::binary::{FlowBinWriter, RemoteTraceWriter};
+use crate::store::Object;
 use crate::text::write_csv_flow;
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::parquet::arrow::ArrowWriter;
 use futures::StreamExt;
 use std::io::{BufWriter, Write};
@@ -26,6 +28,7 @@ pub enum OutputFormat {
 /// A flow output: a file or trace at a path, or csv_flow text into any writer.
 pub enum FlowSink {
     Binary(FlowBinWriter),
+    RemoteBinary(RemoteTraceWriter),
     CsvFlowFile(BufWriter<AtomicFile>),
     CsvFlowWriter(BufWriter<Box<dyn Write + Send>>),
     Parquet(Box<ArrowWriter<AtomicFile>>),
@@ -37,11 +40,20 @@ fn err(msg: String) -> DataFusionError {
 
 impl FlowSink {
     /// A new output of `format` at `path` (a directory for a binary trace), for rows of
-    /// `schema`; it appears there when [`FlowSink::finish`] completes.
+    /// `schema`; it appears there when [`FlowSink::finish`] completes. A path that is an
+    /// object-store URL is written there (the store made from the environment, see
+    /// [`crate::store`]; a trace as [`RemoteTraceWriter`] describes).
     pub fn create(format: OutputFormat, path: impl AsRef<Path>, schema: &Schema) -> Result<Self> {
         let path = path.as_ref();
+        let remote = match path.to_str() {
+            Some(s) => Object::resolve(&RuntimeEnv::default(), s)?,
+            None => None,
+        };
         Ok(match format {
-            OutputFormat::Binary => FlowSink::Binary(FlowBinWriter::create(path, schema)?),
+            OutputFormat::Binary => match remote {
+                Some(object) => FlowSink::RemoteBinary(RemoteTraceWriter::create(object, schema)?),
+                None => FlowSink::Binary(FlowBinWriter::create(path, schema)?),
+            },
             OutputFormat::CsvFlow => {
                 FlowSink::CsvFlowFile(BufWriter::with_capacity(1 << 20, AtomicFile::create(path)?))
             }
@@ -64,6 +76,7 @@ impl FlowSink {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {
             FlowSink::Binary(w) => w.write(batch),
+            FlowSink::RemoteBinary(w) => w.write(batch),
             FlowSink::CsvFlowFile(w) => write_csv_flow(batch, w),
             FlowSink::CsvFlowWriter(w) => write_csv_flow(batch, w),
             FlowSink::Parquet(w) => Ok(w.write(batch)?),
@@ -74,6 +87,7 @@ impl FlowSink {
     pub fn finish(self) -> Result<()> {
         match self {
             FlowSink::Binary(w) => w.finish().map(|_| ()),
+            FlowSink::RemoteBinary(w) => w.finish().map(|_| ()),
             // The file's errors name it already.
             FlowSink::CsvFlowFile(w) => w
                 .into_inner()

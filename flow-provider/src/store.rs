@@ -190,6 +190,18 @@ pub fn expand_remote<P: AsRef<str>>(
 /// threads. The runtime is made once, with two threads, and lives as long as the process, so
 /// connections pooled by a store never outlive the runtime that opened them.
 pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+    let _context = io_runtime()?.enter();
+    Ok(futures::executor::block_on(f))
+}
+
+/// Starts `f` on the object-store I/O runtime without waiting for it.
+pub fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {
+    if let Ok(runtime) = io_runtime() {
+        runtime.spawn(f);
+    }
+}
+
+fn io_runtime() -> Result<&'static tokio::runtime::Runtime> {
     static RUNTIME: OnceLock<std::io::Result<tokio::runtime::Runtime>> = OnceLock::new();
     let runtime = RUNTIME.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
@@ -198,11 +210,9 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
             .enable_all()
             .build()
     });
-    let runtime = runtime.as_ref().map_err(|e| {
+    runtime.as_ref().map_err(|e| {
         DataFusionError::Execution(format!("cannot start the object-store I/O runtime: {e}"))
-    })?;
-    let _context = runtime.enter();
-    Ok(futures::executor::block_on(f))
+    })
 }
 
 /// An error for a source or sink that works on local files only, given a URL.

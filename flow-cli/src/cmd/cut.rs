@@ -33,7 +33,11 @@ pub async fn run(args: Args) -> Result<()> {
         && a.skip_out == 0
         && a.count_out.is_none()
         && a.input.inputs.len() == 1
-        && a.out.output != "-";
+        && a.out.output != "-"
+        // The byte copy is between local files; object stores go through convert.
+        && [&a.input.inputs[0], &a.out.output]
+            .iter()
+            .all(|p| flow_provider::store::remote_url(p).is_none());
     if !copy {
         return convert::run(args.convert).await;
     }

@@ -122,17 +122,38 @@ impl S3Server {
         .unwrap();
     }
 
-    /// Runs `flow-models` configured for this server through the environment.
-    pub fn run(&self, args: &[&str], secret: &str) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_flow-models"))
-            .args(args)
-            .env("AWS_ACCESS_KEY_ID", "test")
+    /// `flow-models` configured for this server through the environment, with `secret`.
+    pub fn command(&self, secret: &str) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_flow-models"));
+        c.env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", secret)
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ALLOW_HTTP", "true")
-            .output()
-            .unwrap()
+            .env("AWS_ALLOW_HTTP", "true");
+        c
+    }
+
+    /// Runs `flow-models` configured for this server through the environment.
+    pub fn run(&self, args: &[&str], secret: &str) -> Output {
+        self.command(secret).args(args).output().unwrap()
+    }
+
+    /// The objects below `prefix`, by key, with their bytes.
+    pub fn objects(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
+        use futures::TryStreamExt;
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = self.store();
+            let prefix = ObjectPath::from(prefix);
+            let mut metas: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap();
+            metas.sort_by(|a, b| a.location.cmp(&b.location));
+            let mut out = Vec::new();
+            for m in metas {
+                let bytes = store.get(&m.location).await.unwrap().bytes().await.unwrap();
+                out.push((m.location.to_string(), bytes.to_vec()));
+            }
+            out
+        })
     }
 
     pub fn ok(&self, args: &[&str]) -> String {

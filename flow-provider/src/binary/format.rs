@@ -3,8 +3,10 @@
 //! a trace is a directory, not a file, so reading goes through `FlowBinTable`, not a listing).
 
 use super::table::FlowBinTable;
-use super::writer::FlowBinWriter;
+use super::writer::{FlowBinWriter, RemoteTraceWriter};
 use crate::listing::{FlowFormat, OpenerArgs, OpenerFactory, file_format, no_options};
+use crate::sink::FlowSink;
+use crate::store::Object;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider, TableProviderFactory};
@@ -58,12 +60,10 @@ impl TableProviderFactory for FlowBinTableFactory {
 }
 
 /// The local directory named by a location (a plain path or a `file://` URL).
-pub(crate) fn local_path(location: &str) -> Result<PathBuf> {
+fn local_path(location: &str) -> Result<PathBuf> {
     match crate::inputs::local_path(location) {
         Some(path) => Ok(path),
-        None => plan_err!(
-            "FLOWBIN needs a local directory, got '{location}' (object stores are not supported yet)"
-        ),
+        None => plan_err!("'{location}' is not a local path"),
     }
 }
 
@@ -114,9 +114,8 @@ impl FlowFormat for FlowBinFormat {
         if !conf.table_partition_cols.is_empty() {
             return not_impl_err!("FLOWBIN cannot write PARTITIONED BY output");
         }
-        let target = local_path(&conf.original_url)?;
         let sink = FlowBinSink {
-            target,
+            target: conf.original_url.clone(),
             schema: conf.output_schema().clone(),
         };
         Ok(Arc::new(DataSinkExec::new(
@@ -143,13 +142,14 @@ impl OpenerFactory for FlowBinFormat {
 /// Writes the whole input as one trace at `target`, replacing it atomically.
 #[derive(Debug)]
 struct FlowBinSink {
-    target: PathBuf,
+    /// A local directory or an object-store URL.
+    target: String,
     schema: SchemaRef,
 }
 
 impl DisplayAs for FlowBinSink {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "FlowBinSink(dir={})", self.target.display())
+        write!(f, "FlowBinSink(dir={})", self.target)
     }
 }
 
@@ -162,9 +162,13 @@ impl DataSink for FlowBinSink {
     async fn write_all(
         &self,
         data: SendableRecordBatchStream,
-        _context: &Arc<TaskContext>,
+        context: &Arc<TaskContext>,
     ) -> Result<u64> {
-        let writer = FlowBinWriter::create(&self.target, &data.schema())?;
-        crate::sink::drain(data, crate::sink::FlowSink::Binary(writer), |_| {}).await
+        let schema = data.schema();
+        let sink = match Object::resolve(&context.runtime_env(), &self.target)? {
+            Some(object) => FlowSink::RemoteBinary(RemoteTraceWriter::create(object, &schema)?),
+            None => FlowSink::Binary(FlowBinWriter::create(&local_path(&self.target)?, &schema)?),
+        };
+        crate::sink::drain(data, sink, |_| {}).await
     }
 }

@@ -15,4 +15,4 @@ pub mod writer;
 pub use direct::ALIGN as DIRECT_ALIGN;
 pub use format::{FlowBinFormatFactory, FlowBinTableFactory};
 pub use table::FlowBinTable;
-pub use writer::FlowBinWriter;
+pub use writer::{FlowBinWriter, RemoteTraceWriter};

@@ -17,6 +17,7 @@ mod spilling;
 mod trace_plan;
 
 pub use spilling::{SortPlan, Spill, sort_plan};
+use trace_plan::is_local;
 pub(crate) use trace_plan::sorted_trace_plan;
 
 use crate::row_index::flowbin_scan;
@@ -74,7 +75,9 @@ pub async fn sort_into(
     let unlimited = matches!(task_ctx.memory_pool().memory_limit(), MemoryLimit::Infinite);
     let scan = input.create_physical_plan().await?;
     let trace = flowbin_scan(&scan).and_then(|fb| match fb.traces() {
-        [trace] if trace.columns.len() == scan.schema().fields().len() => Some(trace.clone()),
+        [trace] if trace.columns.len() == scan.schema().fields().len() && is_local(trace) => {
+            Some(trace.clone())
+        }
         _ => None,
     });
     if let Some(trace) = trace.filter(|_| unlimited)

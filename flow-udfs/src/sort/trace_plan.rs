@@ -11,8 +11,15 @@ use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
-use flow_provider::binary::dir::TraceDir;
+use flow_provider::binary::dir::{Location, TraceDir};
 use std::sync::Arc;
+
+/// Whether the trace's files are local (mapped): the packed sort reads whole columns, which
+/// for a trace in an object store would be a download of everything into memory; the
+/// DataFusion sort streams those instead.
+pub(crate) fn is_local(trace: &TraceDir) -> bool {
+    matches!(trace.location, Location::Local(_))
+}
 
 /// One trace in `keys` order as a one-partition plan whose batches are gathered from the mapped
 /// columns as it is read (in-memory packed sort; ties in input order). `None` when the keys do
@@ -24,6 +31,9 @@ pub fn sorted_trace_plan(
     keys: &[String],
     ctx: &TaskContext,
 ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    if !is_local(trace) {
+        return Ok(None);
+    }
     let reservation = MemoryConsumer::new("packed sort").register(ctx.memory_pool());
     if reservation.try_grow(16 * trace.rows).is_err() {
         return Ok(None);

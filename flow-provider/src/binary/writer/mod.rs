@@ -4,6 +4,9 @@
 mod ahead;
 mod chunked;
 mod early_sync;
+mod remote;
+
+pub use remote::RemoteTraceWriter;
 
 use super::dir::parse_file_name;
 use super::direct::ColumnFile;
@@ -82,20 +85,27 @@ fn no_nulls(name: &str, array: &ArrayRef, first_row: u64) -> Result<()> {
     )))
 }
 
-impl FlowBinWriter {
-    pub fn create(target: &Path, schema: &Schema) -> Result<Self> {
-        let mut codes = Vec::with_capacity(schema.fields().len());
-        for f in schema.fields() {
-            let code = arrow_to_dtype(f.data_type()).ok_or_else(|| {
+/// The type code of each column of `schema`; an error for a type the format cannot store.
+fn dtype_codes(schema: &Schema) -> Result<Vec<char>> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| {
+            arrow_to_dtype(f.data_type()).ok_or_else(|| {
                 err(format!(
                     "column '{}' has type {}, which the flow-models binary format cannot store \
                      (it stores Int8..Int64, UInt8..UInt64, Float32, Float64): cast it",
                     f.name(),
                     f.data_type()
                 ))
-            })?;
-            codes.push(code);
-        }
+            })
+        })
+        .collect()
+}
+
+impl FlowBinWriter {
+    pub fn create(target: &Path, schema: &Schema) -> Result<Self> {
+        let codes = dtype_codes(schema)?;
         let dir = AtomicDir::create(target, only_trace_files)?;
         let files = schema
             .fields()
