@@ -12,6 +12,7 @@ mod progress;
 mod report;
 mod session;
 mod stdout;
+mod stores;
 
 #[derive(Parser)]
 #[command(

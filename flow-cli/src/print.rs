@@ -98,20 +98,9 @@ impl Printer {
 /// `statement` planned in `ctx`, after the object store of its `CREATE EXTERNAL TABLE …
 /// LOCATION` or `COPY … TO` URL is registered (from the `AWS_*` environment, as
 /// datafusion-cli's shell does).
-pub(crate) async fn plan(ctx: &SessionContext, statement: Statement) -> Result<LogicalPlan> {
-    register_stores(ctx, &statement)?;
+pub(crate) async fn plan(ctx: &SessionContext, mut statement: Statement) -> Result<LogicalPlan> {
+    crate::stores::register(ctx, &mut statement).await?;
     ctx.state().statement_to_plan(statement).await
-}
-
-fn register_stores(ctx: &SessionContext, statement: &Statement) -> Result<()> {
-    let runtime = ctx.runtime_env();
-    match statement {
-        Statement::CreateExternalTable(t) => {
-            flow_provider::store::ensure_stores(&runtime, &t.locations)
-        }
-        Statement::CopyTo(c) => flow_provider::store::ensure_store(&runtime, &c.target),
-        _ => Ok(()),
-    }
 }
 
 /// The statements of `sql`, parsed in the session's SQL dialect.

@@ -256,6 +256,26 @@ fn external_tables_and_copy_to_s3() {
         "CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION 's3://flows/copy/sample.parquet'; {sums} t"
     );
     assert_eq!(s3.ok(&["sql", "-q", "--format", "csv", "-c", &read]), want);
+    // The store configured by the statement's options alone, as datafusion-cli reads them
+    // (no AWS_* variables in this process's environment).
+    let options = format!(
+        "OPTIONS ('aws.endpoint' '{}', 'aws.access_key_id' 'test', \
+         'aws.secret_access_key' 'testsecret', 'aws.region' 'us-east-1', 'aws.allow_http' 'true')",
+        s3.endpoint
+    );
+    let by_options = format!(
+        "CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION 's3://flows/copy/sample.parquet' \
+         {options}; {sums} t"
+    );
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_flow-models"))
+        .args(["sql", "-q", "--format", "csv", "-c", &by_options])
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), want, "store from OPTIONS");
     // csv_flow through DataFusion's object-store writer, read back by the table function.
     let copy = format!(
         "COPY (SELECT * FROM flowbin('{sample}')) TO 's3://flows/copy/sample.csv' STORED AS CSV_FLOW"
