@@ -132,17 +132,22 @@ impl Object {
         format!("{}/{key}", self.root)
     }
 
-    /// The object itself or, when no object has that name, every object below it as a prefix.
+    /// Every object below the key as a prefix or, when there is none, the object itself.
     pub fn list(&self) -> Result<Vec<ObjectMeta>> {
         use futures::TryStreamExt;
         let (store, key) = (self.store.clone(), self.key.clone());
+        // The prefix first: a HEAD of a "directory" key is an error, not "not found", on
+        // some servers (s3s-fs answers 500, which the client retries for seconds).
         block_on(async move {
-            match store.head(&key).await {
-                Ok(meta) => return Ok(vec![meta]),
-                Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
+            let below: Vec<ObjectMeta> = store.list(Some(&key)).try_collect().await?;
+            if !below.is_empty() {
+                return Ok(below);
             }
-            store.list(Some(&key)).try_collect().await
+            match store.head(&key).await {
+                Ok(meta) => Ok(vec![meta]),
+                Err(object_store::Error::NotFound { .. }) => Ok(Vec::new()),
+                Err(e) => Err(e),
+            }
         })?
         .map_err(|e| err(&self.url, e))
     }
