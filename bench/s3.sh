@@ -177,7 +177,7 @@ for t in "$T1M" "$T10M"; do
     vs duck_sum pq_s3
     vs sum_s3 sum_local
     echo "  flowbin over s3: $(mbps "$cols_bytes" sum_s3) of packets + octets (local $(mbps "$cols_bytes" sum_local));" \
-        "Parquet over s3: ours $(mbps "$pq_bytes" pq_s3), DuckDB $(mbps "$pq_bytes" duck_sum) of the file"
+        "Parquet over s3: ours $(mbps "$pq_bytes" pq_s3), DuckDB $(mbps "$pq_bytes" duck_sum) (file size / time; both read only the projected columns)"
 
     echo "-- hist -x length -b 12"
     try hist_local "$BIN" hist -i binary -x length -b 12 "$t"
