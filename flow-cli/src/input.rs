@@ -2,7 +2,7 @@
 
 use crate::cut::Cut;
 use clap::ValueEnum;
-use datafusion::common::Result;
+use datafusion::common::{DataFusionError, Result};
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use flow_provider::SessionContextFlowExt;
 use flow_provider::binary::FlowBinTable;
@@ -96,8 +96,12 @@ pub async fn read(ctx: &SessionContext, args: &InputArgs) -> Result<Input> {
             // The flow readers above register the store of a URL themselves; Parquet is
             // DataFusion's reader.
             flow_provider::store::ensure_stores(&ctx.runtime_env(), &paths)?;
-            let df = ctx.read_parquet(paths, ParquetReadOptions::default());
-            (df.await?, None)
+            // DataFusion's listing and schema errors (a missing bucket, refused keys) name
+            // the request, not the input: named here as the flow readers name theirs.
+            let named = paths.join(", ");
+            let df = ctx.read_parquet(paths, ParquetReadOptions::default()).await;
+            let df = df.map_err(|e| DataFusionError::Plan(format!("parquet: {named}: {e}")))?;
+            (df, None)
         }
     };
     Ok(Input { df, rows })
