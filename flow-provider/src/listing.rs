@@ -7,6 +7,7 @@ use datafusion::common::{Result, not_impl_err, plan_err};
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::physical_expr::{LexRequirement, PhysicalExpr};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
@@ -167,6 +168,8 @@ pub trait OpenerFactory: Clone + Send + Sync + 'static {
 /// What a partition of a scan gives the opener of its files.
 pub struct OpenerArgs<'a> {
     pub store: Arc<dyn ObjectStore>,
+    /// The URL of `store` (`s3://bucket/`, `file:///`): a file's URL is this and its location.
+    pub store_url: &'a ObjectStoreUrl,
     /// The columns of the files.
     pub file_schema: &'a SchemaRef,
     /// The file columns the projection needs (indices into `file_schema`); the opener emits
@@ -205,12 +208,13 @@ impl<F: OpenerFactory> FileSource for FlowSource<F> {
     fn create_file_opener(
         &self,
         object_store: Arc<dyn ObjectStore>,
-        _base_config: &FileScanConfig,
+        base_config: &FileScanConfig,
         partition: usize,
     ) -> Result<Arc<dyn FileOpener>> {
         let file_schema = self.table_schema.file_schema();
         let opener = self.opener.opener(OpenerArgs {
             store: object_store,
+            store_url: &base_config.object_store_url,
             file_schema,
             columns: &self.projection.file_indices,
             batch_size: self.batch_size.unwrap_or(8192),

@@ -113,7 +113,11 @@ impl S3Server {
 
     /// Uploads a local file as `key`.
     pub fn upload(&self, local: &Path, key: &str) {
-        let bytes = std::fs::read(local).unwrap();
+        self.upload_bytes(std::fs::read(local).unwrap(), key);
+    }
+
+    /// Uploads `bytes` as `key`.
+    pub fn upload_bytes(&self, bytes: Vec<u8>, key: &str) {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(
             self.store()
@@ -124,15 +128,20 @@ impl S3Server {
 
     /// Runs `flow-models` configured for this server through the environment.
     pub fn run(&self, args: &[&str], secret: &str) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_flow-models"))
+        self.command(args, secret).output().unwrap()
+    }
+
+    /// The `flow-models` command of [`S3Server::run`], to add to.
+    pub fn command(&self, args: &[&str], secret: &str) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flow-models"));
+        command
             .args(args)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", secret)
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ALLOW_HTTP", "true")
-            .output()
-            .unwrap()
+            .env("AWS_ALLOW_HTTP", "true");
+        command
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
