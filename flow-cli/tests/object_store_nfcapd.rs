@@ -75,7 +75,7 @@ fn repeat_blocks(file: &[u8], copies: usize, appendix: bool) -> Vec<u8> {
     out
 }
 
-/// Environment of a run in `partitions` partitions, each file split in byte ranges.
+/// Environment of a run in `partitions` partitions, each local file split in byte ranges.
 fn partitioned(command: &mut Command, partitions: usize) -> &mut Command {
     command
         .env(
@@ -188,11 +188,11 @@ fn scan_metrics(out: &str) -> (f64, bool) {
     (number.parse::<f64>().unwrap() * scale, split)
 }
 
-/// A file split over 4 partitions is fetched about once (the header by each partition, the
-/// appendix by one, a block header read per block a partition steps over): not 4 times, as
-/// a local file is mapped 4 times.
+/// A local file is split over 4 partitions (and mapped by each); an object is not split:
+/// one partition reads it, fetched once (the header by a ranged read that the streamed
+/// blocks read again, the appendix by another).
 #[test]
-fn a_file_split_over_partitions_is_fetched_once() {
+fn an_object_is_not_split_and_is_fetched_once() {
     let Some(s3) = start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let bytes = repeat_blocks(&fixture("nf171_sfipfix_mixed_lzo.nfcapd"), COPIES, true);
@@ -207,10 +207,9 @@ fn a_file_split_over_partitions_is_fetched_once() {
     );
     let out = ok(remote(&s3, &sql(&analyze(&url)), PARTITIONS), "s3");
     let (fetched, split) = scan_metrics(&out);
-    assert!(split, "{out}");
-    let overhead = (PARTITIONS * (276 + COPIES * 12)) as f64;
+    assert!(!split && out.contains("file_groups={1 group"), "{out}");
     assert!(
-        0.999 * size <= fetched && fetched <= 1.001 * (size + overhead),
+        0.999 * size <= fetched && fetched <= 1.001 * (size + 276.0),
         "{fetched} bytes fetched of a file of {size}: {out}"
     );
 }

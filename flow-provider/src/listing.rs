@@ -8,13 +8,14 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::physical_expr::{LexRequirement, PhysicalExpr};
+use datafusion::physical_expr::{LexOrdering, LexRequirement, PhysicalExpr};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::projection::ProjectionExprs;
 use datafusion_datasource::TableSchema;
 use datafusion_datasource::file::FileSource;
 use datafusion_datasource::file_format::FileFormat;
+use datafusion_datasource::file_groups::FileGroupPartitioner;
 use datafusion_datasource::file_scan_config::FileScanConfig;
 use datafusion_datasource::file_sink_config::FileSinkConfig;
 use datafusion_datasource::file_stream::FileOpener;
@@ -236,6 +237,34 @@ impl<F: OpenerFactory> FileSource for FlowSource<F> {
 
     fn supports_repartitioning(&self) -> bool {
         self.opener.splits_files()
+    }
+
+    /// Splits local files into byte ranges (DataFusion's default); objects in a store are
+    /// not split: each is read whole, by one partition, in one sequential GET (byte ranges of
+    /// an object would each have to find their first block by reads from its start). Files
+    /// stay the unit of parallelism of objects, spread over the partitions by the listing.
+    fn repartitioned(
+        &self,
+        target_partitions: usize,
+        repartition_file_min_size: usize,
+        output_ordering: Option<LexOrdering>,
+        config: &FileScanConfig,
+    ) -> Result<Option<FileScanConfig>> {
+        let local = config.object_store_url.as_str().starts_with("file://");
+        if !local || config.file_compression_type.is_compressed() || !self.supports_repartitioning()
+        {
+            return Ok(None);
+        }
+        let groups = FileGroupPartitioner::new()
+            .with_target_partitions(target_partitions)
+            .with_repartition_file_min_size(repartition_file_min_size)
+            .with_preserve_order_within_groups(output_ordering.is_some())
+            .repartition_file_groups(&config.file_groups);
+        Ok(groups.map(|file_groups| {
+            let mut config = config.clone();
+            config.file_groups = file_groups;
+            config
+        }))
     }
 
     fn try_pushdown_projection(

@@ -119,16 +119,6 @@ impl<'a> Blocks<'a> {
         self.needs
     }
 
-    /// The next block's header, checked, stepping over its payload without reading it: for
-    /// a walk over a window that holds only the headers.
-    pub fn next_header(&mut self) -> Option<Result<BlockHeader, NfError>> {
-        let header = self.peek_header()?;
-        if let Ok(h) = &header {
-            self.step(h);
-        }
-        Some(header)
-    }
-
     fn step(&mut self, header: &BlockHeader) {
         self.pos = header.end();
         self.index += 1;

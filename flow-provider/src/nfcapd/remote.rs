@@ -1,7 +1,8 @@
-//! nfcapd objects in a store, read by ranged GETs instead of whole: the header (and the layout 2
-//! appendix), the block headers up to where a partition's byte range starts, then the blocks
-//! of the range in chunks fetched a few ahead of the decoder. A file split over partitions is
-//! so fetched once in all, plus one small read per block header a partition steps over.
+//! nfcapd objects in a store: the header (and the layout 2 appendix) by ranged GETs, then the
+//! data blocks by one GET streamed from the first block on, read a few parts ahead of the
+//! decoder on the runtime, so a file is fetched once with memory bounded by those parts. An
+//! object is read whole by one partition (the scan does not split objects into byte ranges:
+//! see `FlowSource::repartitioned`).
 
 use crate::FlowError;
 use bytes::{Bytes, BytesMut};
@@ -11,18 +12,18 @@ use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_plan::metrics::Count;
 use futures::stream::{self, BoxStream, StreamExt};
-use nfcapd_decode::{BLOCK_HEADER_SIZE, Blocks, FileInfo, NfError, read_appendix};
+use nfcapd_decode::{FileInfo, NfError, read_appendix};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{GetOptions, ObjectStore, ObjectStoreExt};
 use std::ops::Range;
 use std::sync::Arc;
 
-/// Size of one ranged read of data blocks. nfdump writes blocks of ~200 KiB (5 MiB at most);
-/// larger reads did not scan faster (see docs/performance.md).
-const CHUNK: u64 = 4 << 20;
-/// Ranged reads a scan keeps going (the one being waited for and those ahead of it): the
-/// memory a partition holds is about this many chunks.
-const READS: usize = 3;
+/// The streamed body is handed to the decoder in parts of at least this size (a part
+/// usually holds many blocks, which nfdump writes of ~200 KiB, 5 MiB at most).
+const PART: usize = 4 << 20;
+/// Parts read ahead of the decoder: with the part being received and the decoder's window,
+/// what a scan holds of a file is about this many parts plus three.
+const AHEAD: usize = 3;
 
 /// An object of a store read by ranges; its errors name its URL and the offset.
 pub(super) struct RemoteFile {
@@ -99,54 +100,89 @@ impl RemoteFile {
         Ok(())
     }
 
-    /// Position (offset, index) of the first block whose header starts at or after `from`,
-    /// found by walking the block headers from the first, one small read each; `None` when
-    /// the blocks end before, or a framing error the range holding it reports comes first.
-    pub async fn seek(&self, info: &FileInfo, from: u64) -> Result<Option<(u64, u64)>> {
-        let (mut pos, mut index) = (info.first_block_offset, 0);
-        while pos < from {
-            let end = self.size.min(pos + BLOCK_HEADER_SIZE as u64);
-            let header = match pos < end {
-                true => self.read(pos..end).await?,
-                false => Bytes::new(),
+    /// The bytes of `range` as they arrive, by one GET running on the runtime ahead of the
+    /// caller (at most [`AHEAD`] parts of [`PART`] bytes waiting): stopped when the stream is
+    /// dropped. It may end early if the object is shorter than `range`.
+    fn stream(self: Arc<Self>, range: Range<u64>) -> BoxStream<'static, Result<Bytes>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
+        let task = SpawnedTask::spawn(async move {
+            let mut offset = range.start;
+            let options = GetOptions::new().with_range(Some(range));
+            let got = self.store.get_opts(&self.location, options).await;
+            let mut body = match got {
+                Ok(got) => got.into_stream(),
+                Err(e) => {
+                    let _ = tx.send(Err(self.read_error(offset, e))).await;
+                    return;
+                }
             };
-            match Blocks::window(&header, pos, info, pos, index).next_header() {
-                Some(Ok(h)) => (pos, index) = (h.end(), h.index + 1),
-                _ => return Ok(None),
+            let mut part = BytesMut::new();
+            while let Some(bytes) = body.next().await {
+                let bytes = match bytes {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        let at = offset + part.len() as u64;
+                        let _ = tx.send(Err(self.read_error(at, e))).await;
+                        return;
+                    }
+                };
+                self.fetched.add(bytes.len());
+                part.extend_from_slice(&bytes);
+                if part.len() >= PART {
+                    offset += part.len() as u64;
+                    if tx.send(Ok(part.split().freeze())).await.is_err() {
+                        return;
+                    }
+                }
             }
-        }
-        Ok(Some((pos, index)))
+            if !part.is_empty() {
+                let _ = tx.send(Ok(part.freeze())).await;
+            }
+        });
+        stream::unfold((rx, task), |(mut rx, task)| async move {
+            let part = rx.recv().await?;
+            Some((part, (rx, task)))
+        })
+        .boxed()
     }
 }
 
-/// A file's bytes from `base` on, as far as they were read: what the decoder walks. It is
-/// extended from the chunks of the partition's range read ahead, and past them by reads of
-/// just what the walk needs (the rest of the block the range ends in).
+/// A file's bytes from `base` on, as far as the decoder needs them: what it walks. It is
+/// extended from the streamed body of the file, and past its end by a ranged read of what
+/// the walk needs (an object shorter than listed is then an error naming the offset).
 pub(super) struct Window {
     pub bytes: Bytes,
     pub base: u64,
-    chunks: BoxStream<'static, Result<Bytes>>,
+    /// Bytes received that follow `bytes`.
+    next: Bytes,
+    parts: BoxStream<'static, Result<Bytes>>,
     file: Arc<RemoteFile>,
 }
 
 impl Window {
-    /// An empty window at `range.start`, the chunks of `range` read ahead of it.
-    pub fn new(file: Arc<RemoteFile>, range: Range<u64>) -> Self {
+    /// An empty window at `body.start`, the bytes of `body` streamed by one GET.
+    pub fn new(file: Arc<RemoteFile>, body: Range<u64>) -> Self {
+        let parts = match body.is_empty() {
+            true => stream::empty().boxed(),
+            false => file.clone().stream(body.clone()),
+        };
         Self {
             bytes: Bytes::new(),
-            base: range.start,
-            chunks: read_ahead(file.clone(), range),
+            base: body.start,
+            next: Bytes::new(),
+            parts,
             file,
         }
     }
 
     /// Makes the window reach `upto`, dropping its bytes before `from` (the walk's position).
+    /// Bytes are copied only for a block that spans parts.
     pub async fn extend(&mut self, from: u64, upto: u64) -> Result<()> {
         let keep = usize::try_from(from.saturating_sub(self.base))
             .unwrap_or(usize::MAX)
             .min(self.bytes.len());
-        let mut parts = vec![self.bytes.slice(keep..)];
         self.base += keep as u64;
+        let mut parts = vec![self.bytes.split_off(keep)];
         let mut end = self.base + parts[0].len() as u64;
         if end >= upto {
             return internal_err!(
@@ -155,38 +191,31 @@ impl Window {
             );
         }
         while end < upto {
-            let part = match self.chunks.next().await {
-                Some(chunk) => chunk?,
-                None => self.file.read(end..upto).await?,
+            let part = match std::mem::take(&mut self.next) {
+                next if !next.is_empty() => next,
+                _ => match self.parts.next().await {
+                    Some(part) => part?,
+                    None => self.file.read(end..upto).await?,
+                },
             };
             end += part.len() as u64;
             parts.push(part);
+        }
+        parts.retain(|p| !p.is_empty());
+        if parts.len() > 1
+            && let Some(last) = parts.last_mut()
+        {
+            // Only what the walk needs of the last part is joined; the rest stays whole.
+            let over = usize::try_from(end - upto).unwrap_or(0);
+            self.next = last.split_off(last.len() - over);
         }
         self.bytes = concat(parts);
         Ok(())
     }
 }
 
-/// The chunks of `range` in order, read [`READS`] at a time on the runtime (so reads go on
-/// while the caller decodes).
-fn read_ahead(file: Arc<RemoteFile>, range: Range<u64>) -> BoxStream<'static, Result<Bytes>> {
-    let starts = (range.start..range.end).step_by(CHUNK as usize);
-    stream::iter(starts)
-        .map(move |start| {
-            let (file, end) = (file.clone(), range.end.min(start + CHUNK));
-            let read = SpawnedTask::spawn(async move { file.read(start..end).await });
-            async move {
-                let joined = read.join_unwind().await;
-                joined.map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))?
-            }
-        })
-        .buffered(READS)
-        .boxed()
-}
-
-/// The parts as one buffer (copied only when there is more than one that is not empty).
-fn concat(parts: Vec<Bytes>) -> Bytes {
-    let mut parts: Vec<Bytes> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+/// The parts as one buffer (copied only when there is more than one).
+fn concat(mut parts: Vec<Bytes>) -> Bytes {
     if parts.len() <= 1 {
         return parts.pop().unwrap_or_default();
     }

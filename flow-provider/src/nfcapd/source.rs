@@ -1,10 +1,11 @@
 //! Opening one nfcapd file for a scan: the `FileOpener` (its `FileSource` is the shared
 //! [`FlowSource`](crate::listing::FlowSource) over [`NfcapdOptions`]). Local files are
-//! memory-mapped; remote objects are read by ranges ([`super::remote`]); both feed the same
-//! block decoder, which walks a window of the file (the whole map, or what was read). A file
-//! split into byte ranges (`FileRange`) decodes, in each partition, the layout 2 blocks whose
-//! header starts inside its range; layout 1 files carry extension maps in-stream, so the range
-//! that holds the first block decodes the whole file and the others yield nothing.
+//! memory-mapped; remote objects are streamed ([`super::remote`]); both feed the same block
+//! decoder, which walks a window of the file (the whole map, or what was received). A local
+//! file split into byte ranges (`FileRange`) decodes, in each partition, the layout 2 blocks
+//! whose header starts inside its range; layout 1 files carry extension maps in-stream, so the
+//! range that holds the first block decodes the whole file and the others yield nothing.
+//! Objects are not split (see `FlowSource::repartitioned`).
 //!
 //! What was decoded and skipped is counted in the scan's metrics (`EXPLAIN ANALYZE`): files,
 //! bytes (mapped, or read from a store), blocks, flows, and, with `skip_corrupt`, the corrupt
@@ -154,8 +155,9 @@ impl FileOpener for NfcapdOpener {
     }
 }
 
-/// The batches of a range of a remote file, from the header read by `got`: the appendix is
-/// read only by the range that reports its errors, the blocks only from the first in range.
+/// The batches of a remote file (or of a range of it), from the header read by `got`: the
+/// appendix by a ranged read when the range reports its errors, the blocks by one GET
+/// streamed from the first block on (started before the appendix is read).
 async fn remote_batches(
     got: GetResult,
     file: RemoteFile,
@@ -165,22 +167,22 @@ async fn remote_batches(
     let head = got.bytes().await.map_err(|e| file.read_error(0, e))?;
     decoding.metrics.bytes.add(head.len());
     let mut header = read_file_header(&head, file.size);
+    let file = Arc::new(file);
+    let window = header.as_ref().ok().map(|info| {
+        let blocks_end = info.appendix_range().map_or(file.size, |a| a.start);
+        let first = info.first_block_offset;
+        Window::new(file.clone(), first..blocks_end.max(first))
+    });
     if let Ok(info) = &mut header
         && decoding.reports_appendix(range)
     {
         file.read_appendix(info).await?;
     }
-    let Some(part) = decoding.part(header, range, &file.url)? else {
+    let (Some(part), Some(window)) = (decoding.part(header, range, &file.url)?, window) else {
         return Ok(stream::empty().boxed());
     };
-    let Some(cursor) = file.seek(&part.info, part.range.0).await? else {
-        return Ok(stream::empty().boxed());
-    };
-    let blocks_end = part.info.appendix_range().map_or(file.size, |a| a.start);
-    let read_ahead = cursor.0..blocks_end.min(part.range.1);
-    let name = file.url.clone();
-    let window = Window::new(Arc::new(file), read_ahead);
-    let decoder = RangeDecoder::new(part, cursor, name, decoding);
+    let cursor = (part.info.first_block_offset, 0);
+    let decoder = RangeDecoder::new(part, cursor, file.url.clone(), decoding);
     let batches = stream::try_unfold((decoder, window), |(mut decoder, mut window)| async move {
         loop {
             match decoder.fill(&window.bytes, window.base)? {
