@@ -189,8 +189,7 @@ fn scan_metrics(out: &str) -> (f64, bool) {
 }
 
 /// A local file is split over 4 partitions (and mapped by each); an object is not split:
-/// one partition reads it, fetched once (the header by a ranged read that the streamed
-/// blocks read again, the appendix by another).
+/// one partition reads it, fetched once (by one streamed GET).
 #[test]
 fn an_object_is_not_split_and_is_fetched_once() {
     let Some(s3) = start() else { return };

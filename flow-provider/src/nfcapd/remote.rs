@@ -1,20 +1,20 @@
-//! nfcapd objects in a store: the header (and the layout 2 appendix) by ranged GETs, then the
-//! data blocks by one GET streamed from the first block on, read a few parts ahead of the
-//! decoder on the runtime, so a file is fetched once with memory bounded by those parts. An
-//! object is read whole by one partition (the scan does not split objects into byte ranges:
-//! see `FlowSource::repartitioned`).
+//! nfcapd objects in a store, read by one GET streamed from the start (header, blocks, layout 2
+//! appendix), received a few parts ahead of the decoder on the runtime: a file is fetched once,
+//! in one request, with memory bounded by those parts. An object is read whole by one
+//! partition (the scan does not split objects into byte ranges: see
+//! `FlowSource::repartitioned`).
 
 use crate::FlowError;
 use bytes::{Bytes, BytesMut};
 use datafusion::common::runtime::SpawnedTask;
-use datafusion::common::{DataFusionError, Result, internal_err};
+use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_plan::metrics::Count;
 use futures::stream::{self, BoxStream, StreamExt};
 use nfcapd_decode::{FileInfo, NfError, read_appendix};
 use object_store::path::Path;
-use object_store::{GetOptions, ObjectStore, ObjectStoreExt};
+use object_store::{ObjectStore, ObjectStoreExt};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -99,57 +99,51 @@ impl RemoteFile {
         }
         Ok(())
     }
+}
 
-    /// The bytes of `range` as they arrive, by one GET running on the runtime ahead of the
-    /// caller (at most [`AHEAD`] parts of [`PART`] bytes waiting): stopped when the stream is
-    /// dropped. It may end early if the object is shorter than `range`.
-    fn stream(self: Arc<Self>, range: Range<u64>) -> BoxStream<'static, Result<Bytes>> {
-        let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
-        let task = SpawnedTask::spawn(async move {
-            let mut offset = range.start;
-            let options = GetOptions::new().with_range(Some(range));
-            let got = self.store.get_opts(&self.location, options).await;
-            let mut body = match got {
-                Ok(got) => got.into_stream(),
+/// The bytes of `body` (a GET of `file` from `offset` on) as they arrive, received on the
+/// runtime ahead of the caller (at most [`AHEAD`] parts of [`PART`] bytes waiting): stopped
+/// when the stream is dropped.
+fn read_ahead(
+    file: Arc<RemoteFile>,
+    mut body: BoxStream<'static, object_store::Result<Bytes>>,
+    mut offset: u64,
+) -> BoxStream<'static, Result<Bytes>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
+    let task = SpawnedTask::spawn(async move {
+        let mut part = BytesMut::new();
+        while let Some(bytes) = body.next().await {
+            let bytes = match bytes {
+                Ok(bytes) => bytes,
                 Err(e) => {
-                    let _ = tx.send(Err(self.read_error(offset, e))).await;
+                    let at = offset + part.len() as u64;
+                    let _ = tx.send(Err(file.read_error(at, e))).await;
                     return;
                 }
             };
-            let mut part = BytesMut::new();
-            while let Some(bytes) = body.next().await {
-                let bytes = match bytes {
-                    Ok(bytes) => bytes,
-                    Err(e) => {
-                        let at = offset + part.len() as u64;
-                        let _ = tx.send(Err(self.read_error(at, e))).await;
-                        return;
-                    }
-                };
-                self.fetched.add(bytes.len());
-                part.extend_from_slice(&bytes);
-                if part.len() >= PART {
-                    offset += part.len() as u64;
-                    if tx.send(Ok(part.split().freeze())).await.is_err() {
-                        return;
-                    }
+            file.fetched.add(bytes.len());
+            part.extend_from_slice(&bytes);
+            if part.len() >= PART {
+                offset += part.len() as u64;
+                if tx.send(Ok(part.split().freeze())).await.is_err() {
+                    return;
                 }
             }
-            if !part.is_empty() {
-                let _ = tx.send(Ok(part.freeze())).await;
-            }
-        });
-        stream::unfold((rx, task), |(mut rx, task)| async move {
-            let part = rx.recv().await?;
-            Some((part, (rx, task)))
-        })
-        .boxed()
-    }
+        }
+        if !part.is_empty() {
+            let _ = tx.send(Ok(part.freeze())).await;
+        }
+    });
+    stream::unfold((rx, task), |(mut rx, task)| async move {
+        let part = rx.recv().await?;
+        Some((part, (rx, task)))
+    })
+    .boxed()
 }
 
 /// A file's bytes from `base` on, as far as the decoder needs them: what it walks. It is
-/// extended from the streamed body of the file, and past its end by a ranged read of what
-/// the walk needs (an object shorter than listed is then an error naming the offset).
+/// extended from the file's streamed body, and past its end by a ranged read of what the walk
+/// needs (an object shorter than listed is then an error naming the offset).
 pub(super) struct Window {
     pub bytes: Bytes,
     pub base: u64,
@@ -160,19 +154,31 @@ pub(super) struct Window {
 }
 
 impl Window {
-    /// An empty window at `body.start`, the bytes of `body` streamed by one GET.
-    pub fn new(file: Arc<RemoteFile>, body: Range<u64>) -> Self {
-        let parts = match body.is_empty() {
-            true => stream::empty().boxed(),
-            false => file.clone().stream(body.clone()),
-        };
+    /// An empty window at the start of the file, whose bytes `body` (a GET of the whole
+    /// object) streams.
+    pub fn new(
+        file: Arc<RemoteFile>,
+        body: BoxStream<'static, object_store::Result<Bytes>>,
+    ) -> Self {
         Self {
             bytes: Bytes::new(),
-            base: body.start,
+            base: 0,
             next: Bytes::new(),
-            parts,
+            parts: read_ahead(file.clone(), body, 0),
             file,
         }
+    }
+
+    /// The file's bytes in `range` (dropping those before it; read again by a ranged GET if
+    /// the window has passed them).
+    pub async fn read(&mut self, range: Range<u64>) -> Result<Bytes> {
+        if range.start < self.base {
+            return self.file.read(range).await;
+        }
+        self.extend(range.start, range.end).await?;
+        let at = |offset: u64| usize::try_from(offset - self.base).unwrap_or(usize::MAX);
+        let end = at(range.end).min(self.bytes.len());
+        Ok(self.bytes.slice(at(range.start).min(end)..end))
     }
 
     /// Makes the window reach `upto`, dropping its bytes before `from` (the walk's position).
@@ -184,12 +190,6 @@ impl Window {
         self.base += keep as u64;
         let mut parts = vec![self.bytes.split_off(keep)];
         let mut end = self.base + parts[0].len() as u64;
-        if end >= upto {
-            return internal_err!(
-                "{}: the walk at {from} needs no bytes past {end}",
-                self.file.url
-            );
-        }
         while end < upto {
             let part = match std::mem::take(&mut self.next) {
                 next if !next.is_empty() => next,

@@ -1,6 +1,6 @@
 //! Opening one nfcapd file for a scan: the `FileOpener` (its `FileSource` is the shared
 //! [`FlowSource`](crate::listing::FlowSource) over [`NfcapdOptions`]). Local files are
-//! memory-mapped; remote objects are streamed ([`super::remote`]); both feed the same block
+//! memory-mapped; remote objects are streamed by one GET ([`super::remote`]); both feed the same block
 //! decoder, which walks a window of the file (the whole map, or what was received). A local
 //! file split into byte ranges (`FileRange`) decodes, in each partition, the layout 2 blocks
 //! whose header starts inside its range; layout 1 files carry extension maps in-stream, so the
@@ -26,7 +26,7 @@ use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
 use futures::stream::{self, BoxStream, StreamExt};
 use nfcapd_decode::{
     Blocks, DecodeStats, ExtMaps, FileInfo, FlowColumns, HEADER_BYTES, Layout, NfError, Projection,
-    decode_block_with, read_file_header, read_header,
+    decode_block_with, read_appendix, read_file_header, read_header,
 };
 use object_store::{GetOptions, GetResult, GetResultPayload, ObjectStore};
 use std::sync::Arc;
@@ -130,11 +130,9 @@ impl FileOpener for NfcapdOpener {
             });
             let fetched = decoding.metrics.bytes.clone();
             let remote = RemoteFile::new(store.clone(), location.clone(), url, size, fetched);
-            // A read of the header's bytes; a local file is then mapped instead (as
-            // datasource-csv tells them apart).
-            let head = (size > 0).then(|| 0..size.min(HEADER_BYTES as u64));
+            // A GET of the whole object; a local file is opened, not read, and mapped instead.
             let got = store
-                .get_opts(&location, GetOptions::new().with_range(head))
+                .get_opts(&location, GetOptions::new())
                 .await
                 .map_err(|e| remote.read_error(0, e))?;
             match &got.payload {
@@ -155,42 +153,49 @@ impl FileOpener for NfcapdOpener {
     }
 }
 
-/// The batches of a remote file (or of a range of it), from the header read by `got`: the
-/// appendix by a ranged read when the range reports its errors, the blocks by one GET
-/// streamed from the first block on (started before the appendix is read).
+/// The batches of a remote file (or of a range of it) from `got`, its whole body streamed:
+/// the header from its first bytes, then the blocks, then, when the range reports its errors,
+/// the layout 2 appendix (a broken one fails the scan after the blocks).
 async fn remote_batches(
     got: GetResult,
     file: RemoteFile,
     range: (u64, u64),
     decoding: Decoding,
 ) -> Result<Batches> {
-    let head = got.bytes().await.map_err(|e| file.read_error(0, e))?;
-    decoding.metrics.bytes.add(head.len());
-    let mut header = read_file_header(&head, file.size);
     let file = Arc::new(file);
-    let window = header.as_ref().ok().map(|info| {
-        let blocks_end = info.appendix_range().map_or(file.size, |a| a.start);
-        let first = info.first_block_offset;
-        Window::new(file.clone(), first..blocks_end.max(first))
-    });
-    if let Ok(info) = &mut header
-        && decoding.reports_appendix(range)
-    {
-        file.read_appendix(info).await?;
-    }
-    let (Some(part), Some(window)) = (decoding.part(header, range, &file.url)?, window) else {
+    let mut window = Window::new(file.clone(), got.into_stream());
+    let head = window.read(0..file.size.min(HEADER_BYTES as u64)).await?;
+    let header = read_file_header(&head, file.size);
+    let Some(part) = decoding.part(header, range, &file.url)? else {
         return Ok(stream::empty().boxed());
     };
+    let appendix = part.info.appendix_range();
+    let appendix = appendix.filter(|_| decoding.reports_appendix(range));
     let cursor = (part.info.first_block_offset, 0);
     let decoder = RangeDecoder::new(part, cursor, file.url.clone(), decoding);
-    let batches = stream::try_unfold((decoder, window), |(mut decoder, mut window)| async move {
-        loop {
-            match decoder.fill(&window.bytes, window.base)? {
-                Fill::Needs(upto) => window.extend(decoder.cursor.0, upto).await?,
-                Fill::Ready => return Ok(decoder.batch()?.map(|b| (b, (decoder, window)))),
+    let state = (decoder, window, appendix);
+    let batches = stream::try_unfold(
+        state,
+        |(mut decoder, mut window, mut appendix)| async move {
+            loop {
+                match decoder.fill(&window.bytes, window.base)? {
+                    Fill::Needs(upto) => window.extend(decoder.cursor.0, upto).await?,
+                    Fill::Ready => match decoder.batch()? {
+                        Some(batch) => return Ok(Some((batch, (decoder, window, appendix)))),
+                        None => {
+                            if let Some(range) = appendix.take() {
+                                read_appendix(&mut decoder.info, &window.read(range).await?);
+                                if let Some(e) = decoder.info.appendix_error.take() {
+                                    return Err(nf_error(e, &decoder.name));
+                                }
+                            }
+                            return Ok(None);
+                        }
+                    },
+                }
             }
-        }
-    });
+        },
+    );
     Ok(batches.boxed())
 }
 
