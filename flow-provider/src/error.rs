@@ -41,6 +41,14 @@ pub enum FlowError {
         #[source]
         source: Box<DataFusionError>,
     },
+    /// A ranged read of an object failed: `reading {url} at byte offset {offset}: {source}`.
+    #[error("reading {url} at byte offset {offset}: {source}")]
+    Read {
+        url: String,
+        offset: u64,
+        #[source]
+        source: object_store::Error,
+    },
     /// An nfcapd file could not be decoded (its file, block and byte offset are in it).
     #[error(transparent)]
     Nfcapd(#[from] nfcapd_decode::NfError),

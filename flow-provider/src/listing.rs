@@ -7,13 +7,15 @@ use datafusion::common::{Result, not_impl_err, plan_err};
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::physical_expr::{LexRequirement, PhysicalExpr};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::physical_expr::{LexOrdering, LexRequirement, PhysicalExpr};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::projection::ProjectionExprs;
 use datafusion_datasource::TableSchema;
 use datafusion_datasource::file::FileSource;
 use datafusion_datasource::file_format::FileFormat;
+use datafusion_datasource::file_groups::FileGroupPartitioner;
 use datafusion_datasource::file_scan_config::FileScanConfig;
 use datafusion_datasource::file_sink_config::FileSinkConfig;
 use datafusion_datasource::file_stream::FileOpener;
@@ -167,6 +169,8 @@ pub trait OpenerFactory: Clone + Send + Sync + 'static {
 /// What a partition of a scan gives the opener of its files.
 pub struct OpenerArgs<'a> {
     pub store: Arc<dyn ObjectStore>,
+    /// The URL of `store` (`s3://bucket/`, `file:///`): a file's URL is this and its location.
+    pub store_url: &'a ObjectStoreUrl,
     /// The columns of the files.
     pub file_schema: &'a SchemaRef,
     /// The file columns the projection needs (indices into `file_schema`); the opener emits
@@ -205,12 +209,13 @@ impl<F: OpenerFactory> FileSource for FlowSource<F> {
     fn create_file_opener(
         &self,
         object_store: Arc<dyn ObjectStore>,
-        _base_config: &FileScanConfig,
+        base_config: &FileScanConfig,
         partition: usize,
     ) -> Result<Arc<dyn FileOpener>> {
         let file_schema = self.table_schema.file_schema();
         let opener = self.opener.opener(OpenerArgs {
             store: object_store,
+            store_url: &base_config.object_store_url,
             file_schema,
             columns: &self.projection.file_indices,
             batch_size: self.batch_size.unwrap_or(8192),
@@ -232,6 +237,34 @@ impl<F: OpenerFactory> FileSource for FlowSource<F> {
 
     fn supports_repartitioning(&self) -> bool {
         self.opener.splits_files()
+    }
+
+    /// Splits local files into byte ranges (DataFusion's default); objects in a store are
+    /// not split: each is read whole, by one partition, in one sequential GET (byte ranges of
+    /// an object would each have to find their first block by reads from its start). Files
+    /// stay the unit of parallelism of objects, spread over the partitions by the listing.
+    fn repartitioned(
+        &self,
+        target_partitions: usize,
+        repartition_file_min_size: usize,
+        output_ordering: Option<LexOrdering>,
+        config: &FileScanConfig,
+    ) -> Result<Option<FileScanConfig>> {
+        let local = config.object_store_url.as_str().starts_with("file://");
+        if !local || config.file_compression_type.is_compressed() || !self.supports_repartitioning()
+        {
+            return Ok(None);
+        }
+        let groups = FileGroupPartitioner::new()
+            .with_target_partitions(target_partitions)
+            .with_repartition_file_min_size(repartition_file_min_size)
+            .with_preserve_order_within_groups(output_ordering.is_some())
+            .repartition_file_groups(&config.file_groups);
+        Ok(groups.map(|file_groups| {
+            let mut config = config.clone();
+            config.file_groups = file_groups;
+            config
+        }))
     }
 
     fn try_pushdown_projection(

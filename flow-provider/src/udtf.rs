@@ -62,6 +62,7 @@ pub struct NfcapdInfoFunc;
 impl TableFunctionImpl for NfcapdInfoFunc {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         let paths = paths("nfcapd_info", args.exprs())?;
+        let paths = expand_remote(args.session().runtime_env(), "nfcapd_info", &paths)?;
         Ok(Arc::new(info_table(&paths)?))
     }
 }

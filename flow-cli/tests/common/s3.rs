@@ -113,7 +113,11 @@ impl S3Server {
 
     /// Uploads a local file as `key`.
     pub fn upload(&self, local: &Path, key: &str) {
-        let bytes = std::fs::read(local).unwrap();
+        self.upload_bytes(std::fs::read(local).unwrap(), key);
+    }
+
+    /// Uploads `bytes` as `key`.
+    pub fn upload_bytes(&self, bytes: Vec<u8>, key: &str) {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(
             self.store()

@@ -147,24 +147,52 @@ pub struct FileInfo {
     pub file_len: u64,
 }
 
+/// Bytes at the start of a file that hold its fixed header in either layout (a layout 1
+/// header and its stat record): what [`read_file_header`] needs.
+pub const HEADER_BYTES: usize = HEADER_V1_SIZE + STAT_V1_SIZE;
+
 /// Parse the file header (and layout 2 appendix) of a whole nfcapd file.
 pub fn read_header(bytes: &[u8]) -> Result<FileInfo, NfError> {
-    let file_len = bytes.len() as u64;
-    if bytes.is_empty() {
+    let mut info = read_file_header(bytes, bytes.len() as u64)?;
+    if let Some(range) = info.appendix_range() {
+        let start = usize::try_from(range.start).unwrap_or(usize::MAX);
+        read_appendix(&mut info, bytes.get(start..).unwrap_or_default());
+    }
+    Ok(info)
+}
+
+/// Parse the fixed header of a file of `file_len` bytes from `head`, its first
+/// [`HEADER_BYTES`] bytes (or all of it when shorter). A layout 2 appendix is not read: see
+/// [`FileInfo::appendix_range`] and [`read_appendix`].
+pub fn read_file_header(head: &[u8], file_len: u64) -> Result<FileInfo, NfError> {
+    if file_len == 0 {
         return Err(NfError::new(0, "empty file"));
     }
-    let magic = u16_at(bytes, 0).ok_or_else(|| NfError::new(0, "file too short for magic"))?;
+    let magic = u16_at(head, 0).ok_or_else(|| NfError::new(0, "file too short for magic"))?;
     if magic != MAGIC {
         return Err(NfError::new(
             0,
             format!("bad magic 0x{magic:04X}, expected 0x{MAGIC:04X}"),
         ));
     }
-    let version = u16_at(bytes, 2).ok_or_else(|| NfError::new(2, "file too short for version"))?;
+    let version = u16_at(head, 2).ok_or_else(|| NfError::new(2, "file too short for version"))?;
     match version {
-        LAYOUT_VERSION_1 => read_header_v1(bytes, file_len),
-        LAYOUT_VERSION_2 => read_header_v2(bytes, file_len),
+        LAYOUT_VERSION_1 => read_header_v1(head, file_len),
+        LAYOUT_VERSION_2 => read_header_v2(head, file_len),
         v => Err(NfError::new(2, format!("unsupported layout version {v}"))),
+    }
+}
+
+impl FileInfo {
+    /// The bytes that may hold the layout 2 appendix (from its offset to the end of the file,
+    /// at most as many blocks of the largest size as it has): `None` when there is none.
+    pub fn appendix_range(&self) -> Option<std::ops::Range<u64>> {
+        if self.layout != Layout::V2 || self.appendix_blocks == 0 {
+            return None;
+        }
+        let most = u64::from(self.appendix_blocks) * (BLOCK_HEADER_SIZE + MAX_BLOCK_SIZE) as u64;
+        let end = self.file_len.min(self.appendix_offset.saturating_add(most));
+        Some(self.appendix_offset..end)
     }
 }
 
@@ -244,7 +272,7 @@ fn read_header_v2(bytes: &[u8], file_len: u64) -> Result<FileInfo, NfError> {
             format!("encrypted file (encryption {encryption}) not supported"),
         ));
     }
-    let mut info = FileInfo {
+    let info = FileInfo {
         layout: Layout::V2,
         compression,
         flags: 0,
@@ -260,29 +288,35 @@ fn read_header_v2(bytes: &[u8], file_len: u64) -> Result<FileInfo, NfError> {
         appendix_error: None,
         file_len,
     };
-    if appendix_blocks > 0 {
-        // like nfdump: an appendix offset outside the file makes the file unreadable
-        if appendix_offset >= file_len || appendix_offset < HEADER_V2_SIZE as u64 {
-            return Err(NfError::new(
-                24,
-                format!("appendix offset {appendix_offset} outside file of {file_len} bytes"),
-            ));
-        }
-        if let Err(e) = read_appendix(bytes, &mut info) {
-            info.appendix_error = Some(e);
-        }
+    // like nfdump: an appendix offset outside the file makes the file unreadable
+    if appendix_blocks > 0
+        && (appendix_offset >= file_len || appendix_offset < HEADER_V2_SIZE as u64)
+    {
+        return Err(NfError::new(
+            24,
+            format!("appendix offset {appendix_offset} outside file of {file_len} bytes"),
+        ));
     }
     Ok(info)
 }
 
-/// Decode the appendix blocks (ident + stat records) of a layout 2 file into `info`.
-fn read_appendix(bytes: &[u8], info: &mut FileInfo) -> Result<(), NfError> {
-    let mut off = usize::try_from(info.appendix_offset)
-        .map_err(|_| NfError::new(24, "appendix offset too large"))?;
+/// Decode the layout 2 appendix (ident and stat records) into `info` from `bytes`, the file
+/// from the appendix offset on (see [`FileInfo::appendix_range`]); an appendix that cannot be
+/// decoded is kept in `info.appendix_error`, as nfdump logs it and goes on.
+pub fn read_appendix(info: &mut FileInfo, bytes: &[u8]) {
+    if let Err(e) = decode_appendix(info, bytes) {
+        info.appendix_error = Some(e);
+    }
+}
+
+fn decode_appendix(info: &mut FileInfo, bytes: &[u8]) -> Result<(), NfError> {
+    let base = info.appendix_offset;
+    let mut off = 0usize;
     let mut scratch = Vec::new();
     for i in 0..info.appendix_blocks {
         let blk = u64::from(info.num_blocks) + u64::from(i);
-        let err = |o: usize, r: String| NfError::in_block(blk, o as u64, format!("appendix: {r}"));
+        let err =
+            |o: usize, r: String| NfError::in_block(blk, base + o as u64, format!("appendix: {r}"));
         let num_records =
             u32_at(bytes, off).ok_or_else(|| err(off, "truncated block header".into()))?;
         let size = u32_at(bytes, off + 4)

@@ -28,13 +28,16 @@ mod record;
 mod v1;
 mod v2;
 
-pub use block::{Blocks, RawBlock};
+pub use block::{BlockHeader, Blocks, RawBlock};
 pub use compress::{Compression, decompress};
 pub use decode::{
     DecodeStats, Decoder, MAX_BLOCK_SIZE, blocks, blocks_with, decode_block, decode_block_with,
     decode_file,
 };
 pub use error::NfError;
-pub use header::{FileInfo, Layout, StatRecord, read_header};
+pub use header::{
+    BLOCK_HEADER_SIZE, FileInfo, HEADER_BYTES, Layout, StatRecord, read_appendix, read_file_header,
+    read_header,
+};
 pub use record::{Column, FlowColumns, FlowRow, IpWords, Projection};
 pub use v1::ExtMaps;

@@ -1,6 +1,9 @@
 //! `nfcapd_info('path', …)`: one row per nfcapd file with its header and appendix data, the
 //! native counterpart of `nfdump -I` (file totals by protocol, ident, compression, blocks).
+//! Local files are mapped; objects in a store are read by ranges (the header and the appendix,
+//! not the blocks), when the table is scanned.
 
+use super::remote::RemoteFile;
 use super::source::is_collector_side_file;
 use crate::binary::mmap::map_file;
 use crate::inputs::{Input, inputs, local_files};
@@ -8,11 +11,19 @@ use arrow::array::{
     ArrayRef, Int64Array, RecordBatch, StringArray, UInt8Array, UInt32Array, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::MemTable;
-use datafusion::common::{DataFusionError, Result, plan_err};
-use nfcapd_decode::{FileInfo, Layout, read_header};
+use async_trait::async_trait;
+use datafusion::catalog::{MemTable, Session, TableProvider};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use futures::{StreamExt, TryStreamExt, stream};
+use nfcapd_decode::{FileInfo, HEADER_BYTES, Layout, NfError, read_file_header, read_header};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Headers read at once from a store.
+const CONCURRENT_READS: usize = 16;
 
 /// Stat record counters in column order: (column name, accessor).
 type Counter = (&'static str, fn(&nfcapd_decode::StatRecord) -> u64);
@@ -66,23 +77,83 @@ fn version_string(v: u32) -> String {
     format!("{}.{}.{}", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff)
 }
 
-/// The header rows of all files at `paths` (files or directory trees).
-pub fn info_table<P: AsRef<str>>(paths: &[P]) -> Result<MemTable> {
-    let mut files = Vec::new();
-    for input in inputs("nfcapd_info", paths, is_collector_side_file)? {
-        match input {
-            Input::File(f) => files.push(f),
-            Input::Remote(u) => return plan_err!("nfcapd_info reads local files only, got {u}"),
+/// The header rows of all files at `paths`: files, directory trees, or URLs of objects (each
+/// object is a URL of its own, as `store::expand_remote` lists them).
+pub fn info_table<P: AsRef<str>>(paths: &[P]) -> Result<InfoTable> {
+    let files = inputs("nfcapd_info", paths, is_collector_side_file)?;
+    Ok(InfoTable { files })
+}
+
+/// `nfcapd_info`'s table: its files' headers are read when it is scanned.
+#[derive(Debug)]
+pub struct InfoTable {
+    files: Vec<Input>,
+}
+
+#[async_trait]
+impl TableProvider for InfoTable {
+    fn schema(&self) -> SchemaRef {
+        info_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let runtime = state.runtime_env().clone();
+        let infos: Vec<(String, FileInfo)> = stream::iter(self.files.clone())
+            .map(|input| {
+                let runtime = runtime.clone();
+                async move { read_info(&runtime, &input).await }
+            })
+            .buffered(CONCURRENT_READS)
+            .try_collect()
+            .await?;
+        let schema = info_schema();
+        let table = MemTable::try_new(schema.clone(), vec![vec![info_batch(&infos, schema)?]])?;
+        table.scan(state, projection, filters, limit).await
+    }
+}
+
+/// The name and header of one file.
+async fn read_info(runtime: &RuntimeEnv, input: &Input) -> Result<(String, FileInfo)> {
+    let (name, info) = match input {
+        Input::File(f) => {
+            let name = f.display().to_string();
+            let info = read_header(&map_file(f)?);
+            (name, info)
         }
+        Input::Remote(url) => {
+            let file = RemoteFile::open(runtime, url).await?;
+            let info = read_remote_header(&file).await?;
+            (file.url, info)
+        }
+    };
+    let info = info.map_err(|e| DataFusionError::Execution(e.with_file(&name).to_string()))?;
+    Ok((name, info))
+}
+
+/// The header and appendix of a remote file, read by ranges.
+async fn read_remote_header(file: &RemoteFile) -> Result<Result<FileInfo, NfError>> {
+    let head = match file.size {
+        0 => Default::default(),
+        size => file.read(0..size.min(HEADER_BYTES as u64)).await?,
+    };
+    let mut header = read_file_header(&head, file.size);
+    if let Ok(info) = &mut header {
+        file.read_appendix(info).await?;
     }
-    let mut infos: Vec<(String, FileInfo)> = Vec::new();
-    for f in &files {
-        let name = f.display().to_string();
-        let bytes = map_file(f)?;
-        let info = read_header(&bytes)
-            .map_err(|e| DataFusionError::Execution(e.with_file(&name).to_string()))?;
-        infos.push((name, info));
-    }
+    Ok(header)
+}
+
+fn info_batch(infos: &[(String, FileInfo)], schema: SchemaRef) -> Result<RecordBatch> {
     let stat = |f: fn(&nfcapd_decode::StatRecord) -> u64| -> ArrayRef {
         Arc::new(
             infos
@@ -131,9 +202,7 @@ pub fn info_table<P: AsRef<str>>(paths: &[P]) -> Result<MemTable> {
         ),
     ];
     columns.extend(COUNTERS.iter().map(|(_, f)| stat(*f)));
-    let schema = info_schema();
-    let batch = RecordBatch::try_new(schema.clone(), columns)?;
-    MemTable::try_new(schema, vec![vec![batch]])
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 #[cfg(test)]

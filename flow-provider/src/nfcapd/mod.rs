@@ -6,6 +6,7 @@
 
 pub mod format;
 pub mod info;
+mod remote;
 pub mod schema;
 mod source;
 

@@ -1,33 +1,34 @@
 //! Opening one nfcapd file for a scan: the `FileOpener` (its `FileSource` is the shared
 //! [`FlowSource`](crate::listing::FlowSource) over [`NfcapdOptions`]). Local files are
-//! memory-mapped, remote objects fetched whole; both feed the same block decoder. A file split
-//! into byte ranges (`FileRange`) decodes, in each partition, the layout 2 blocks whose header
-//! starts inside its range; layout 1 files carry extension maps in-stream, so the range that
-//! holds the first block decodes the whole file and the others yield nothing.
+//! memory-mapped; remote objects are streamed by one GET ([`super::remote`]); both feed the same block
+//! decoder, which walks a window of the file (the whole map, or what was received). A local
+//! file split into byte ranges (`FileRange`) decodes, in each partition, the layout 2 blocks
+//! whose header starts inside its range; layout 1 files carry extension maps in-stream, so the
+//! range that holds the first block decodes the whole file and the others yield nothing.
+//! Objects are not split (see `FlowSource::repartitioned`).
 //!
 //! What was decoded and skipped is counted in the scan's metrics (`EXPLAIN ANALYZE`): files,
-//! bytes, blocks, flows, and, with `skip_corrupt`, the corrupt blocks and unreadable files
-//! skipped, labelled with the file and its first error.
+//! bytes (mapped, or read from a store), blocks, flows, and, with `skip_corrupt`, the corrupt
+//! blocks and unreadable files skipped, labelled with the file and its first error.
 
 use super::NfcapdOptions;
+use super::remote::{RemoteFile, Window, nf_error};
 use super::schema::{projection_for, to_batch};
 use crate::binary::mmap::map_open_file;
 use crate::listing::{OpenerArgs, OpenerFactory};
 use arrow::array::RecordBatch;
-use arrow::buffer::Buffer;
 use arrow::datatypes::SchemaRef;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{Result, internal_datafusion_err};
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
 use datafusion_datasource::PartitionedFile;
 use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
-use futures::{StreamExt, TryStreamExt};
-use nfcapd_decode::Blocks;
-use nfcapd_decode::ExtMaps;
-use nfcapd_decode::NfError;
-use nfcapd_decode::{DecodeStats, decode_block_with};
-use nfcapd_decode::{FileInfo, Layout, read_header};
-use nfcapd_decode::{FlowColumns, Projection};
-use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
+use futures::stream::{self, BoxStream, StreamExt};
+use nfcapd_decode::{
+    Blocks, DecodeStats, ExtMaps, FileInfo, FlowColumns, HEADER_BYTES, Layout, NfError, Projection,
+    decode_block_with, read_appendix, read_file_header, read_header,
+};
+use object_store::{GetOptions, GetResult, GetResultPayload, ObjectStore};
 use std::sync::Arc;
 
 impl OpenerFactory for NfcapdOptions {
@@ -40,22 +41,32 @@ impl OpenerFactory for NfcapdOptions {
         let schema = Arc::new(scan.file_schema.project(scan.columns)?);
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         Ok(Arc::new(NfcapdOpener {
-            options: *self,
-            projection: projection_for(&names),
-            schema: schema.clone(),
-            batch_size: scan.batch_size,
             store: scan.store,
-            metrics: ScanMetrics::new(scan.metrics, scan.partition),
+            store_url: scan.store_url.clone(),
+            decoding: Decoding {
+                options: *self,
+                projection: projection_for(&names),
+                schema: schema.clone(),
+                batch_size: scan.batch_size.max(1),
+                metrics: ScanMetrics::new(scan.metrics, scan.partition),
+            },
         }))
     }
 }
 
 struct NfcapdOpener {
+    store: Arc<dyn ObjectStore>,
+    store_url: ObjectStoreUrl,
+    decoding: Decoding,
+}
+
+/// How a partition decodes its files: the same for each.
+#[derive(Clone)]
+struct Decoding {
     options: NfcapdOptions,
     projection: Projection,
     schema: SchemaRef,
     batch_size: usize,
-    store: Arc<dyn ObjectStore>,
     metrics: ScanMetrics,
 }
 
@@ -100,142 +111,238 @@ pub fn is_collector_side_file(name: &str) -> bool {
     name == ".nfstat" || name.starts_with("nfcapd.current.")
 }
 
+type Batches = BoxStream<'static, Result<RecordBatch>>;
+
 impl FileOpener for NfcapdOpener {
     fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
         let store = self.store.clone();
-        let (options, projection, schema, batch_size) = (
-            self.options,
-            self.projection,
-            self.schema.clone(),
-            self.batch_size,
-        );
-        let metrics = self.metrics.clone();
+        let url = format!("{}{}", self.store_url.as_str(), file.object_meta.location);
+        let decoding = self.decoding.clone();
         Ok(Box::pin(async move {
             let location = file.object_meta.location.clone();
             if location.filename().is_some_and(is_collector_side_file) {
-                return Ok(futures::stream::empty().boxed());
+                return Ok(stream::empty().boxed());
             }
-            // A local file is mapped, not read (as datasource-csv tells them apart).
-            let (bytes, name) = match store.get(&location).await?.payload {
+            decoding.metrics.files.add(1);
+            let size = file.object_meta.size;
+            let range = file.range.map_or((0, u64::MAX), |r| {
+                (r.start.max(0) as u64, r.end.max(0) as u64)
+            });
+            let fetched = decoding.metrics.bytes.clone();
+            let remote = RemoteFile::new(store.clone(), location.clone(), url, size, fetched);
+            // A GET of the whole object; a local file is opened, not read, and mapped instead.
+            let got = store
+                .get_opts(&location, GetOptions::new())
+                .await
+                .map_err(|e| remote.read_error(0, e))?;
+            match &got.payload {
                 GetResultPayload::File(file, path) => {
-                    (map_open_file(&file, &path)?, path.display().to_string())
+                    let bytes = map_open_file(file, path)?;
+                    decoding.metrics.bytes.add(bytes.len());
+                    let name = path.display().to_string();
+                    let Some(part) = decoding.part(read_header(&bytes), range, &name)? else {
+                        return Ok(stream::empty().boxed());
+                    };
+                    let cursor = (part.info.first_block_offset, 0);
+                    let decoder = RangeDecoder::new(part, cursor, name, decoding);
+                    Ok(stream::iter(MappedBatches { bytes, decoder }).boxed())
                 }
-                GetResultPayload::Stream(chunks) => {
-                    let chunks: Vec<bytes::Bytes> = chunks.try_collect().await?;
-                    (Buffer::from(chunks.concat()), location.to_string())
-                }
-            };
-            metrics.files.add(1);
-            metrics.bytes.add(bytes.len());
-            let range = file
-                .range
-                .map(|r| (r.start.max(0) as u64, r.end.max(0) as u64));
-            let batches = FileBatches::open(
-                bytes, name, range, options, projection, schema, batch_size, metrics,
-            )?;
-            Ok(futures::stream::iter(batches).boxed())
+                GetResultPayload::Stream(_) => remote_batches(got, remote, range, decoding).await,
+            }
         }))
     }
 }
 
-/// Decodes the blocks of one file (or of one byte range of it) into batches.
-struct FileBatches {
-    bytes: Buffer,
-    name: String,
-    info: Option<FileInfo>,
+/// The batches of a remote file (or of a range of it) from `got`, its whole body streamed:
+/// the header from its first bytes, then the blocks, then, when the range reports its errors,
+/// the layout 2 appendix (a broken one fails the scan after the blocks).
+async fn remote_batches(
+    got: GetResult,
+    file: RemoteFile,
+    range: (u64, u64),
+    decoding: Decoding,
+) -> Result<Batches> {
+    let file = Arc::new(file);
+    let mut window = Window::new(file.clone(), got.into_stream());
+    let head = window.read(0..file.size.min(HEADER_BYTES as u64)).await?;
+    let header = read_file_header(&head, file.size);
+    let Some(part) = decoding.part(header, range, &file.url)? else {
+        return Ok(stream::empty().boxed());
+    };
+    let appendix = part.info.appendix_range();
+    let appendix = appendix.filter(|_| decoding.reports_appendix(range));
+    let cursor = (part.info.first_block_offset, 0);
+    let decoder = RangeDecoder::new(part, cursor, file.url.clone(), decoding);
+    let state = (decoder, window, appendix);
+    let batches = stream::try_unfold(
+        state,
+        |(mut decoder, mut window, mut appendix)| async move {
+            loop {
+                match decoder.fill(&window.bytes, window.base)? {
+                    Fill::Needs(upto) => window.extend(decoder.cursor.0, upto).await?,
+                    Fill::Ready => match decoder.batch()? {
+                        Some(batch) => return Ok(Some((batch, (decoder, window, appendix)))),
+                        None => {
+                            if let Some(range) = appendix.take() {
+                                read_appendix(&mut decoder.info, &window.read(range).await?);
+                                if let Some(e) = decoder.info.appendix_error.take() {
+                                    return Err(nf_error(e, &decoder.name));
+                                }
+                            }
+                            return Ok(None);
+                        }
+                    },
+                }
+            }
+        },
+    );
+    Ok(batches.boxed())
+}
+
+/// What a partition decodes of a file: its header, and the byte range whose blocks it decodes.
+struct Part {
+    info: FileInfo,
+    range: (u64, u64),
+}
+
+impl Decoding {
+    /// The part of a file a partition with byte range `range` decodes, given the file's
+    /// header: `None` when nothing.
+    fn part(
+        &self,
+        header: Result<FileInfo, NfError>,
+        range: (u64, u64),
+        name: &str,
+    ) -> Result<Option<Part>> {
+        let mut info = match header {
+            Ok(info) => info,
+            // A broken header belongs to the range that starts the file.
+            Err(_) if range.0 > 0 => return Ok(None),
+            Err(e) if self.options.skip_corrupt => {
+                self.metrics.skipped("files_skipped", name, &e, 1);
+                return Ok(None);
+            }
+            Err(e) => return Err(nf_error(e, name)),
+        };
+        if let Some(e) = info.appendix_error.take()
+            && self.reports_appendix(range)
+        {
+            return Err(nf_error(e, name));
+        }
+        // Layout 1 blocks depend on maps from earlier blocks: one range takes the whole file.
+        let first = info.first_block_offset;
+        let range = match info.layout {
+            Layout::V1 if range.0 <= first && first < range.1 => (0, u64::MAX),
+            Layout::V1 => return Ok(None),
+            Layout::V2 => range,
+        };
+        Ok(Some(Part { info, range }))
+    }
+
+    /// Whether the range reports a broken appendix: the one that starts the file, unless
+    /// corrupt data is skipped.
+    fn reports_appendix(&self, range: (u64, u64)) -> bool {
+        range.0 == 0 && !self.options.skip_corrupt
+    }
+}
+
+/// A local file's batches: its map is the decoder's window.
+struct MappedBatches {
+    bytes: arrow::buffer::Buffer,
+    decoder: RangeDecoder,
+}
+
+impl Iterator for MappedBatches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = match self.decoder.fill(&self.bytes, 0) {
+            Ok(Fill::Ready) => self.decoder.batch(),
+            // A whole file holds all its blocks.
+            Ok(Fill::Needs(upto)) => Err(internal_datafusion_err!(
+                "{}: the blocks need bytes up to {upto} of a mapped file",
+                self.decoder.name
+            )),
+            Err(e) => Err(e),
+        };
+        batch.transpose()
+    }
+}
+
+/// What [`RangeDecoder::fill`] got to.
+enum Fill {
+    /// A batch is full, or the range is done.
+    Ready,
+    /// The window ended: it must reach this file offset for the walk to go on.
+    Needs(u64),
+}
+
+/// Decodes the blocks of one file (or of one byte range of it) into batches, from a window
+/// of the file's bytes.
+struct RangeDecoder {
+    info: FileInfo,
     /// Byte range whose blocks this scan decodes.
     range: (u64, u64),
     /// Position and index of the next block header.
     cursor: (u64, u64),
-    skip_corrupt: bool,
-    projection: Projection,
-    schema: SchemaRef,
-    batch_size: usize,
+    name: String,
+    decoding: Decoding,
     maps: ExtMaps,
     scratch: Vec<u8>,
     stats: DecodeStats,
     out: FlowColumns,
     done: bool,
-    metrics: ScanMetrics,
 }
 
-impl FileBatches {
-    #[allow(clippy::too_many_arguments)]
-    fn open(
-        bytes: Buffer,
-        name: String,
-        range: Option<(u64, u64)>,
-        options: NfcapdOptions,
-        projection: Projection,
-        schema: SchemaRef,
-        batch_size: usize,
-        metrics: ScanMetrics,
-    ) -> Result<Self> {
-        let range = range.unwrap_or((0, u64::MAX));
-        let mut info = match read_header(&bytes) {
-            Ok(info) => Some(info),
-            // A broken header belongs to the range that starts the file.
-            Err(_) if range.0 > 0 => None,
-            Err(e) if options.skip_corrupt => {
-                metrics.skipped("files_skipped", &name, &e, 1);
-                None
-            }
-            Err(e) => return Err(nf_error(e, &name)),
-        };
-        if let Some(i) = &mut info
-            && let Some(e) = i.appendix_error.take()
-            && !options.skip_corrupt
-            && range.0 == 0
-        {
-            return Err(nf_error(e, &name));
-        }
-        let cursor = info.as_ref().map_or((0, 0), |i| (i.first_block_offset, 0));
-        // Layout 1 blocks depend on maps from earlier blocks: one range takes the whole file.
-        let range = match &info {
-            Some(i) if i.layout == Layout::V1 => {
-                if range.0 <= i.first_block_offset && i.first_block_offset < range.1 {
-                    (0, u64::MAX)
-                } else {
-                    (0, 0)
-                }
-            }
-            _ => range,
-        };
-        Ok(Self {
-            done: info.is_none(),
-            bytes,
-            name,
-            info,
-            range,
+impl RangeDecoder {
+    fn new(part: Part, cursor: (u64, u64), name: String, decoding: Decoding) -> Self {
+        Self {
+            info: part.info,
+            range: part.range,
             cursor,
-            skip_corrupt: options.skip_corrupt,
-            projection,
-            schema,
-            batch_size: batch_size.max(1),
+            name,
+            decoding,
             maps: ExtMaps::new(),
             scratch: Vec::new(),
             stats: DecodeStats::default(),
             out: FlowColumns::default(),
-            metrics,
-        })
+            done: false,
+        }
     }
 
-    /// Decodes blocks until a batch is full or the range is done.
-    fn fill(&mut self) -> Result<()> {
-        let Some(info) = &self.info else {
+    /// Decodes blocks of `window` (the file's bytes from offset `base`) until a batch is
+    /// full, the range is done, or the window ends. After an error the range is done.
+    fn fill(&mut self, window: &[u8], base: u64) -> Result<Fill> {
+        if self.done {
+            return Ok(Fill::Ready);
+        }
+        let filled = self.decode(window, base);
+        if filled.is_err() {
             self.done = true;
-            return Ok(());
-        };
-        while self.out.rows < self.batch_size && !self.done {
-            let mut blocks = Blocks::resume(&self.bytes, info, self.cursor.0, self.cursor.1);
+            self.out.clear();
+        } else if self.done {
+            self.finish();
+        }
+        filled
+    }
+
+    fn decode(&mut self, window: &[u8], base: u64) -> Result<Fill> {
+        while self.out.rows < self.decoding.batch_size && !self.done {
+            let (pos, index) = self.cursor;
+            let mut blocks = Blocks::window(window, base, &self.info, pos, index);
             let next = blocks.next();
             self.cursor = blocks.position();
-            let in_range = |offset: u64| offset >= self.range.0 && offset < self.range.1;
+            if next.is_none()
+                && let Some(upto) = blocks.needs()
+                && self.cursor.0 < self.range.1
+            {
+                return Ok(Fill::Needs(upto));
+            }
             let result = match next {
-                Some(Ok(raw)) if in_range(raw.offset) => decode_block_with(
-                    info,
+                Some(Ok(raw)) if self.in_range(raw.offset) => decode_block_with(
+                    &self.info,
                     &raw,
-                    &self.projection,
+                    &self.decoding.projection,
                     &mut self.maps,
                     &mut self.out,
                     &mut self.scratch,
@@ -244,7 +351,7 @@ impl FileBatches {
                 .map(|_| ()),
                 Some(Ok(raw)) if raw.offset < self.range.0 => continue,
                 // A framing error ends the walk; it is reported by the range it happens in.
-                Some(Err(e)) if in_range(e.offset) => {
+                Some(Err(e)) if self.reports(e.offset) => {
                     self.done = true;
                     Err(e)
                 }
@@ -254,57 +361,49 @@ impl FileBatches {
                 }
             };
             if let Err(e) = result {
-                if !self.skip_corrupt {
-                    return Err(nf_error(e, &self.name));
-                }
-                self.stats.blocks_corrupt += 1;
-                if self.stats.first_error.is_none() {
-                    self.stats.first_error = Some(e);
-                }
+                self.skip_or_fail(e)?;
             }
         }
-        if self.done {
-            self.finish();
+        Ok(Fill::Ready)
+    }
+
+    fn in_range(&self, offset: u64) -> bool {
+        offset >= self.range.0 && offset < self.range.1
+    }
+
+    /// Whether an error at `offset` is this range's to report: the range's last also
+    /// reports a file whose blocks end past its end.
+    fn reports(&self, offset: u64) -> bool {
+        self.in_range(offset) || (offset >= self.range.0 && self.range.1 >= self.info.file_len)
+    }
+
+    /// A corrupt block is counted with `skip_corrupt`, else an error naming the file.
+    fn skip_or_fail(&mut self, e: NfError) -> Result<()> {
+        if !self.decoding.options.skip_corrupt {
+            return Err(nf_error(e, &self.name));
         }
+        self.stats.blocks_corrupt += 1;
+        self.stats.first_error.get_or_insert(e);
         Ok(())
     }
-}
 
-impl FileBatches {
+    /// The rows decoded so far as a batch, `None` when there are none.
+    fn batch(&mut self) -> Result<Option<RecordBatch>> {
+        if self.out.rows == 0 {
+            return Ok(None);
+        }
+        to_batch(&mut self.out, &self.decoding.schema).map(Some)
+    }
+
     /// Counts what the file's range gave and skipped.
     fn finish(&mut self) {
         let stats = std::mem::take(&mut self.stats);
-        self.metrics.blocks.add(stats.blocks as usize);
-        self.metrics.flows.add(stats.flows as usize);
+        let metrics = &self.decoding.metrics;
+        metrics.blocks.add(stats.blocks as usize);
+        metrics.flows.add(stats.flows as usize);
         if let Some(e) = &stats.first_error {
             let n = stats.blocks_corrupt as usize;
-            self.metrics
-                .skipped("corrupt_blocks_skipped", &self.name, e, n);
+            metrics.skipped("corrupt_blocks_skipped", &self.name, e, n);
         }
-    }
-}
-
-fn nf_error(e: NfError, name: &str) -> DataFusionError {
-    crate::FlowError::from(e.with_file(name)).into()
-}
-
-impl Iterator for FileBatches {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done && self.out.rows == 0 {
-            return None;
-        }
-        if !self.done
-            && let Err(e) = self.fill()
-        {
-            self.done = true;
-            self.out.clear();
-            return Some(Err(e));
-        }
-        if self.out.rows == 0 {
-            return None;
-        }
-        Some(to_batch(&mut self.out, &self.schema))
     }
 }
