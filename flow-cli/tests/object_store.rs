@@ -134,40 +134,16 @@ fn binary_traces_read_from_s3_as_from_disk() {
     let sums = "count(*) AS n, sum(packets) AS p, sum(octets) AS o, min(first) AS f, \
                 max(last) AS l, sum(sa3) AS a";
     let q = |from: &str| format!("SELECT {sums} FROM {from}");
-    let want = local(&[
-        "sql",
-        "-q",
-        "--format",
-        "csv",
-        "-c",
-        &q(&format!("flowbin('{sample}')")),
-    ]);
-    let got = s3.ok(&[
-        "sql",
-        "-q",
-        "--format",
-        "csv",
-        "-c",
-        &q("flowbin('s3://flows/traces/a')"),
-    ]);
-    assert_eq!(got, want);
-    let want2 = local(&[
-        "sql",
-        "-q",
-        "--format",
-        "csv",
-        "-c",
-        &q(&format!("flowbin('{sample}', '{sample}')")),
-    ]);
-    let got2 = s3.ok(&[
-        "sql",
-        "-q",
-        "--format",
-        "csv",
-        "-c",
-        &q("flowbin('s3://flows/traces/')"),
-    ]);
-    assert_eq!(got2, want2, "a parent of two traces");
+    let csv = |sql: &str| ["sql", "-q", "--format", "csv", "-c", sql].map(String::from);
+    let on_disk = |sql: &str| local(&csv(sql).each_ref().map(String::as_str));
+    let in_s3 = |sql: &str| s3.ok(&csv(sql).each_ref().map(String::as_str));
+    let want = on_disk(&q(&format!("flowbin('{sample}')")));
+    assert_eq!(in_s3(&q("flowbin('s3://flows/traces/a')")), want);
+    assert_eq!(
+        in_s3(&q("flowbin('s3://flows/traces/')")),
+        on_disk(&q(&format!("flowbin('{sample}', '{sample}')"))),
+        "a parent of two traces"
+    );
     let external = format!(
         "CREATE EXTERNAL TABLE t STORED AS FLOWBIN LOCATION 's3://flows/traces/a'; {}",
         q("t")

@@ -22,24 +22,21 @@ pub struct RawBlock<'a> {
     pub payload: &'a [u8],
 }
 
-/// The header of a data block, checked as the walk checks it (its payload lies within the
-/// file).
+/// The header of a data block (the fields of [`RawBlock`] without the payload), checked as
+/// the walk checks it (its payload lies within the file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlockHeader {
-    /// 0-based index of the data block in the file.
-    pub index: u64,
-    /// File offset of the block header.
-    pub offset: u64,
-    pub num_records: u32,
-    /// Payload size in the file.
-    pub size: u32,
-    pub block_type: u16,
-    pub flags: u16,
+struct BlockHeader {
+    index: u64,
+    offset: u64,
+    num_records: u32,
+    size: u32,
+    block_type: u16,
+    flags: u16,
 }
 
 impl BlockHeader {
     /// File offset just past the block's payload: where the next block header is.
-    pub fn end(&self) -> u64 {
+    fn end(&self) -> u64 {
         self.offset + (BLOCK_HEADER_SIZE as u64) + u64::from(self.size)
     }
 }

@@ -28,7 +28,7 @@ mod record;
 mod v1;
 mod v2;
 
-pub use block::{BlockHeader, Blocks, RawBlock};
+pub use block::{Blocks, RawBlock};
 pub use compress::{Compression, decompress};
 pub use decode::{
     DecodeStats, Decoder, MAX_BLOCK_SIZE, blocks, blocks_with, decode_block, decode_block_with,
