@@ -404,6 +404,70 @@ fn outputs_go_to_the_store_bit_identical() {
         let want = local_files(&local_out.path().join(name));
         assert_eq!(remote_files(&s3, &format!("out/{name}")), want, "{name}");
     }
+    // fit and plot: a csv_hist object in, their files out.
+    let hist = lo("h.csv");
+    local(&[
+        "fit",
+        "-y",
+        "flows",
+        "-i",
+        "30",
+        "-U",
+        "2",
+        "-L",
+        "2",
+        "-O",
+        &lo("fit"),
+        &hist,
+    ]);
+    run_in(&[
+        "fit",
+        "-y",
+        "flows",
+        "-i",
+        "30",
+        "-U",
+        "2",
+        "-L",
+        "2",
+        "-O",
+        "s3://flows/out/fit",
+        "s3://flows/out/h.csv",
+    ]);
+    local(&[
+        "plot",
+        "-x",
+        "size",
+        "--format",
+        "svg",
+        "-O",
+        &lo("plots"),
+        &hist,
+    ]);
+    run_in(&[
+        "plot",
+        "-x",
+        "size",
+        "--format",
+        "svg",
+        "-O",
+        "s3://flows/out/plots",
+        "s3://flows/out/h.csv",
+    ]);
+    // The mixtures identical (the .mode files name their input, which differs).
+    let fit = local_files(&local_out.path().join("fit"));
+    let remote_fit = remote_files(&s3, "out/fit");
+    assert_eq!(fit.len(), 2, "flows.json and flows.mode");
+    assert_eq!(remote_fit[0], fit[0], "fit: flows.json");
+    assert_eq!(remote_fit[1].0, "flows.mode");
+    let plots = local_files(&local_out.path().join("plots"));
+    assert!(
+        plots.len() >= 4,
+        "{:?}",
+        plots.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
+    let names = |files: Vec<(String, Vec<u8>)>| files.into_iter().map(|f| f.0).collect::<Vec<_>>();
+    assert_eq!(names(remote_files(&s3, "out/plots")), names(plots), "plot");
     let made: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().collect();
     assert!(made.is_empty(), "local files made for URLs: {made:?}");
 

@@ -107,6 +107,15 @@ fn lock(file: &fs::File, path: &Path) -> Result<()> {
         .map_err(|e| io_err("cannot lock", path, e.into()))
 }
 
+/// Makes the output directory `dir` (and its parents) when missing. A URL needs nothing: an
+/// object store has no directories (and `s3://b/p` is never the local directory `s3:/b/p`).
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.to_str().and_then(crate::store::remote_url).is_some() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).map_err(|e| io_err("cannot create directory", dir, e))
+}
+
 /// Writes `bytes` as the file `target`, atomically (an [`AtomicFile`] written and committed).
 pub fn write(target: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = AtomicFile::create(target)?;

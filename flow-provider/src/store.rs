@@ -189,6 +189,34 @@ pub fn expand_remote<P: AsRef<str>>(
     Ok(out)
 }
 
+/// The text of a small file (a csv_hist, a mixture's JSON), local or an object (the store from
+/// the environment); the error as `std::fs::read_to_string` gives it, for the caller to name
+/// the file.
+pub fn read_to_string(path: &std::path::Path) -> std::io::Result<String> {
+    let remote = match path.to_str() {
+        Some(location) => {
+            Object::resolve(&RuntimeEnv::default(), location).map_err(std::io::Error::other)?
+        }
+        None => None,
+    };
+    let Some(object) = remote else {
+        return std::fs::read_to_string(path);
+    };
+    let bytes = block_on(async {
+        let got = object.store.get(&object.key).await?;
+        got.bytes().await
+    })
+    .map_err(std::io::Error::other)?
+    .map_err(|e| match e {
+        object_store::Error::NotFound { .. } => {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such object")
+        }
+        e => std::io::Error::other(e),
+    })?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 /// Runs `f` to completion on the process's object-store I/O runtime and waits for it, from
 /// any thread: table functions are made synchronously (possibly on a worker thread of the
 /// caller's runtime, where `Handle::block_on` is not allowed), and writers write from blocking

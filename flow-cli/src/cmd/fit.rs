@@ -83,7 +83,7 @@ pub async fn run(args: Args) -> Result<()> {
     // Like the original: any non-zero count wins over --initial.
     let (init, initial) = match &args.initial {
         Some(path) if counts == InitialCounts::default() => {
-            let text = std::fs::read_to_string(path).map_err(|e| in_file(path, e))?;
+            let text = flow_provider::store::read_to_string(path).map_err(|e| in_file(path, e))?;
             let mix = mixture_from_json(&text).map_err(|e| in_file(path, e))?;
             (
                 InitialOrMix::Mixture(mix),

@@ -3,7 +3,7 @@
 //! as Python writes them), so the numbers behind every figure can be checked.
 
 use crate::figures::Figure;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::Result;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -47,8 +47,7 @@ fn csv_field(s: &str) -> String {
 
 /// Writes `<dir>/<figure>.csv` for every figure (each file replaced atomically).
 pub fn write_data(figures: &[Figure], dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", dir.display())))?;
+    flow_provider::atomic::ensure_dir(dir)?;
     for f in figures {
         flow_provider::atomic::write(
             &dir.join(format!("{}.csv", f.name)),

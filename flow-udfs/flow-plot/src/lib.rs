@@ -44,8 +44,7 @@ pub fn plot_to_dir(
     single: bool,
     dir: &Path,
 ) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", dir.display())))?;
+    flow_provider::atomic::ensure_dir(dir)?;
     let (cdf_pdf, avg): (Vec<&Figure>, Vec<&Figure>) =
         figures.iter().partition(|f| !f.name.starts_with("avg-"));
     let mut images: Vec<(String, Vec<&Figure>)> = Vec::new();

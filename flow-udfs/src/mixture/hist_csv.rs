@@ -50,7 +50,7 @@ fn parse_cell(s: &str, line: usize, col: &str) -> Result<Cell, FitError> {
 impl Histogram {
     /// Reads and parses a csv_hist file; [`FitError::Io`] names the file.
     pub fn from_path(path: &std::path::Path) -> Result<Histogram, FitError> {
-        let text = std::fs::read_to_string(path)
+        let text = flow_provider::store::read_to_string(path)
             .map_err(|e| FitError::Io(format!("{}: {e}", path.display())))?;
         Histogram::parse(&text)
     }
