@@ -434,26 +434,27 @@ fn outputs_go_to_the_store_bit_identical() {
         "s3://flows/out/fit",
         "s3://flows/out/h.csv",
     ]);
-    local(&[
-        "plot",
-        "-x",
-        "size",
-        "--format",
-        "svg",
-        "-O",
-        &lo("plots"),
-        &hist,
-    ]);
-    run_in(&[
-        "plot",
-        "-x",
-        "size",
-        "--format",
-        "svg",
-        "-O",
+    fn plot<'a>(out: &'a str, hist: &'a str, fit: &'a str) -> [&'a str; 11] {
+        [
+            "plot",
+            "-x",
+            "size",
+            "--format",
+            "svg",
+            "--data-out",
+            out,
+            "-O",
+            out,
+            hist,
+            fit,
+        ]
+    }
+    local(&plot(&lo("plots"), &hist, &lo("fit")));
+    run_in(&plot(
         "s3://flows/out/plots",
         "s3://flows/out/h.csv",
-    ]);
+        "s3://flows/out/fit",
+    ));
     // The mixtures identical (the .mode files name their input, which differs).
     let fit = local_files(&local_out.path().join("fit"));
     let remote_fit = remote_files(&s3, "out/fit");
@@ -467,7 +468,39 @@ fn outputs_go_to_the_store_bit_identical() {
         plots.iter().map(|p| &p.0).collect::<Vec<_>>()
     );
     let names = |files: Vec<(String, Vec<u8>)>| files.into_iter().map(|f| f.0).collect::<Vec<_>>();
-    assert_eq!(names(remote_files(&s3, "out/plots")), names(plots), "plot");
+    assert_eq!(
+        names(remote_files(&s3, "out/plots")),
+        names(plots.clone()),
+        "plot"
+    );
+    // The plotted numbers (--data-out) are the same: the mixture directory was read from S3.
+    let data = |files: &[(String, Vec<u8>)]| {
+        let sources = [(hist.as_str(), "H"), ("s3://flows/out/h.csv", "H")];
+        let sources = [
+            sources[0],
+            sources[1],
+            (&lo("fit"), "M"),
+            ("s3://flows/out/fit", "M"),
+        ]
+        .map(|(a, b)| (a.to_string(), b));
+        files
+            .iter()
+            .filter(|f| f.0.ends_with(".csv"))
+            .map(|f| {
+                let mut t = String::from_utf8_lossy(&f.1).into_owned();
+                for (a, b) in &sources {
+                    t = t.replace(a.as_str(), b);
+                }
+                t
+            })
+            .collect::<Vec<_>>()
+    };
+    let local_data = data(&plots);
+    assert!(
+        local_data.iter().any(|d| d.contains("\nM,")),
+        "no mixture series: {local_data:?}"
+    );
+    assert_eq!(data(&remote_files(&s3, "out/plots")), local_data);
     let made: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().collect();
     assert!(made.is_empty(), "local files made for URLs: {made:?}");
 

@@ -193,13 +193,7 @@ pub fn expand_remote<P: AsRef<str>>(
 /// the environment); the error as `std::fs::read_to_string` gives it, for the caller to name
 /// the file.
 pub fn read_to_string(path: &std::path::Path) -> std::io::Result<String> {
-    let remote = match path.to_str() {
-        Some(location) => {
-            Object::resolve(&RuntimeEnv::default(), location).map_err(std::io::Error::other)?
-        }
-        None => None,
-    };
-    let Some(object) = remote else {
+    let Some(object) = remote_object(path).map_err(std::io::Error::other)? else {
         return std::fs::read_to_string(path);
     };
     let bytes = block_on(async {
@@ -215,6 +209,49 @@ pub fn read_to_string(path: &std::path::Path) -> std::io::Result<String> {
     })?;
     String::from_utf8(bytes.to_vec())
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// Whether `path` is a directory: locally as the file system says; in an object store when
+/// objects lie below it as a prefix and no object has its name.
+pub fn is_dir(path: &std::path::Path) -> bool {
+    match remote_object(path) {
+        Ok(Some(object)) => object
+            .list()
+            .is_ok_and(|found| found.iter().any(|m| m.location != object.key)),
+        Ok(None) => path.is_dir(),
+        Err(_) => false,
+    }
+}
+
+/// The entries of the directory `path`, as paths (URLs for an object store: the objects
+/// directly below the prefix), in name order.
+pub fn dir_entries(path: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let Some(object) = remote_object(path).map_err(std::io::Error::other)? else {
+        let mut entries = std::fs::read_dir(path)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        entries.sort();
+        return Ok(entries);
+    };
+    let (store, key) = (object.store.clone(), object.key.clone());
+    let listed = block_on(async move { store.list_with_delimiter(Some(&key)).await })
+        .map_err(std::io::Error::other)?
+        .map_err(std::io::Error::other)?;
+    let mut entries: Vec<_> = listed
+        .objects
+        .iter()
+        .map(|m| std::path::PathBuf::from(object.url_of(&m.location)))
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+/// The object `path` names when it is a URL (the store from the environment).
+fn remote_object(path: &std::path::Path) -> Result<Option<Object>> {
+    match path.to_str() {
+        Some(location) => Object::resolve(&RuntimeEnv::default(), location),
+        None => Ok(None),
+    }
 }
 
 /// Runs `f` to completion on the process's object-store I/O runtime and waits for it, from

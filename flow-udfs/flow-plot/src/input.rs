@@ -5,6 +5,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{DataFusionError, Result};
+use flow_provider::store;
 use flow_udfs::mixture::{Mixture, mixture_from_json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -126,14 +127,12 @@ impl MixtureSet {
     /// Every `*.json` of `dir` (as the original loads a mixture directory).
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        let entries = std::fs::read_dir(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+        let entries =
+            store::dir_entries(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
         let mut mixtures = HashMap::new();
-        for entry in entries {
-            let path = entry
-                .map_err(|e| err(format!("{}: {e}", dir.display())))?
-                .path();
+        for path in entries {
             if path.extension().is_some_and(|e| e == "json") {
-                let text = std::fs::read_to_string(&path)
+                let text = store::read_to_string(&path)
                     .map_err(|e| err(format!("{}: {e}", path.display())))?;
                 let mixture = mixture_from_json(&text)
                     .map_err(|e| err(format!("{}: {e}", path.display())))?;
@@ -167,7 +166,7 @@ impl Source {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let label = path.display().to_string();
-        if path.is_dir() {
+        if store::is_dir(path) {
             Ok(Source::Mixture {
                 label,
                 set: MixtureSet::from_dir(path)?,

@@ -25,11 +25,11 @@ pub enum Source {
 impl Source {
     /// A csv_hist file, or a directory holding `flows.json`, `packets.json`, `octets.json`.
     pub fn load(path: &Path) -> Result<Source, FitError> {
-        if path.is_dir() {
+        if flow_provider::store::is_dir(path) {
             let mut m = HashMap::new();
             for y in ["flows", "packets", "octets"] {
                 let p = path.join(format!("{y}.json"));
-                let text = std::fs::read_to_string(&p)
+                let text = flow_provider::store::read_to_string(&p)
                     .map_err(|e| FitError::Io(format!("{}: {e}", p.display())))?;
                 let mix = mixture_from_json(&text)
                     .map_err(|e| FitError::BadJson(format!("{}: {e}", p.display())))?;
