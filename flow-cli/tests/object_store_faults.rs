@@ -392,7 +392,8 @@ fn server_gone_mid_read(format: &str) {
         let relay = Relay::start(&s3.endpoint, Fault::Die { budget: size / 2 });
         let o = run_at(&relay.endpoint, "test", "testsecret", &args);
         assert!(relay.cuts() > 0, "{args:?}: the server never went away");
-        failed(&o, &args, &[&request, "after 10 retries"]);
+        // "after N retries": N is 10, or fewer when object_store's retry budget ran out.
+        failed(&o, &args, &[&request, "retries"]);
     }
 }
 
