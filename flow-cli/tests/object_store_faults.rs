@@ -431,9 +431,9 @@ fn cut_in_the_middle(bytes: &[u8], text: bool) -> &[u8] {
 /// same reason. csv_flow and pipe cut inside a line: "line N: expected 21 comma-separated
 /// fields, found K" (or the field that is not a number); Parquet: "Corrupt footer"; nfcapd:
 /// "truncated block", and with `--skip-corrupt` the cut block is skipped and counted, as on
-/// disk. The message names the object by its key (`cut/sample.csv`) as the text and nfcapd
-/// readers name it today, not by its URL; a Parquet table made by `CREATE EXTERNAL TABLE`
-/// gets DataFusion's message, which names no file on disk either.
+/// disk. The message names the object by its URL (`s3://flows/cut/sample.csv`), as it names a
+/// local file by its path; a Parquet table made by `CREATE EXTERNAL TABLE` gets DataFusion's
+/// message, which names no file on disk either.
 #[test]
 fn truncated_objects_read_as_truncated_files() {
     let Some(s3) = start() else { return };
@@ -471,7 +471,7 @@ fn truncated_objects_read_as_truncated_files() {
             let got = run_at(&s3.endpoint, "test", "testsecret", &remote);
             let want_err = failed(&want, &on_disk, &[]);
             let named_by_datafusion = s.function.is_none() && remote[0] == "sql";
-            let names: &[&str] = if named_by_datafusion { &[] } else { &[&key] };
+            let names: &[&str] = if named_by_datafusion { &[] } else { &[&url] };
             let err = failed(&got, &remote, names);
             // The reason, after the name of the file or object.
             let reason = |e: &str| e.rsplit(key.as_str()).next().unwrap().to_string();

@@ -166,6 +166,19 @@ pub trait OpenerFactory: Clone + Send + Sync + 'static {
     fn opener(&self, scan: OpenerArgs) -> Result<Arc<dyn FileOpener>>;
 }
 
+/// How a scanned file is named in messages: its path for a local file (`/data/x.csv`, where
+/// the object location alone would lose the leading `/`), its URL in any other store
+/// (`s3://bucket/text/x.csv`).
+pub fn file_display_name(
+    store_url: &ObjectStoreUrl,
+    location: &object_store::path::Path,
+) -> String {
+    match store_url.as_str() {
+        "file:///" => format!("/{location}"),
+        url => format!("{url}{location}"),
+    }
+}
+
 /// What a partition of a scan gives the opener of its files.
 pub struct OpenerArgs<'a> {
     pub store: Arc<dyn ObjectStore>,

@@ -15,7 +15,7 @@ use super::NfcapdOptions;
 use super::remote::{RemoteFile, Window, nf_error};
 use super::schema::{projection_for, to_batch};
 use crate::binary::mmap::map_open_file;
-use crate::listing::{OpenerArgs, OpenerFactory};
+use crate::listing::{OpenerArgs, OpenerFactory, file_display_name};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::{Result, internal_datafusion_err};
@@ -116,7 +116,7 @@ type Batches = BoxStream<'static, Result<RecordBatch>>;
 impl FileOpener for NfcapdOpener {
     fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
         let store = self.store.clone();
-        let url = format!("{}{}", self.store_url.as_str(), file.object_meta.location);
+        let url = file_display_name(&self.store_url, &file.object_meta.location);
         let decoding = self.decoding.clone();
         Ok(Box::pin(async move {
             let location = file.object_meta.location.clone();

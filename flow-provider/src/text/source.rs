@@ -3,10 +3,11 @@
 //! or remote alike), splits lines and parses them into batches.
 
 use super::parse::{LineFormat, LineParser};
-use crate::listing::{FlowSource, OpenerArgs, OpenerFactory};
+use crate::listing::{FlowSource, OpenerArgs, OpenerFactory, file_display_name};
 use arrow::array::RecordBatch;
 use bytes::Bytes;
 use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion_datasource::PartitionedFile;
 use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
 use futures::stream::BoxStream;
@@ -34,6 +35,7 @@ impl OpenerFactory for LineFormat {
             columns: scan.columns.to_vec(),
             batch_size: scan.batch_size,
             store: scan.store,
+            store_url: scan.store_url.clone(),
         }))
     }
 }
@@ -44,6 +46,7 @@ struct TextOpener {
     columns: Vec<usize>,
     batch_size: usize,
     store: Arc<dyn ObjectStore>,
+    store_url: ObjectStoreUrl,
 }
 
 impl FileOpener for TextOpener {
@@ -52,10 +55,14 @@ impl FileOpener for TextOpener {
         let format = self.format;
         let batch_size = self.batch_size;
         let columns = self.columns.clone();
+        let name = file_display_name(&self.store_url, &file.object_meta.location);
         Ok(Box::pin(async move {
             let location = file.object_meta.location.clone();
-            let chunks = store.get(&location).await?.into_stream();
-            let name = location.to_string();
+            let chunks = store
+                .get(&location)
+                .await
+                .map_err(|e| DataFusionError::Execution(format!("{name}: {e}")))?
+                .into_stream();
             let batches =
                 parse_stream(chunks.map_err(Into::into).boxed(), format, batch_size, name);
             Ok(batches.map(move |b| Ok(b?.project(&columns)?)).boxed())
