@@ -14,41 +14,20 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn equals_the_original() {
-    let o = run(&[
-        "anonymize",
-        "-i",
-        "binary",
-        "-o",
-        "csv_flow",
-        "-O",
-        "-",
-        "--skip-in",
-        "10",
-        "--count-in",
-        "3000",
-        "--key",
-        KEY,
-        &repo("examples/data/sample"),
-    ]);
+    // `tool` writing records 10..3010 of the sample as csv_flow to standard output.
+    let sample = repo("examples/data/sample");
+    let records = |tool: &str, extra: &[&str]| {
+        let head = [tool, "-i", "binary", "-o", "csv_flow", "-O", "-"];
+        let range = ["--skip-in", "10", "--count-in", "3000"];
+        run(&[&head[..], &range, extra, &[&sample]].concat())
+    };
+    let o = records("anonymize", &["--key", KEY]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let want =
         std::fs::read_to_string(repo("tests/data/original/anonymize_3000.csv_flow")).unwrap();
     assert_eq!(text(&o.stdout), want);
     // Only the addresses changed.
-    let plain = run(&[
-        "convert",
-        "-i",
-        "binary",
-        "-o",
-        "csv_flow",
-        "-O",
-        "-",
-        "--skip-in",
-        "10",
-        "--count-in",
-        "3000",
-        &repo("examples/data/sample"),
-    ]);
+    let plain = records("convert", &[]);
     let (a, p) = (text(&o.stdout), text(&plain.stdout));
     let mut changed = 0;
     for (x, y) in a.lines().zip(p.lines()) {

@@ -41,18 +41,17 @@ fn a_range_equals_the_originals_cut_and_converts_records() {
     let sample = repo("examples/data/sample");
     let ours = tmp.path().join("ours");
     let range = ["--skip-in", "100", "--count-in", "1000"];
-    let mut args = vec![
-        "cut",
-        "-i",
-        "binary",
-        "-o",
-        "binary",
-        "-O",
-        ours.to_str().unwrap(),
-    ];
-    args.extend(range);
-    args.push(&sample);
-    ok(&args);
+    // `tool` copying the range of the sample into the binary trace `out`.
+    let range_to = |tool: &str, out: &Path| {
+        let out = out.to_str().unwrap();
+        ok(&[
+            &[tool, "-i", "binary", "-o", "binary", "-O", out][..],
+            &range,
+            &[&sample],
+        ]
+        .concat());
+    };
+    range_to("cut", &ours);
     let cut = files(&ours);
     assert_eq!(
         cut.len(),
@@ -68,18 +67,7 @@ fn a_range_equals_the_originals_cut_and_converts_records() {
     // The same records as convert's cut.
     let csv = |dir: &str| ok(&["convert", "-i", "binary", "-o", "csv_flow", "-O", "-", dir]);
     let conv = tmp.path().join("conv");
-    let mut args = vec![
-        "convert",
-        "-i",
-        "binary",
-        "-o",
-        "binary",
-        "-O",
-        conv.to_str().unwrap(),
-    ];
-    args.extend(range);
-    args.push(&sample);
-    ok(&args);
+    range_to("convert", &conv);
     assert_eq!(csv(ours.to_str().unwrap()), csv(conv.to_str().unwrap()));
 
     let Some(python) = common::original_python() else {

@@ -302,138 +302,62 @@ fn outputs_go_to_the_store_bit_identical() {
         assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
     };
     let lo = |name: &str| local_out.path().join(name).to_str().unwrap().to_string();
+    // `args` run twice: from `local_in` to a local output `out`, and from `remote_in` to
+    // `s3://flows/out/{out}`.
+    let both = |args: &[&str], out: &str, local_in: &str, remote_in: &str| {
+        let remote_out = format!("s3://flows/out/{out}");
+        local(&[args, &["-O", &lo(out), local_in]].concat());
+        run_in(&[args, &["-O", &remote_out, remote_in]].concat());
+    };
     for (fmt, name) in [
         ("binary", "trace"),
         ("csv_flow", "t.csv"),
         ("parquet", "t.parquet"),
     ] {
-        local(&[
-            "convert",
-            "-i",
-            "binary",
-            "-o",
-            fmt,
-            "-O",
-            &lo(name),
+        both(
+            &["convert", "-i", "binary", "-o", fmt],
+            name,
             &sample,
-        ]);
-        run_in(&[
-            "convert",
-            "-i",
-            "binary",
-            "-o",
-            fmt,
-            "-O",
-            &format!("s3://flows/out/{name}"),
             &sample,
-        ]);
+        );
     }
-    local(&[
-        "hist",
-        "-i",
-        "binary",
-        "-x",
-        "size",
-        "-O",
-        &lo("h.csv"),
+    let trace = "s3://flows/out/trace";
+    both(
+        &["hist", "-i", "binary", "-x", "size"],
+        "h.csv",
         &sample,
-    ]);
-    run_in(&[
-        "hist",
-        "-i",
-        "binary",
-        "-x",
-        "size",
-        "-O",
-        "s3://flows/out/h.csv",
-        "s3://flows/out/trace",
-    ]);
+        trace,
+    );
     let copy = "COPY (SELECT * FROM flowbin('s3://flows/out/trace') WHERE prot = 6) \
                 TO 's3://flows/out/tcp' STORED AS FLOWBIN";
     run_in(&["sql", "-q", "-c", copy]);
-    // cut and sort, local input to a remote output and remote input to a remote output.
-    local(&[
+    // cut and sort, a remote input to a remote output.
+    let cut = [
         "cut",
         "-i",
         "binary",
         "-o",
         "binary",
-        "-O",
-        &lo("cut"),
         "--skip-in",
         "100",
         "--count-in",
         "1000",
+    ];
+    both(&cut, "cut", &sample, trace);
+    both(
+        &["sort", "-i", "binary", "-k", "octets"],
+        "sorted",
         &sample,
-    ]);
-    run_in(&[
-        "cut",
-        "-i",
-        "binary",
-        "-o",
-        "binary",
-        "-O",
-        "s3://flows/out/cut",
-        "--skip-in",
-        "100",
-        "--count-in",
-        "1000",
-        "s3://flows/out/trace",
-    ]);
-    local(&[
-        "sort",
-        "-i",
-        "binary",
-        "-k",
-        "octets",
-        "-O",
-        &lo("sorted"),
-        &sample,
-    ]);
-    run_in(&[
-        "sort",
-        "-i",
-        "binary",
-        "-k",
-        "octets",
-        "-O",
-        "s3://flows/out/sorted",
-        &sample,
-    ]);
+        trace,
+    );
     for name in ["cut", "sorted"] {
         let want = local_files(&local_out.path().join(name));
         assert_eq!(remote_files(&s3, &format!("out/{name}")), want, "{name}");
     }
     // fit and plot: a csv_hist object in, their files out.
     let hist = lo("h.csv");
-    local(&[
-        "fit",
-        "-y",
-        "flows",
-        "-i",
-        "30",
-        "-U",
-        "2",
-        "-L",
-        "2",
-        "-O",
-        &lo("fit"),
-        &hist,
-    ]);
-    run_in(&[
-        "fit",
-        "-y",
-        "flows",
-        "-i",
-        "30",
-        "-U",
-        "2",
-        "-L",
-        "2",
-        "-O",
-        "s3://flows/out/fit",
-        "s3://flows/out/h.csv",
-    ]);
+    let fit = ["fit", "-y", "flows", "-i", "30", "-U", "2", "-L", "2"];
+    both(&fit, "fit", &hist, "s3://flows/out/h.csv");
     fn plot<'a>(out: &'a str, hist: &'a str, fit: &'a str) -> [&'a str; 11] {
         [
             "plot",

@@ -6,7 +6,6 @@ use crate::FlowError;
 use crate::store::Object;
 use crate::upload::{SyncUpload, Upload};
 use datafusion::common::{DataFusionError, Result};
-use datafusion::execution::runtime_env::RuntimeEnv;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -143,11 +142,7 @@ enum Output {
 
 impl AtomicFile {
     pub fn create(target: &Path) -> Result<Self> {
-        let remote = match target.to_str() {
-            Some(s) => Object::resolve(&RuntimeEnv::default(), s)?,
-            None => None,
-        };
-        if let Some(object) = remote {
+        if let Some(object) = Object::from_env(target)? {
             let upload = Upload::new(&object, object.key.clone());
             return Ok(Self {
                 target: target.to_path_buf(),

@@ -11,7 +11,6 @@ use arrow::datatypes::Schema;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::parquet::arrow::ArrowWriter;
 use futures::StreamExt;
 use std::io::{BufWriter, Write};
@@ -45,10 +44,7 @@ impl FlowSink {
     /// [`crate::store`]; a trace as [`RemoteTraceWriter`] describes).
     pub fn create(format: OutputFormat, path: impl AsRef<Path>, schema: &Schema) -> Result<Self> {
         let path = path.as_ref();
-        let remote = match path.to_str() {
-            Some(s) => Object::resolve(&RuntimeEnv::default(), s)?,
-            None => None,
-        };
+        let remote = Object::from_env(path)?;
         Ok(match format {
             OutputFormat::Binary => match remote {
                 Some(object) => FlowSink::RemoteBinary(RemoteTraceWriter::create(object, schema)?),

@@ -127,6 +127,16 @@ impl Object {
         }))
     }
 
+    /// The object `path` names when it is a URL, its store made from the environment (for the
+    /// callers that have no session: the library's writers, small files); `None` for a local
+    /// path.
+    pub fn from_env(path: &std::path::Path) -> Result<Option<Object>> {
+        match path.to_str() {
+            Some(location) => Object::resolve(&RuntimeEnv::default(), location),
+            None => Ok(None),
+        }
+    }
+
     /// The URL of `key` in the same store.
     pub fn url_of(&self, key: &ObjectPath) -> String {
         format!("{}/{key}", self.root)
@@ -193,7 +203,7 @@ pub fn expand_remote<P: AsRef<str>>(
 /// the environment); the error as `std::fs::read_to_string` gives it, for the caller to name
 /// the file.
 pub fn read_to_string(path: &std::path::Path) -> std::io::Result<String> {
-    let Some(object) = remote_object(path).map_err(std::io::Error::other)? else {
+    let Some(object) = Object::from_env(path).map_err(std::io::Error::other)? else {
         return std::fs::read_to_string(path);
     };
     let bytes = block_on(async {
@@ -214,7 +224,7 @@ pub fn read_to_string(path: &std::path::Path) -> std::io::Result<String> {
 /// Whether `path` is a directory: locally as the file system says; in an object store when
 /// objects lie below it as a prefix and no object has its name.
 pub fn is_dir(path: &std::path::Path) -> bool {
-    match remote_object(path) {
+    match Object::from_env(path) {
         Ok(Some(object)) => object
             .list()
             .is_ok_and(|found| found.iter().any(|m| m.location != object.key)),
@@ -226,7 +236,7 @@ pub fn is_dir(path: &std::path::Path) -> bool {
 /// The entries of the directory `path`, as paths (URLs for an object store: the objects
 /// directly below the prefix), in name order.
 pub fn dir_entries(path: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
-    let Some(object) = remote_object(path).map_err(std::io::Error::other)? else {
+    let Some(object) = Object::from_env(path).map_err(std::io::Error::other)? else {
         let mut entries = std::fs::read_dir(path)?
             .map(|e| e.map(|e| e.path()))
             .collect::<std::io::Result<Vec<_>>>()?;
@@ -244,14 +254,6 @@ pub fn dir_entries(path: &std::path::Path) -> std::io::Result<Vec<std::path::Pat
         .collect();
     entries.sort();
     Ok(entries)
-}
-
-/// The object `path` names when it is a URL (the store from the environment).
-fn remote_object(path: &std::path::Path) -> Result<Option<Object>> {
-    match path.to_str() {
-        Some(location) => Object::resolve(&RuntimeEnv::default(), location),
-        None => Ok(None),
-    }
 }
 
 /// Runs `f` to completion on the process's object-store I/O runtime and waits for it, from

@@ -36,10 +36,6 @@ impl Upload {
         }
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     fn writer(&mut self) -> Result<&mut BufWriter> {
         let url = &self.url;
         self.writer

@@ -38,7 +38,8 @@ fn err(msg: String) -> DataFusionError {
 pub struct RemoteTraceWriter {
     target: Object,
     temp: ObjectPath,
-    columns: Vec<(String, Upload)>,
+    /// Each column's field name, file name (`{field}.{dtype}`) and upload.
+    columns: Vec<(String, String, Upload)>,
     rows: u64,
     published: bool,
 }
@@ -61,8 +62,9 @@ impl RemoteTraceWriter {
             .iter()
             .zip(codes)
             .map(|(f, code)| {
-                let key = temp.clone().join(format!("{}.{code}", f.name()));
-                (f.name().clone(), Upload::new(&target, key))
+                let file = format!("{}.{code}", f.name());
+                let upload = Upload::new(&target, temp.clone().join(file.as_str()));
+                (f.name().clone(), file, upload)
             })
             .collect();
         Ok(Self {
@@ -85,7 +87,7 @@ impl RemoteTraceWriter {
             )));
         }
         let mut sends = Vec::with_capacity(self.columns.len());
-        for ((name, upload), array) in self.columns.iter_mut().zip(batch.columns()) {
+        for ((name, _, upload), array) in self.columns.iter_mut().zip(batch.columns()) {
             no_nulls(name, array, self.rows)?;
             let bytes = Bytes::copy_from_slice(value_bytes(&array.to_data()));
             sends.push(upload.write(bytes));
@@ -98,7 +100,7 @@ impl RemoteTraceWriter {
     /// Completes the uploads and publishes the trace (see the module docs); returns the
     /// number of rows written.
     pub fn finish(mut self) -> Result<u64> {
-        let finished = self.columns.iter_mut().map(|(_, u)| u.finish());
+        let finished = self.columns.iter_mut().map(|(_, _, u)| u.finish());
         block_on(futures::future::try_join_all(finished))??;
         block_on(self.publish())??;
         self.published = true;
@@ -108,15 +110,12 @@ impl RemoteTraceWriter {
     async fn publish(&self) -> Result<()> {
         let store = &self.target.store;
         let fail = |e: object_store::Error| err(format!("writing {}: {e}", self.target.url));
-        let mut new = Vec::with_capacity(self.columns.len());
-        for (name, upload) in &self.columns {
-            let file = upload.url().rsplit('/').next().unwrap_or(name).to_string();
+        for (_, file, _) in &self.columns {
             let from = self.temp.clone().join(file.as_str());
             store
                 .copy(&from, &self.target.key.clone().join(file.as_str()))
                 .await
                 .map_err(fail)?;
-            new.push(file);
         }
         // Columns of an older trace at the target that the new one does not have.
         let old = store
@@ -125,7 +124,7 @@ impl RemoteTraceWriter {
             .map_err(fail)?;
         for meta in old.objects {
             let name = meta.location.filename().unwrap_or_default();
-            if !new.iter().any(|n| n == name) {
+            if !self.columns.iter().any(|(_, file, _)| file == name) {
                 store.delete(&meta.location).await.map_err(fail)?;
             }
         }
