@@ -578,3 +578,84 @@ fn missing_objects_and_bad_keys_are_errors_naming_the_url() {
         );
     }
 }
+
+/// A large text file is split into byte ranges read by different partitions (DataFusion's
+/// ranged CSV reading), on disk and in the store: the lines that start in a range are its,
+/// so the split reads exactly the whole file's rows; a bad line in a later range is named by
+/// its byte offset (a range does not know how many lines precede it).
+#[test]
+fn text_files_split_into_ranges_read_as_whole() {
+    let Some(s3) = start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("sample.csv");
+    let sample = repo("examples/data/sample");
+    let out = csv.to_str().unwrap();
+    local(&[
+        "convert", "-i", "binary", "-o", "csv_flow", "-O", out, &sample,
+    ]);
+    let pipe = repo("tests/data/pipe/nf171_sfipfix.pipe");
+    s3.upload(&csv, "split/sample.csv");
+    s3.upload(Path::new(&pipe), "split/flows.pipe");
+    // Split into 4 ranges whatever the file's size (the default splits files of 10 MiB on).
+    let run = |args: &[&str], remote: bool, partitions: &str| {
+        let mut c = match remote {
+            true => s3.command("testsecret"),
+            false => std::process::Command::new(env!("CARGO_BIN_EXE_flow-models")),
+        };
+        c.env("DATAFUSION_EXECUTION_TARGET_PARTITIONS", partitions)
+            .env("DATAFUSION_OPTIMIZER_REPARTITION_FILE_MIN_SIZE", "1");
+        c.args(args).output().unwrap()
+    };
+    let split = |args: &[&str], remote: bool| run(args, remote, "4");
+    let sql = |q: &str| ["sql", "-q", "--format", "csv", "-c", q].map(String::from);
+    for (func, path, url) in [
+        ("csv_flow", out, "s3://flows/split/sample.csv"),
+        ("pipe", pipe.as_str(), "s3://flows/split/flows.pipe"),
+    ] {
+        let q = |p: &str| {
+            format!(
+                "SELECT count(*), sum(packets), sum(octets), sum(first * 1000 + first_ms), \
+                 max(sp), min(dp) FROM {func}('{p}')"
+            )
+        };
+        let want = local(&sql(&q(path)).each_ref().map(String::as_str));
+        assert!(
+            want.lines().nth(1).is_some_and(|l| !l.starts_with("0,")),
+            "{want}"
+        );
+        for (p, remote) in [(path, false), (url, true)] {
+            let explain = format!("EXPLAIN SELECT count(*) FROM {func}('{p}')");
+            let o = split(&sql(&explain).each_ref().map(String::as_str), remote);
+            let plan = text(&o.stdout);
+            assert!(plan.contains("file_groups={4 groups"), "{p}: {plan}");
+            let o = split(&sql(&q(p)).each_ref().map(String::as_str), remote);
+            assert!(o.status.success(), "{p}: {}", text(&o.stderr));
+            assert_eq!(text(&o.stdout), want, "{func} over {p} in 4 ranges");
+        }
+    }
+
+    // A bad line in the last quarter: whole, it is numbered; split, it is named by its offset.
+    let mut lines: Vec<String> = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let bad = lines.len() * 7 / 8;
+    lines[bad] = "1,2,3".into();
+    let at: usize = lines[..bad].iter().map(|l| l.len() + 1).sum();
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, lines.join("\n") + "\n").unwrap();
+    s3.upload(&broken, "split/broken.csv");
+    let q = |p: &str| format!("SELECT sum(octets) FROM csv_flow('{p}')");
+    let b = broken.to_str().unwrap();
+    let o = run(&sql(&q(b)).each_ref().map(String::as_str), false, "1");
+    let reason = "expected 21 comma-separated fields, found 3";
+    let whole = format!("csv_flow file {b}: line {}: {reason}", bad + 1);
+    assert!(text(&o.stderr).contains(&whole), "{}", text(&o.stderr));
+    for (p, remote) in [(b, false), ("s3://flows/split/broken.csv", true)] {
+        let o = split(&sql(&q(p)).each_ref().map(String::as_str), remote);
+        assert_eq!(o.status.code(), Some(1), "{p}");
+        let want = format!("csv_flow file {p}: the line at byte {at}: {reason}");
+        assert!(text(&o.stderr).contains(&want), "{}", text(&o.stderr));
+    }
+}

@@ -429,7 +429,8 @@ fn cut_in_the_middle(bytes: &[u8], text: bool) -> &[u8] {
 
 /// Objects cut in the middle read as the same files cut on disk: exit code 1, no result, the
 /// same reason. csv_flow and pipe cut inside a line: "line N: expected 21 comma-separated
-/// fields, found K" (or the field that is not a number); Parquet: "Corrupt footer"; nfcapd:
+/// fields, found K" (or the field that is not a number; "the line at byte B" when the file is
+/// split into ranges and the range that reads the line is not the first); Parquet: "Corrupt footer"; nfcapd:
 /// "truncated block", and with `--skip-corrupt` the cut block is skipped and counted, as on
 /// disk. The message names the object by its URL (`s3://flows/cut/sample.csv`), as it names a
 /// local file by its path; a Parquet table made by `CREATE EXTERNAL TABLE` gets DataFusion's
@@ -444,7 +445,16 @@ fn truncated_objects_read_as_truncated_files() {
         let is_text = matches!(s.format, "csv_flow" | "pipe");
         let key = format!("cut/{}", s.key.rsplit('/').next().unwrap());
         let file = dir.path().join(&key);
-        std::fs::write(&file, cut_in_the_middle(&bytes, is_text)).unwrap();
+        let cut = cut_in_the_middle(&bytes, is_text);
+        // The cut line: its number, and its byte offset (how a partition reading a later
+        // range of the file names it: the file is split in two on two cores).
+        let last = cut.iter().rposition(|&b| b == b'\n').map_or(0, |nl| nl + 1);
+        let lines = cut.iter().filter(|&&b| b == b'\n').count() + 1;
+        let cut_line = [
+            format!(": line {lines}: "),
+            format!(": the line at byte {last}: "),
+        ];
+        std::fs::write(&file, cut).unwrap();
         s3.upload(&file, &key);
         let url = format!("s3://{}/{key}", s3::BUCKET);
         let file = file.to_str().unwrap();
@@ -477,12 +487,18 @@ fn truncated_objects_read_as_truncated_files() {
             let reason = |e: &str| e.rsplit(key.as_str()).next().unwrap().to_string();
             assert_eq!(reason(&err), reason(&want_err), "{remote:?}");
             let expected = match s.format {
-                "csv_flow" => ": line 25054: expected 21 comma-separated fields, found 9",
+                "csv_flow" => "expected 21 comma-separated fields, found 9",
                 "pipe" => "-separated fields, found",
                 "parquet" => "Invalid Parquet file. Corrupt footer",
                 _ => "truncated block",
             };
             assert!(err.contains(expected), "{remote:?}: {err}");
+            if is_text {
+                assert!(
+                    cut_line.iter().any(|l| err.contains(l)),
+                    "{remote:?}: {err}"
+                );
+            }
         }
     }
 }

@@ -158,9 +158,10 @@ pub trait OpenerFactory: Clone + Send + Sync + 'static {
     /// The format's name in plans.
     fn file_type(&self) -> &'static str;
 
-    /// Whether one file may be split into byte ranges read by different partitions.
-    fn splits_files(&self) -> bool {
-        true
+    /// Whether one file may be split into byte ranges read by different partitions: local
+    /// files (`local`), or objects in a store too.
+    fn splits_files(&self, local: bool) -> bool {
+        local
     }
 
     fn opener(&self, scan: OpenerArgs) -> Result<Arc<dyn FileOpener>>;
@@ -249,13 +250,15 @@ impl<F: OpenerFactory> FileSource for FlowSource<F> {
     }
 
     fn supports_repartitioning(&self) -> bool {
-        self.opener.splits_files()
+        self.opener.splits_files(true)
     }
 
-    /// Splits local files into byte ranges (DataFusion's default); objects in a store are
-    /// not split: each is read whole, by one partition, in one sequential GET (byte ranges of
-    /// an object would each have to find their first block by reads from its start). Files
-    /// stay the unit of parallelism of objects, spread over the partitions by the listing.
+    /// Splits files into byte ranges (DataFusion's default) where the format reads a range on
+    /// its own ([`OpenerFactory::splits_files`]): text lines anywhere, nfcapd blocks only in a
+    /// local file (byte ranges of an object would each have to find their first block by reads
+    /// from its start, so an object is read whole by one partition, in one sequential GET, and
+    /// decoded in parallel within it). Files stay the unit of parallelism of objects, spread
+    /// over the partitions by the listing.
     fn repartitioned(
         &self,
         target_partitions: usize,
@@ -264,8 +267,7 @@ impl<F: OpenerFactory> FileSource for FlowSource<F> {
         config: &FileScanConfig,
     ) -> Result<Option<FileScanConfig>> {
         let local = config.object_store_url.as_str().starts_with("file://");
-        if !local || config.file_compression_type.is_compressed() || !self.supports_repartitioning()
-        {
+        if config.file_compression_type.is_compressed() || !self.opener.splits_files(local) {
             return Ok(None);
         }
         let groups = FileGroupPartitioner::new()
