@@ -41,41 +41,13 @@ for spec in "$T1M:1000000" "$T10M:10000000"; do
 done
 
 # ---- the server -------------------------------------------------------------------------------
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-ENDPOINT=http://127.0.0.1:$PORT
-ROOT=$TMP/root
-mkdir -p "$ROOT"
-S3S=${S3S:-$(command -v s3s-fs || echo "$HOME/.cache/flow-models/s3s/bin/s3s-fs")}
-if [ -x "$S3S" ]; then
-    SERVER="s3s-fs $("$S3S" --version | awk '{print $2}')"
-    "$S3S" --host 127.0.0.1 --port "$PORT" --access-key "$KEY" --secret-key "$SECRET" "$ROOT" >/dev/null 2>&1 &
-elif command -v moto_server >/dev/null; then
-    SERVER="moto_server"
-    moto_server -H 127.0.0.1 -p "$PORT" >/dev/null 2>&1 &
-else
-    echo "no S3 server: install s3s-fs (.ci/setup) or moto[server]" >&2
-    exit 1
-fi
-SERVER_PID=$!
-trap 'kill "$SERVER_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
-for _ in $(seq 100); do
-    curl -s -o /dev/null "$ENDPOINT" && break
-    sleep 0.1
-done
-
-# curl with SigV4 (s3s-fs checks signatures and wants the payload hash header).
-SIGNED=(curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
-"${SIGNED[@]}" -X PUT "$ENDPOINT/bench" >/dev/null
-upload() { # upload LOCAL KEY
-    "${SIGNED[@]}" -T "$1" "$ENDPOINT/bench/$2" >/dev/null
-}
+source bench/s3_server.sh
+start_s3_server "$KEY" "$SECRET"
 fetch() { # fetch KEY...: the command that GETs the objects one after another, to /dev/null
     local k
     FETCH=("${SIGNED[@]}")
     for k in "$@"; do FETCH+=(-o /dev/null "$ENDPOINT/bench/$k"); done
 }
-export AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1 \
-    AWS_ENDPOINT_URL=$ENDPOINT AWS_ALLOW_HTTP=true
 
 # ---- DuckDB with httpfs -----------------------------------------------------------------------
 if ! "$DUCKDB_VENV/bin/python" -c 'import duckdb, duckdb_extension_httpfs' 2>/dev/null; then
@@ -95,7 +67,7 @@ if parquet.startswith('s3://'):
     import duckdb_extension_httpfs as ext
     con.execute(f"LOAD '{next(pathlib.Path(ext.__file__).parent.rglob('httpfs.duckdb_extension'))}'")
     con.execute("""CREATE SECRET (TYPE s3, KEY_ID '$KEY', SECRET '$SECRET', REGION 'us-east-1',
-                   ENDPOINT '127.0.0.1:$PORT', URL_STYLE 'path', USE_SSL false)""")
+                   ENDPOINT '${ENDPOINT#http://}', URL_STYLE 'path', USE_SSL false)""")
 if kind == 'probe':
     query = "SELECT 1"
 elif kind == 'sums':

@@ -25,7 +25,7 @@ run_reps() {
     done
     MEDIAN[$name]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
     RSS[$name]=$peak
-    printf '%-10s median %6.2f s over %d runs (%s), peak RSS %d MiB\n' \
+    printf '%-10s median %6.3f s over %d runs (%s), peak RSS %d MiB\n' \
         "$name" "${MEDIAN[$name]}" "$reps" "${times[*]}" $((peak / 1024))
 }
 ratio() {

@@ -305,3 +305,97 @@ fn skip_corrupt_skips_what_it_skips_locally() {
         assert!(out.contains("corrupt_blocks_skipped=1"), "{out}");
     }
 }
+
+/// The layout 2 data blocks of `files` (all of one compression), taken in turn `copies`
+/// times after the header of the first, without appendix: a file whose blocks all differ
+/// from their neighbours. `corrupt`: the block (by index) whose payload is overwritten.
+fn interleave(files: &[Vec<u8>], copies: usize, corrupt: Option<usize>) -> Vec<u8> {
+    let blocks = |file: &Vec<u8>| {
+        let (mut at, end) = data_blocks(file);
+        let mut out = Vec::new();
+        while at < end {
+            let next = at + 12 + u32_at(file, at + 4) as usize;
+            out.push(file[at..next].to_vec());
+            at = next;
+        }
+        out
+    };
+    let all: Vec<Vec<Vec<u8>>> = files.iter().map(blocks).collect();
+    let mut out = files[0][..40].to_vec();
+    let mut n = 0u32;
+    for _ in 0..copies {
+        for block in all.iter().flatten() {
+            let mut block = block.clone();
+            if corrupt == Some(n as usize) {
+                block[12..].fill(0xff);
+            }
+            out.extend_from_slice(&block);
+            n += 1;
+        }
+    }
+    out[36..40].copy_from_slice(&n.to_le_bytes());
+    out[18..20].copy_from_slice(&0u16.to_le_bytes());
+    out[24..32].copy_from_slice(&0u64.to_le_bytes());
+    out
+}
+
+/// An object's blocks are decoded by several workers at once (a job of about a batch each;
+/// batches of 8 rows make many jobs), and its rows still come out in the file's order: the
+/// rows of blocks that all differ from their neighbours equal, line for line, the local
+/// file's in one partition. A corrupt block among them fails the query with the local error,
+/// or with `skip_corrupt` is skipped and counted, the other rows in order.
+#[test]
+fn object_blocks_decoded_in_parallel_come_out_in_order() {
+    let Some(s3) = start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lz4 = [
+        "nf171_agg_srcip_lz4.nfcapd",
+        "nf171_nfpcapd_small_lz4.nfcapd",
+    ]
+    .map(fixture);
+    let rows = "SELECT packets, octets, first, last, sp, dp, prot FROM";
+    let small_batches = |mut c: Command| {
+        c.env("DATAFUSION_EXECUTION_BATCH_SIZE", "8");
+        c.output().unwrap()
+    };
+    let local_run = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_flow-models"));
+        c.env("DATAFUSION_EXECUTION_TARGET_PARTITIONS", "1")
+            .args(args);
+        small_batches(c)
+    };
+    let remote_run = |args: &[&str]| {
+        let mut c = s3.command("testsecret");
+        c.args(args);
+        small_batches(c)
+    };
+    let (path, url) = both(&s3, dir.path(), "mixed.nfcapd", interleave(&lz4, 20, None));
+    let want = ok(
+        local_run(&sql(&format!("{rows} nfcapd('{path}')"))),
+        "local",
+    );
+    assert!(want.lines().count() > 20 * 8, "{want}");
+    let got = ok(remote_run(&sql(&format!("{rows} nfcapd('{url}')"))), "s3");
+    assert_eq!(got, want, "rows of {url} in the file's order");
+
+    let bad = interleave(&lz4, 20, Some(17));
+    let (path, url) = both(&s3, dir.path(), "corrupt.nfcapd", bad);
+    let query = |p: &str, skip: &str| format!("{rows} nfcapd('{p}'{skip})");
+    let want = local_run(&sql(&query(&path, "")));
+    let got = remote_run(&sql(&query(&url, "")));
+    assert_eq!((want.status.code(), got.status.code()), (Some(1), Some(1)));
+    let reason = |o: &Output| {
+        let err = text(&o.stderr);
+        err.split_once("corrupt.nfcapd").map(|(_, r)| r.to_string())
+    };
+    assert_eq!(reason(&got), reason(&want), "{}", text(&got.stderr));
+    assert!(
+        reason(&got).is_some_and(|r| r.contains("block 17")),
+        "{}",
+        text(&got.stderr)
+    );
+    let skip = ", true";
+    let want = ok(local_run(&sql(&query(&path, skip))), "local");
+    let got = ok(remote_run(&sql(&query(&url, skip))), "s3");
+    assert_eq!(got, want, "{url} without its corrupt block");
+}

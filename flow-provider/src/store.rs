@@ -1,11 +1,13 @@
-//! Object stores for URLs given as paths (`s3://bucket/prefix`, `gs://…`, `http(s)://…`).
+//! Object stores for URLs given as paths (`s3://bucket/prefix`, `gs://…`, `az://…`,
+//! `http(s)://…`).
 //!
 //! `CREATE EXTERNAL TABLE … LOCATION 's3://…'` gets its store from DataFusion's SQL layer; a
 //! path handed to a table function (`csv_flow('s3://…')`) or to a subcommand does not, so the
 //! store for its bucket is made here from the environment, as datafusion-cli users configure
 //! it: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
 //! `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT`), `AWS_ALLOW_HTTP` (object_store's `from_env`
-//! builders; `GOOGLE_*` for gs://). A store registered before (by SQL or the embedding program)
+//! builders; `GOOGLE_*` for gs://; `AZURE_*` for az://, e.g. `AZURE_STORAGE_ACCOUNT_NAME`,
+//! `AZURE_STORAGE_ACCOUNT_KEY`, `AZURE_STORAGE_ENDPOINT`). A store registered before (by SQL or the embedding program)
 //! is kept.
 //!
 //! A location with any other scheme is an error: it must never be taken for a local path
@@ -15,6 +17,7 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::http::HttpBuilder;
 use object_store::path::Path as ObjectPath;
@@ -54,6 +57,13 @@ fn store_from_env(url: &Url) -> Result<Arc<dyn ObjectStore>> {
                 .build()
                 .map_err(|e| err(url, e))?,
         ),
+        // az://container/…, and the abfs(s):// and azure:// forms object_store parses.
+        "az" | "azure" | "abfs" | "abfss" => Arc::new(
+            MicrosoftAzureBuilder::from_env()
+                .with_url(url.as_str())
+                .build()
+                .map_err(|e| err(url, e))?,
+        ),
         "http" | "https" => {
             let base = format!("{}://{}", url.scheme(), url.authority());
             Arc::new(
@@ -67,7 +77,7 @@ fn store_from_env(url: &Url) -> Result<Arc<dyn ObjectStore>> {
             return Err(err(
                 url,
                 format!(
-                    "unsupported URL scheme '{other}' (s3://, gs://, http(s):// or a local path)"
+                    "unsupported URL scheme '{other}' (s3://, gs://, az://, http(s):// or a local path)"
                 ),
             ));
         }

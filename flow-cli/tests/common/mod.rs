@@ -35,3 +35,22 @@ pub fn original_python() -> Option<String> {
         None
     }
 }
+
+/// The objects of `store` below `prefix`, by key, with their bytes.
+#[allow(dead_code)] // The object-store tests use it.
+pub fn objects(store: impl object_store::ObjectStore, prefix: &str) -> Vec<(String, Vec<u8>)> {
+    use futures::TryStreamExt;
+    use object_store::ObjectStoreExt;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let prefix = object_store::path::Path::from(prefix);
+        let mut metas: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap();
+        metas.sort_by(|a, b| a.location.cmp(&b.location));
+        let mut out = Vec::new();
+        for m in metas {
+            let bytes = store.get(&m.location).await.unwrap().bytes().await.unwrap();
+            out.push((m.location.to_string(), bytes.to_vec()));
+        }
+        out
+    })
+}

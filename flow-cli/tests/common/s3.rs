@@ -144,20 +144,7 @@ impl S3Server {
 
     /// The objects below `prefix`, by key, with their bytes.
     pub fn objects(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
-        use futures::TryStreamExt;
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            let store = self.store();
-            let prefix = ObjectPath::from(prefix);
-            let mut metas: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap();
-            metas.sort_by(|a, b| a.location.cmp(&b.location));
-            let mut out = Vec::new();
-            for m in metas {
-                let bytes = store.get(&m.location).await.unwrap().bytes().await.unwrap();
-                out.push((m.location.to_string(), bytes.to_vec()));
-            }
-            out
-        })
+        crate::common::objects(self.store(), prefix)
     }
 
     pub fn ok(&self, args: &[&str]) -> String {

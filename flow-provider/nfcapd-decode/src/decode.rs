@@ -40,6 +40,22 @@ pub struct DecodeStats {
     pub first_error: Option<NfError>,
 }
 
+impl DecodeStats {
+    /// Adds the counts of `later` (blocks decoded after these): the first error stays the
+    /// earliest one.
+    pub fn add(&mut self, later: DecodeStats) {
+        self.blocks += later.blocks;
+        self.blocks_skipped += later.blocks_skipped;
+        self.blocks_corrupt += later.blocks_corrupt;
+        self.flows += later.flows;
+        self.records_skipped += later.records_skipped;
+        self.records_missing_map += later.records_missing_map;
+        if self.first_error.is_none() {
+            self.first_error = later.first_error;
+        }
+    }
+}
+
 /// Iterate over the data blocks of a whole file (header is parsed first).
 /// Yields at most one error, after which the iteration ends.
 pub fn blocks(bytes: &[u8]) -> Result<Blocks<'_>, NfError> {

@@ -18,18 +18,21 @@ use crate::binary::mmap::map_open_file;
 use crate::listing::{OpenerArgs, OpenerFactory, file_display_name};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use datafusion::common::{Result, internal_datafusion_err};
+use bytes::Bytes;
+use datafusion::common::runtime::SpawnedTask;
+use datafusion::common::{DataFusionError, Result, internal_datafusion_err};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
 use datafusion_datasource::PartitionedFile;
 use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use nfcapd_decode::{
     Blocks, DecodeStats, ExtMaps, FileInfo, FlowColumns, HEADER_BYTES, Layout, NfError, Projection,
-    decode_block_with, read_appendix, read_file_header, read_header,
+    RawBlock, decode_block_with, read_appendix, read_file_header, read_header,
 };
 use object_store::{GetOptions, GetResult, GetResultPayload, ObjectStore};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 impl OpenerFactory for NfcapdOptions {
     fn file_type(&self) -> &'static str {
@@ -94,6 +97,16 @@ impl ScanMetrics {
         }
     }
 
+    /// Counts what a scan of `file` decoded and skipped.
+    fn count(&self, file: &str, stats: DecodeStats) {
+        self.blocks.add(stats.blocks as usize);
+        self.flows.add(stats.flows as usize);
+        if let Some(e) = &stats.first_error {
+            let n = stats.blocks_corrupt as usize;
+            self.skipped("corrupt_blocks_skipped", file, e, n);
+        }
+    }
+
     /// What was skipped in `file`: `n` of `what` (`corrupt_blocks_skipped`, `files_skipped`),
     /// the first for `reason`.
     fn skipped(&self, what: &'static str, file: &str, reason: &NfError, n: usize) {
@@ -143,9 +156,14 @@ impl FileOpener for NfcapdOpener {
                     let Some(part) = decoding.part(read_header(&bytes), range, &name)? else {
                         return Ok(stream::empty().boxed());
                     };
-                    let cursor = (part.info.first_block_offset, 0);
-                    let decoder = RangeDecoder::new(part, cursor, name, decoding);
-                    Ok(stream::iter(MappedBatches { bytes, decoder }).boxed())
+                    let walk = Walk::new(&part);
+                    let decoder = BlockDecoder::new(name, decoding, ExtMaps::new());
+                    let batches = MappedBatches {
+                        bytes,
+                        walk,
+                        decoder,
+                    };
+                    Ok(stream::iter(batches).boxed())
                 }
                 GetResultPayload::Stream(_) => remote_batches(got, remote, range, decoding).await,
             }
@@ -156,6 +174,11 @@ impl FileOpener for NfcapdOpener {
 /// The batches of a remote file (or of a range of it) from `got`, its whole body streamed:
 /// the header from its first bytes, then the blocks, then, when the range reports its errors,
 /// the layout 2 appendix (a broken one fails the scan after the blocks).
+///
+/// The walk over the received bytes gathers the blocks of about a batch into a [`Job`]; jobs
+/// are decoded on DataFusion's blocking threads, up to one per core at once for layout 2
+/// (whose blocks are independent), one at a time for layout 1 (whose extension maps carry
+/// from block to block), and their batches come out in the file's order.
 async fn remote_batches(
     got: GetResult,
     file: RemoteFile,
@@ -171,28 +194,71 @@ async fn remote_batches(
     };
     let appendix = part.info.appendix_range();
     let appendix = appendix.filter(|_| decoding.reports_appendix(range));
-    let cursor = (part.info.first_block_offset, 0);
-    let decoder = RangeDecoder::new(part, cursor, file.url.clone(), decoding);
-    let state = (decoder, window, appendix);
-    let batches = stream::try_unfold(
-        state,
-        |(mut decoder, mut window, mut appendix)| async move {
-            loop {
-                match decoder.fill(&window.bytes, window.base)? {
-                    Fill::Needs(upto) => window.extend(decoder.cursor.0, upto).await?,
-                    Fill::Ready => match decoder.batch()? {
-                        Some(batch) => return Ok(Some((batch, (decoder, window, appendix)))),
-                        None => {
-                            if let Some(range) = appendix.take() {
-                                read_appendix(&mut decoder.info, &window.read(range).await?);
-                                if let Some(e) = decoder.info.appendix_error.take() {
-                                    return Err(nf_error(e, &decoder.name));
-                                }
-                            }
-                            return Ok(None);
-                        }
-                    },
+    let workers = match part.info.layout {
+        Layout::V1 => 1,
+        Layout::V2 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let walk = Walk::new(&part);
+    let decoder = Arc::new(JobDecoder {
+        info: part.info,
+        name: file.url.clone(),
+        maps: Mutex::new(ExtMaps::new()),
+        scratch: Mutex::new(Vec::new()),
+        decoding,
+    });
+    let batch_size = decoder.decoding.batch_size;
+    let url = file.url.clone();
+    let jobs = stream::try_unfold(
+        (walk, window, appendix),
+        move |(mut walk, mut window, mut appendix)| {
+            let url = url.clone();
+            async move {
+                let mut job = Job::new(batch_size);
+                while !job.full() && !walk.done {
+                    job.window = window.bytes.clone();
+                    if let Fill::Needs(upto) = walk.fill(&window.bytes, window.base, &mut job)? {
+                        window.extend(walk.cursor.0, upto).await?;
+                    }
                 }
+                if job.is_empty() {
+                    if let Some(range) = appendix.take() {
+                        let mut info = walk.info.clone();
+                        read_appendix(&mut info, &window.read(range).await?);
+                        if let Some(e) = info.appendix_error {
+                            return Err(nf_error(e, &url));
+                        }
+                    }
+                    return Ok(None);
+                }
+                Ok(Some((job, (walk, window, appendix))))
+            }
+        },
+    );
+    let decode = decoder.clone();
+    let decoded = jobs
+        .map_ok(move |job| {
+            let decoder = decode.clone();
+            let task = SpawnedTask::spawn_blocking(move || decoder.decode(job));
+            async move {
+                let joined = task.join_unwind().await;
+                joined.map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))?
+            }
+        })
+        .try_buffered(workers);
+    // The counts of the whole file are reported once, when it is done.
+    let batches = stream::try_unfold(
+        (decoded.boxed(), DecodeStats::default()),
+        move |(mut decoded, mut stats)| {
+            let decoder = decoder.clone();
+            async move {
+                while let Some((batch, counts)) = decoded.try_next().await? {
+                    stats.add(counts);
+                    if let Some(batch) = batch {
+                        return Ok(Some((batch, (decoded, stats))));
+                    }
+                }
+                decoder.decoding.metrics.count(&decoder.name, stats);
+                Ok(None)
             }
         },
     );
@@ -249,14 +315,15 @@ impl Decoding {
 /// A local file's batches: its map is the decoder's window.
 struct MappedBatches {
     bytes: arrow::buffer::Buffer,
-    decoder: RangeDecoder,
+    walk: Walk,
+    decoder: BlockDecoder,
 }
 
 impl Iterator for MappedBatches {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let batch = match self.decoder.fill(&self.bytes, 0) {
+        let batch = match self.walk.fill(&self.bytes, 0, &mut self.decoder) {
             Ok(Fill::Ready) => self.decoder.batch(),
             // A whole file holds all its blocks.
             Ok(Fill::Needs(upto)) => Err(internal_datafusion_err!(
@@ -265,11 +332,14 @@ impl Iterator for MappedBatches {
             )),
             Err(e) => Err(e),
         };
+        if self.walk.done && !matches!(batch, Ok(Some(_))) {
+            self.decoder.finish();
+        }
         batch.transpose()
     }
 }
 
-/// What [`RangeDecoder::fill`] got to.
+/// What [`Walk::fill`] got to.
 enum Fill {
     /// A batch is full, or the range is done.
     Ready,
@@ -277,57 +347,53 @@ enum Fill {
     Needs(u64),
 }
 
-/// Decodes the blocks of one file (or of one byte range of it) into batches, from a window
-/// of the file's bytes.
-struct RangeDecoder {
+/// Where the blocks a walk finds go: decoded at once ([`BlockDecoder`]) or gathered for a
+/// worker ([`Job`]).
+trait BlockSink {
+    /// Whether the blocks taken make a batch.
+    fn full(&self) -> bool;
+    /// A block of the range, of the file `info` describes.
+    fn block(&mut self, info: &FileInfo, raw: &RawBlock<'_>) -> Result<()>;
+    /// The framing error that ended the walk: skipped and counted, or the error.
+    fn broken(&mut self, e: NfError) -> Result<()>;
+}
+
+/// The walk over the blocks of one file (or of one byte range of it), from a window of the
+/// file's bytes to a [`BlockSink`].
+struct Walk {
     info: FileInfo,
     /// Byte range whose blocks this scan decodes.
     range: (u64, u64),
     /// Position and index of the next block header.
     cursor: (u64, u64),
-    name: String,
-    decoding: Decoding,
-    maps: ExtMaps,
-    scratch: Vec<u8>,
-    stats: DecodeStats,
-    out: FlowColumns,
     done: bool,
 }
 
-impl RangeDecoder {
-    fn new(part: Part, cursor: (u64, u64), name: String, decoding: Decoding) -> Self {
+impl Walk {
+    fn new(part: &Part) -> Self {
         Self {
-            info: part.info,
+            info: part.info.clone(),
             range: part.range,
-            cursor,
-            name,
-            decoding,
-            maps: ExtMaps::new(),
-            scratch: Vec::new(),
-            stats: DecodeStats::default(),
-            out: FlowColumns::default(),
+            cursor: (part.info.first_block_offset, 0),
             done: false,
         }
     }
 
-    /// Decodes blocks of `window` (the file's bytes from offset `base`) until a batch is
-    /// full, the range is done, or the window ends. After an error the range is done.
-    fn fill(&mut self, window: &[u8], base: u64) -> Result<Fill> {
+    /// Hands the blocks of `window` (the file's bytes from offset `base`) to `sink` until it
+    /// is full, the range is done, or the window ends. After an error the range is done.
+    fn fill(&mut self, window: &[u8], base: u64, sink: &mut impl BlockSink) -> Result<Fill> {
         if self.done {
             return Ok(Fill::Ready);
         }
-        let filled = self.decode(window, base);
+        let filled = self.walk(window, base, sink);
         if filled.is_err() {
             self.done = true;
-            self.out.clear();
-        } else if self.done {
-            self.finish();
         }
         filled
     }
 
-    fn decode(&mut self, window: &[u8], base: u64) -> Result<Fill> {
-        while self.out.rows < self.decoding.batch_size && !self.done {
+    fn walk(&mut self, window: &[u8], base: u64, sink: &mut impl BlockSink) -> Result<Fill> {
+        while !sink.full() && !self.done {
             let (pos, index) = self.cursor;
             let mut blocks = Blocks::window(window, base, &self.info, pos, index);
             let next = blocks.next();
@@ -338,30 +404,15 @@ impl RangeDecoder {
             {
                 return Ok(Fill::Needs(upto));
             }
-            let result = match next {
-                Some(Ok(raw)) if self.in_range(raw.offset) => decode_block_with(
-                    &self.info,
-                    &raw,
-                    &self.decoding.projection,
-                    &mut self.maps,
-                    &mut self.out,
-                    &mut self.scratch,
-                    &mut self.stats,
-                )
-                .map(|_| ()),
+            match next {
+                Some(Ok(raw)) if self.in_range(raw.offset) => sink.block(&self.info, &raw)?,
                 Some(Ok(raw)) if raw.offset < self.range.0 => continue,
                 // A framing error ends the walk; it is reported by the range it happens in.
                 Some(Err(e)) if self.reports(e.offset) => {
                     self.done = true;
-                    Err(e)
+                    sink.broken(e)?;
                 }
-                _ => {
-                    self.done = true;
-                    Ok(())
-                }
-            };
-            if let Err(e) = result {
-                self.skip_or_fail(e)?;
+                _ => self.done = true,
             }
         }
         Ok(Fill::Ready)
@@ -376,15 +427,62 @@ impl RangeDecoder {
     fn reports(&self, offset: u64) -> bool {
         self.in_range(offset) || (offset >= self.range.0 && self.range.1 >= self.info.file_len)
     }
+}
 
-    /// A corrupt block is counted with `skip_corrupt`, else an error naming the file.
-    fn skip_or_fail(&mut self, e: NfError) -> Result<()> {
+/// Decodes blocks into the rows of a batch.
+struct BlockDecoder {
+    name: String,
+    decoding: Decoding,
+    maps: ExtMaps,
+    scratch: Vec<u8>,
+    stats: DecodeStats,
+    out: FlowColumns,
+}
+
+impl BlockSink for BlockDecoder {
+    fn full(&self) -> bool {
+        self.out.rows >= self.decoding.batch_size
+    }
+
+    fn block(&mut self, info: &FileInfo, raw: &RawBlock<'_>) -> Result<()> {
+        let decoded = decode_block_with(
+            info,
+            raw,
+            &self.decoding.projection,
+            &mut self.maps,
+            &mut self.out,
+            &mut self.scratch,
+            &mut self.stats,
+        );
+        match decoded {
+            Ok(_) => Ok(()),
+            Err(e) => self.broken(e),
+        }
+    }
+
+    /// A corrupt block is counted with `skip_corrupt`, else an error naming the file (and
+    /// the rows decoded before it are dropped).
+    fn broken(&mut self, e: NfError) -> Result<()> {
         if !self.decoding.options.skip_corrupt {
+            self.out.clear();
             return Err(nf_error(e, &self.name));
         }
         self.stats.blocks_corrupt += 1;
         self.stats.first_error.get_or_insert(e);
         Ok(())
+    }
+}
+
+impl BlockDecoder {
+    fn new(name: String, decoding: Decoding, maps: ExtMaps) -> Self {
+        Self {
+            name,
+            decoding,
+            maps,
+            scratch: Vec::new(),
+            stats: DecodeStats::default(),
+            out: FlowColumns::default(),
+        }
     }
 
     /// The rows decoded so far as a batch, `None` when there are none.
@@ -398,12 +496,108 @@ impl RangeDecoder {
     /// Counts what the file's range gave and skipped.
     fn finish(&mut self) {
         let stats = std::mem::take(&mut self.stats);
-        let metrics = &self.decoding.metrics;
-        metrics.blocks.add(stats.blocks as usize);
-        metrics.flows.add(stats.flows as usize);
-        if let Some(e) = &stats.first_error {
-            let n = stats.blocks_corrupt as usize;
-            metrics.skipped("corrupt_blocks_skipped", &self.name, e, n);
+        self.decoding.metrics.count(&self.name, stats);
+    }
+}
+
+/// The blocks of about a batch, gathered by the walk over a remote file's bytes for a worker:
+/// each block's header and payload (a slice of the received bytes, not a copy).
+struct Job {
+    blocks: Vec<(RawBlock<'static>, Bytes)>,
+    rows: usize,
+    batch_size: usize,
+    /// The framing error that ended the walk after these blocks.
+    broken: Option<NfError>,
+    /// The bytes the walk is over (the blocks' payloads are slices of them).
+    window: Bytes,
+}
+
+impl Job {
+    fn new(batch_size: usize) -> Self {
+        Self {
+            blocks: Vec::new(),
+            rows: 0,
+            batch_size,
+            broken: None,
+            window: Bytes::new(),
         }
     }
+
+    fn is_empty(&self) -> bool {
+        self.blocks.is_empty() && self.broken.is_none()
+    }
+}
+
+impl BlockSink for Job {
+    fn full(&self) -> bool {
+        self.rows >= self.batch_size
+    }
+
+    fn block(&mut self, _info: &FileInfo, raw: &RawBlock<'_>) -> Result<()> {
+        let payload = self.window.slice_ref(raw.payload);
+        self.blocks.push((
+            RawBlock {
+                payload: &[],
+                ..*raw
+            },
+            payload,
+        ));
+        self.rows += raw.num_records as usize;
+        Ok(())
+    }
+
+    fn broken(&mut self, e: NfError) -> Result<()> {
+        self.broken = Some(e);
+        Ok(())
+    }
+}
+
+/// Decodes the [`Job`]s of one remote file.
+struct JobDecoder {
+    info: FileInfo,
+    name: String,
+    decoding: Decoding,
+    /// Layout 1 extension maps, carried from job to job (jobs of layout 1 run one at a time).
+    maps: Mutex<ExtMaps>,
+    /// Decompression buffers of finished jobs, for the next ones (a block decompresses to up
+    /// to 5 MiB: a new buffer per job would be allocated and faulted in each time).
+    scratch: Mutex<Vec<Vec<u8>>>,
+}
+
+impl JobDecoder {
+    /// The batch of `job`'s blocks (none when they hold no flows), and what they counted.
+    fn decode(&self, job: Job) -> Result<(Option<RecordBatch>, DecodeStats)> {
+        let layout1 = self.info.layout == Layout::V1;
+        let maps = match layout1 {
+            true => std::mem::take(&mut *lock(&self.maps)),
+            false => ExtMaps::new(),
+        };
+        let mut decoder = BlockDecoder::new(self.name.clone(), self.decoding.clone(), maps);
+        decoder.scratch = lock(&self.scratch).pop().unwrap_or_default();
+        let decoded = self.decode_blocks(job, &mut decoder);
+        lock(&self.scratch).push(std::mem::take(&mut decoder.scratch));
+        decoded?;
+        if layout1 {
+            *lock(&self.maps) = std::mem::take(&mut decoder.maps);
+        }
+        let batch = decoder.batch()?;
+        Ok((batch, decoder.stats))
+    }
+
+    fn decode_blocks(&self, job: Job, decoder: &mut BlockDecoder) -> Result<()> {
+        for (header, payload) in &job.blocks {
+            let raw = RawBlock { payload, ..*header };
+            decoder.block(&self.info, &raw)?;
+        }
+        match job.broken {
+            Some(e) => decoder.broken(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The value in `m`, also after a panic while it was held (the job that panicked fails the
+/// scan; what it left is still a valid value).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

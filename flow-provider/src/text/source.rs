@@ -68,34 +68,28 @@ impl FileOpener for TextOpener {
             let size = file.object_meta.size;
             let read_error =
                 |e: object_store::Error| DataFusionError::Execution(format!("{name}: {e}"));
-            let range = file
+            // A whole file is the range of all its bytes (read the same way: a local file by
+            // blocking reads in place, an object by one GET).
+            let (start, end) = file
                 .range
-                .map(|r| (r.start.max(0) as u64, r.end.max(0) as u64));
-            let (chunks, origin) = match range {
-                Some((start, end)) if start > 0 || end < size => {
-                    let aligned = AlignedBoundaryStream::new(
-                        store.clone(),
-                        location.clone(),
-                        start,
-                        end,
-                        size,
-                        b'\n',
-                    );
-                    let origin = match start {
-                        0 => Origin::FileStart,
-                        _ => Origin::Range {
-                            store,
-                            location,
-                            start,
-                            size,
-                        },
-                    };
-                    (aligned.await.map_err(read_error)?.boxed(), origin)
-                }
-                _ => {
-                    let got = store.get(&location).await.map_err(read_error)?;
-                    (got.into_stream(), Origin::FileStart)
-                }
+                .map_or((0, size), |r| (r.start.max(0) as u64, r.end.max(0) as u64));
+            let aligned = AlignedBoundaryStream::new(
+                store.clone(),
+                location.clone(),
+                start,
+                end,
+                size,
+                b'\n',
+            );
+            let chunks = aligned.await.map_err(read_error)?;
+            let origin = match start {
+                0 => Origin::FileStart,
+                _ => Origin::Range {
+                    store,
+                    location,
+                    start,
+                    size,
+                },
             };
             let chunks = chunks.map_err(Into::into).boxed();
             let batches = parse_stream(chunks, format, batch_size, name, origin);
