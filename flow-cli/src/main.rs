@@ -45,14 +45,18 @@ enum Command {
     Plot(cmd::plot::Args),
     Cut(cmd::cut::Args),
     Anonymize(cmd::anonymize::Args),
+    Scheduler(cmd::cluster::SchedulerArgs),
+    Executor(cmd::cluster::ExecutorArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if matches!(cli.command, Command::Scheduler(_) | Command::Executor(_)) {
+        // As Ballista's own binaries: deep plans are (de)coded recursively.
+        builder.thread_stack_size(32 << 20);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("flow-models: cannot start the runtime: {e}");
@@ -72,6 +76,8 @@ fn main() -> ExitCode {
             Command::Plot(args) => cmd::plot::run(args).await,
             Command::Cut(args) => cmd::cut::run(args).await,
             Command::Anonymize(args) => cmd::anonymize::run(args).await,
+            Command::Scheduler(args) => cmd::cluster::scheduler(args).await,
+            Command::Executor(args) => cmd::cluster::executor(args).await,
         }
     });
     match result {

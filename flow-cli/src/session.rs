@@ -38,6 +38,15 @@ pub fn spilling_context(ordered: bool, spill: SpillArgs) -> Result<SessionContex
     Ok(ctx)
 }
 
+/// A context whose queries run on the Ballista cluster of the scheduler at `url`
+/// (`df://host:port`), with everything registered; `spill` applies to what runs in this
+/// process (the client's part of a plan).
+pub async fn remote_context(url: &str, spill: SpillArgs) -> Result<SessionContext> {
+    let config = SessionConfig::from_env()?.with_information_schema(true);
+    let runtime = spilling_runtime(spill.memory_limit, spill.temp_dir)?;
+    flow_ballista::remote_context(url, config, runtime).await
+}
+
 /// A runtime whose operators share `limit` bytes fairly and spill beyond it, to `temp_dir`
 /// (or the system temporary directory).
 fn spilling_runtime(limit: Option<usize>, temp_dir: Option<PathBuf>) -> Result<Arc<RuntimeEnv>> {

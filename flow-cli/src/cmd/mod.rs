@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod anonymize;
+pub mod cluster;
 pub mod convert;
 pub mod cut;
 pub mod fit;

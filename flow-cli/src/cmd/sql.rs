@@ -42,10 +42,17 @@ pub struct Args {
     pub maxrows: MaxRows,
     #[command(flatten)]
     pub spill: SpillArgs,
+    /// Run the queries on the Ballista cluster of this scheduler (df://HOST:PORT; see
+    /// `flow-models scheduler --help`)
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    let ctx = session::spilling_context(false, args.spill)?;
+    let ctx = match &args.remote {
+        Some(url) => session::remote_context(url, args.spill).await?,
+        None => session::spilling_context(false, args.spill)?,
+    };
     let printer = Printer {
         format: args.format,
         quiet: args.quiet,

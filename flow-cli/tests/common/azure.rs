@@ -6,9 +6,8 @@
 
 #![allow(dead_code)] // Each test binary uses a part.
 
+use object_store::ObjectStore;
 use object_store::azure::MicrosoftAzureBuilder;
-use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -108,13 +107,7 @@ impl Azurite {
 
     /// Uploads a local file as `key`.
     pub fn upload(&self, local: &Path, key: &str) {
-        let bytes = std::fs::read(local).unwrap();
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(
-            self.store()
-                .put(&ObjectPath::from(key), PutPayload::from(bytes)),
-        )
-        .unwrap();
+        crate::common::put_object(self.store(), key, std::fs::read(local).unwrap());
     }
 
     /// `flow-models` configured for this server through the environment, as an Azurite user

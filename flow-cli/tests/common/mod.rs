@@ -54,3 +54,12 @@ pub fn objects(store: impl object_store::ObjectStore, prefix: &str) -> Vec<(Stri
         out
     })
 }
+
+/// Puts `bytes` into `store` as `key`.
+#[allow(dead_code)] // The object-store tests use it.
+pub fn put_object(store: impl object_store::ObjectStore, key: &str, bytes: Vec<u8>) {
+    use object_store::ObjectStoreExt;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let key = object_store::path::Path::from(key);
+    rt.block_on(store.put(&key, bytes.into())).unwrap();
+}

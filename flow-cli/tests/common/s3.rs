@@ -5,9 +5,8 @@
 
 #![allow(dead_code)] // Each test binary uses a part.
 
+use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
-use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -118,12 +117,7 @@ impl S3Server {
 
     /// Uploads `bytes` as `key`.
     pub fn upload_bytes(&self, bytes: Vec<u8>, key: &str) {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(
-            self.store()
-                .put(&ObjectPath::from(key), PutPayload::from(bytes)),
-        )
-        .unwrap();
+        crate::common::put_object(self.store(), key, bytes);
     }
 
     /// `flow-models` configured for this server through the environment, with `secret`.

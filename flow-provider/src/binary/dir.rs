@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 /// Where a trace or a column file is: a local path, or the URL of an object store's object
 /// (or prefix). Plain data, so scans that hold it can be shipped to other processes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Location {
     Local(PathBuf),
     Remote(String),
@@ -60,7 +60,7 @@ impl fmt::Display for Location {
 }
 
 /// One column file of a trace, e.g. `_sa0.I` → field `sa0`, type code `I`, with its size.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ColumnFile {
     pub field: String,
     pub dtype: char,
@@ -77,7 +77,7 @@ impl ColumnFile {
 
 /// A directory holding one flow trace: its column files (standard fields first, in canonical
 /// order, then the others by name) and the common row count.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TraceDir {
     pub location: Location,
     pub columns: Vec<ColumnFile>,

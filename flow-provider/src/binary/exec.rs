@@ -83,6 +83,16 @@ impl FlowBinExec {
         &self.traces
     }
 
+    /// The limit pushed into the scan, if any.
+    pub fn limit(&self) -> Option<usize> {
+        self.limit
+    }
+
+    /// The number of partitions (`FlowBinExec::new` with it as the target gives the same).
+    pub fn partitions(&self) -> usize {
+        self.partitions
+    }
+
     /// The half-open global row range of `partition`.
     fn range(&self, partition: usize) -> (usize, usize) {
         let at = |p: usize| (self.rows as u128 * p as u128 / self.partitions as u128) as usize;

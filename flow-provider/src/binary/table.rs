@@ -48,9 +48,16 @@ impl FlowBinTable {
                 None => traces.extend(discover(&local_path(p.as_ref()))?),
             }
         }
+        let paths = paths.iter().map(|p| p.as_ref().to_path_buf()).collect();
+        Self::from_traces(paths, traces)
+    }
+
+    /// The table of `traces` already found at `paths` (what [`FlowBinTable::traces`] gave in
+    /// another process): nothing is listed or read.
+    pub fn from_traces(paths: Vec<PathBuf>, traces: Vec<TraceDir>) -> Result<Self> {
         let schema = union_schema(&traces)?;
         Ok(Self {
-            paths: paths.iter().map(|p| p.as_ref().to_path_buf()).collect(),
+            paths,
             traces: Arc::new(traces),
             schema,
         })

@@ -1,0 +1,151 @@
+//! flow-models on a Ballista cluster (DataFusion's distributed engine): the codecs of this
+//! project's plan nodes ([`codec`]), the scheduler and executor processes with them and every
+//! flow function registered ([`run_scheduler`], [`run_executor`]; the stock Ballista binaries
+//! cannot decode our plans), and a client session ([`remote_context`]).
+//!
+//! A query is planned on the client (table functions are expanded there), its logical plan is
+//! sent to the scheduler, which plans it physically (calling our providers' `scan()`: it needs
+//! the inputs too) and sends stages to the executors, which read the inputs themselves (the same
+//! paths or object-store URLs).
+
+pub mod codec;
+
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use codec::{FlowLogicalCodec, FlowPhysicalCodec};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::execution::session_state::SessionState;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn ballista_error(what: &str, e: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Execution(format!("{what}: {e}"))
+}
+
+/// A session whose queries run on the cluster of the scheduler at `url` (`df://host:port`),
+/// with every flow format and function registered and our codecs installed.
+pub async fn remote_context(
+    url: &str,
+    config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
+) -> Result<SessionContext> {
+    let config = config
+        .upgrade_for_ballista()
+        .with_ballista_logical_extension_codec(Arc::new(FlowLogicalCodec::default()))
+        .with_ballista_physical_extension_codec(Arc::new(FlowPhysicalCodec::default()));
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .build();
+    let ctx = SessionContext::remote_with_state(url, state).await?;
+    // After the upgrade: it replaces the session's functions with Ballista's.
+    flow_udfs::register_all(&ctx)?;
+    Ok(ctx)
+}
+
+/// The scheduler's session for a query: Ballista's, with every flow function registered.
+fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
+    let state = ballista_core::utils::default_session_builder(config)?;
+    let ctx = SessionContext::new_with_state(state);
+    flow_udfs::register_all(&ctx)?;
+    Ok(ctx.state())
+}
+
+/// Every function an executor may find in a plan: DataFusion's, Ballista's and ours.
+fn function_registry() -> Result<BallistaFunctionRegistry> {
+    let ctx =
+        SessionContext::new_with_state(scheduler_session(SessionConfig::new_with_ballista())?);
+    Ok(BallistaFunctionRegistry::from(&ctx.state()))
+}
+
+/// How a scheduler runs.
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    /// Where it listens (gRPC, for clients and executors).
+    pub bind: SocketAddr,
+    /// An executor silent for this long is taken as dead (its tasks rescheduled or failed).
+    pub executor_timeout_seconds: u64,
+}
+
+/// Runs a scheduler until the process is stopped.
+pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
+    let host = options.bind.ip().to_string();
+    let timeout = options.executor_timeout_seconds.max(1);
+    let config = SchedulerConfig {
+        bind_host: host.clone(),
+        bind_port: options.bind.port(),
+        external_host: host,
+        executor_timeout_seconds: timeout,
+        expire_dead_executor_interval_seconds: timeout.min(15),
+        no_executors_grace_period_seconds: timeout,
+        override_logical_codec: Some(Arc::new(FlowLogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(FlowPhysicalCodec::default())),
+        override_session_builder: Some(Arc::new(scheduler_session)),
+        ..Default::default()
+    };
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(|e| ballista_error("scheduler", e))?;
+    start_server(cluster, options.bind, Arc::new(config))
+        .await
+        .map_err(|e| ballista_error("scheduler", e))
+}
+
+/// How an executor runs.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The scheduler's address.
+    pub scheduler: SocketAddr,
+    /// Where it listens for shuffle and result fetches (Arrow Flight).
+    pub bind: SocketAddr,
+    /// Its gRPC port (tasks pushed by the scheduler).
+    pub grpc_port: u16,
+    /// Tasks it runs at once (0: one per core).
+    pub concurrent_tasks: usize,
+    /// Where it keeps shuffle files (default: a directory of its own under the system's
+    /// temporary directory).
+    pub work_dir: Option<PathBuf>,
+}
+
+/// Runs an executor until the process is stopped (Ctrl-C or SIGTERM) or the scheduler goes.
+pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
+    let work_dir = match options.work_dir {
+        Some(dir) => dir,
+        None => std::env::temp_dir().join(format!("flow-models-executor-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&work_dir).map_err(|e| {
+        ballista_error(
+            &format!("executor work directory {}", work_dir.display()),
+            e,
+        )
+    })?;
+    let host = options.bind.ip().to_string();
+    let config = ExecutorProcessConfig {
+        bind_host: host.clone(),
+        external_host: Some(host),
+        port: options.bind.port(),
+        grpc_port: options.grpc_port,
+        scheduler_host: options.scheduler.ip().to_string(),
+        scheduler_port: options.scheduler.port(),
+        scheduler_connect_timeout_seconds: 10,
+        vcores: options.concurrent_tasks,
+        work_dir: Some(work_dir.display().to_string()),
+        executor_heartbeat_interval_seconds: 5,
+        override_logical_codec: Some(Arc::new(FlowLogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(FlowPhysicalCodec::default())),
+        override_function_registry: Some(Arc::new(function_registry()?)),
+        ..Default::default()
+    };
+    start_executor_process(Arc::new(config))
+        .await
+        .map_err(|e| ballista_error("executor", e))
+}
