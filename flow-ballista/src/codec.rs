@@ -123,9 +123,14 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
         ctx: &TaskContext,
     ) -> Result<Arc<dyn TableProvider>> {
         match decode(buf)? {
-            Ok(Node::FlowBinTable { paths, traces }) => {
-                Ok(Arc::new(FlowBinTable::from_traces(paths, traces)?))
-            }
+            // One scan partition: Ballista gives each task its share of a stage's partitions
+            // by rewriting the leaves it knows (file scans, shuffle reads) and running the
+            // task's plan from partition 0, so a leaf it does not know (this scan) would be
+            // read from its first partition by every task. Read by one task, the trace is
+            // read once; the stages above are spread over the executors.
+            Ok(Node::FlowBinTable { paths, traces }) => Ok(Arc::new(
+                FlowBinTable::from_traces(paths, traces)?.with_max_partitions(1),
+            )),
             Ok(_) => Err(DataFusionError::Internal(format!(
                 "{table_ref}: a flow-models scan where a table was expected"
             ))),

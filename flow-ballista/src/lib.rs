@@ -46,7 +46,18 @@ pub async fn remote_context(
         .with_runtime_env(runtime)
         .with_default_features()
         .build();
-    let ctx = SessionContext::remote_with_state(url, state).await?;
+    let unreachable =
+        |e: &dyn std::fmt::Display| ballista_error(&format!("the scheduler at {url}"), e);
+    // Ballista connects at the first query; a scheduler that is not there is said at once.
+    let parsed = url::Url::parse(url).map_err(|e| unreachable(&e))?;
+    let host = parsed.host_str().unwrap_or("localhost").to_string();
+    let port = parsed.port().unwrap_or(50050);
+    tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|e| unreachable(&e))?;
+    let ctx = SessionContext::remote_with_state(url, state)
+        .await
+        .map_err(|e| unreachable(&e))?;
     // After the upgrade: it replaces the session's functions with Ballista's.
     flow_udfs::register_all(&ctx)?;
     Ok(ctx)

@@ -68,7 +68,8 @@ impl Cluster {
     }
 }
 
-/// A scheduler (executors silent for 5 s are gone) and two executors of 2 task slots each.
+/// A scheduler (executors silent for 5 s are gone) and two executors of one task slot each
+/// (so that the tasks of a stage are spread over both).
 fn start() -> Cluster {
     let logs = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -92,7 +93,7 @@ fn start() -> Cluster {
                     "--grpc-port",
                     &grpc.to_string(),
                     "--concurrent-tasks",
-                    "2",
+                    "1",
                     "--work-dir",
                     dir.path().to_str().unwrap(),
                 ],
@@ -114,10 +115,13 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// `sql -q --format csv -c query` started, on the cluster at `url` or locally.
-fn start_sql(query: &str, remote: Option<&str>) -> Child {
+/// `sql -q --format csv -c statement…` started, on the cluster at `url` or locally.
+fn start_sql(statements: &[&str], remote: Option<&str>) -> Child {
     let mut c = Command::new(env!("CARGO_BIN_EXE_flow-models"));
-    c.args(["sql", "-q", "--format", "csv", "-c", query]);
+    c.args(["sql", "-q", "--format", "csv"]);
+    statements.iter().for_each(|s| {
+        c.args(["-c", s]);
+    });
     if let Some(url) = remote {
         c.args(["--remote", url]);
     }
@@ -140,8 +144,33 @@ fn finish(mut child: Child) -> Option<Output> {
     Some(child.wait_with_output().unwrap())
 }
 
-fn sql(query: &str, remote: Option<&str>) -> Option<Output> {
-    finish(start_sql(query, remote))
+fn sql(statements: &[&str], remote: Option<&str>) -> Option<Output> {
+    finish(start_sql(statements, remote))
+}
+
+/// Whether two outputs are the same but for the last digits of floating-point numbers (a sum
+/// of floats depends on the order partial results arrive in, on a cluster as between
+/// partitionings locally): integers and text exactly, decimals to 1e-9 relative.
+fn same_numbers(a: &str, b: &str) -> bool {
+    let numeric = |c: char| c.is_ascii_digit() || ".eE+-".contains(c);
+    let tokens = |s: &str| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in s.chars() {
+            match out.last_mut() {
+                Some(t) if t.chars().last().is_some_and(numeric) == numeric(c) => t.push(c),
+                _ => out.push(c.to_string()),
+            }
+        }
+        out
+    };
+    let (ta, tb) = (tokens(a), tokens(b));
+    let close = |x: &String, y: &String| match (x.parse::<f64>(), y.parse::<f64>()) {
+        (Ok(u), Ok(v)) if x.contains('.') || y.contains('.') => {
+            (u - v).abs() <= 1e-9 * u.abs().max(v.abs())
+        }
+        _ => false,
+    };
+    ta.len() == tb.len() && ta.iter().zip(&tb).all(|(x, y)| x == y || close(x, y))
 }
 
 fn files_below(dir: &Path) -> usize {
@@ -174,10 +203,10 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         ),
     ];
     for q in &queries {
-        let want = sql(q, None).unwrap();
+        let want = sql(&[q.as_str()], None).unwrap();
         assert!(want.status.success(), "{q}: {}", text(&want.stderr));
         assert!(text(&want.stdout).lines().count() > 1, "{q}");
-        let got = sql(q, Some(&cluster.url));
+        let got = sql(&[q.as_str()], Some(&cluster.url));
         let got = got.unwrap_or_else(|| panic!("{q}: no answer in a minute\n{}", cluster.logs()));
         assert!(
             got.status.success(),
@@ -185,9 +214,19 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
             text(&got.stderr),
             cluster.logs()
         );
-        assert_eq!(text(&got.stdout), text(&want.stdout), "{q} on the cluster");
+        let (got, want) = (text(&got.stdout), text(&want.stdout));
+        assert!(
+            same_numbers(&got, &want),
+            "{q} on the cluster:\n{got}\nlocally:\n{want}"
+        );
     }
-    // The executors ran the stages: their shuffle files are in their work directories.
+    // Both executors ran tasks (their logs), and their shuffle files are in their work
+    // directories.
+    for i in 0..2 {
+        let log = std::fs::read_to_string(cluster.logs.path().join(format!("executor-{i}")));
+        let tasks = log.unwrap_or_default().matches("Execute task").count();
+        assert!(tasks > 0, "executor {i} ran no task\n{}", cluster.logs());
+    }
     let shuffled: usize = (cluster.executors.iter())
         .map(|(_, dir)| files_below(dir.path()))
         .sum();
@@ -202,7 +241,7 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
     let slow = format!(
         "SELECT count(*) FROM flowbin('{sample}') a, flowbin('{sample}') b WHERE a.sp + b.dp = 1"
     );
-    let running = start_sql(&slow, Some(&cluster.url));
+    let running = start_sql(&[&slow], Some(&cluster.url));
     let deadline = Instant::now() + Duration::from_secs(30);
     while !cluster.logs().contains("Execute task") {
         assert!(
@@ -224,4 +263,15 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         text(&o.stdout)
     );
     assert!(err.contains("all executors were lost"), "{err}");
+}
+
+/// No scheduler at the URL: an error naming it, at once.
+#[test]
+fn an_unreachable_scheduler_is_an_error_naming_it() {
+    let url = format!("df://127.0.0.1:{}", free_port());
+    let o = sql(&["SELECT 1"], Some(&url)).expect("an answer");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("the scheduler at {url}")), "{err}");
+    assert!(err.contains("onnection refused"), "{err}");
 }

@@ -22,6 +22,8 @@ pub struct FlowBinTable {
     paths: Vec<PathBuf>,
     traces: Arc<Vec<TraceDir>>,
     schema: SchemaRef,
+    /// At most this many scan partitions (`None`: the session's target partitions).
+    max_partitions: Option<usize>,
 }
 
 impl FlowBinTable {
@@ -60,7 +62,14 @@ impl FlowBinTable {
             paths,
             traces: Arc::new(traces),
             schema,
+            max_partitions: None,
         })
+    }
+
+    /// The same table, scanned in at most `n` partitions.
+    pub fn with_max_partitions(mut self, n: usize) -> Self {
+        self.max_partitions = Some(n.max(1));
+        self
     }
 
     pub fn paths(&self) -> &[PathBuf] {
@@ -138,11 +147,12 @@ impl TableProvider for FlowBinTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let schema = project_schema(&self.schema, projection)?;
+        let target = state.config().target_partitions();
         Ok(Arc::new(FlowBinExec::new(
             self.traces.clone(),
             schema,
             limit,
-            state.config().target_partitions(),
+            self.max_partitions.map_or(target, |n| n.min(target)),
         )))
     }
 

@@ -1,0 +1,92 @@
+//! A Ballista cluster in one process: a scheduler and two executors started as tasks (as
+//! `flow-models scheduler` and `flow-models executor` run them), then the canonical queries —
+//! the histogram of `sql/hist.sql` and a mixture fitted to it (`sql/fit.sql` over that
+//! histogram) — run on the cluster. The counts and integer sums are compared with the local
+//! answer (floating-point sums such as `rate_sum` are added in the order partial results
+//! arrive, so their last digits may differ from run to run, as between partitionings locally).
+//!
+//! Run: `cargo run --example ballista [TRACE_DIR]`
+
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::common::Result;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use flow_ballista::{ExecutorOptions, SchedulerOptions};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn free_address() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+async fn listening(address: SocketAddr) {
+    while TcpStream::connect(address).is_err() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let trace = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "examples/data/sample".into());
+    let scheduler = free_address();
+    tokio::spawn(flow_ballista::run_scheduler(SchedulerOptions {
+        bind: scheduler,
+        executor_timeout_seconds: 30,
+    }));
+    listening(scheduler).await;
+    let work =
+        tempfile::tempdir().map_err(|e| datafusion::error::DataFusionError::External(e.into()))?;
+    for i in 0..2 {
+        let bind = free_address();
+        tokio::spawn(flow_ballista::run_executor(ExecutorOptions {
+            scheduler,
+            bind,
+            grpc_port: free_address().port(),
+            concurrent_tasks: 1,
+            work_dir: Some(work.path().join(format!("executor-{i}"))),
+        }));
+        listening(bind).await;
+    }
+
+    let url = format!("df://{scheduler}");
+    let remote =
+        flow_ballista::remote_context(&url, SessionConfig::new(), Arc::new(RuntimeEnv::default()))
+            .await?;
+    let local = SessionContext::new();
+    flow_models::register_all(&local)?;
+    let table = format!("CREATE EXTERNAL TABLE flows STORED AS FLOWBIN LOCATION '{trace}'");
+    let hist = include_str!("../sql/hist.sql");
+    let hist = hist.trim_end().trim_end_matches(';');
+    let fit = format!("SELECT mixture_fit(bin_lo, flows_sum, 'U6L4', 100) AS flows FROM ({hist})");
+    for ctx in [&local, &remote] {
+        ctx.sql(&table).await?.collect().await?;
+    }
+    for query in [hist, fit.as_str()] {
+        println!(
+            "{}",
+            pretty_format_batches(&remote.sql(query).await?.collect().await?)?
+        );
+    }
+    let sums = "SELECT count(*), sum(packets), sum(octets), \
+                sum(CAST(flow_duration(first, first_ms, last, last_ms, packets) AS DECIMAL(38, 0))) \
+                AS duration FROM flows";
+    let on_cluster = pretty_format_batches(&remote.sql(sums).await?.collect().await?)?;
+    let here = pretty_format_batches(&local.sql(sums).await?.collect().await?)?;
+    println!("{on_cluster}");
+    let same = on_cluster.to_string() == here.to_string();
+    println!(
+        "on the cluster ({url}) and locally: {}",
+        if same { "the same" } else { "DIFFERENT" }
+    );
+    if !same {
+        std::process::exit(1);
+    }
+    // The scheduler and executors run until the process ends.
+    std::process::exit(0)
+}
