@@ -15,7 +15,6 @@ REPS=${REPS:-5}
 TRACE=$(realpath "${TRACE:-/work/bench-data/t50m}")
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$TMP"' EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 listening() { until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do sleep 0.1; done; }
 
 SCHEDULER=$(free_port)

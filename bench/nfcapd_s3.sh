@@ -38,7 +38,7 @@ summary() { # summary NAME: median and peak RSS over the runs NAME-0..
         times+=("${MEDIAN[$1-$i]}")
         (( RSS[$1-$i] > peak )) && peak=${RSS[$1-$i]}
     done
-    MEDIAN[$1]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+    MEDIAN[$1]=$(printf '%s\n' "${times[@]}" | median)
     printf '%-5s median %6.3f s over %d runs (%s), peak RSS %d MiB\n' \
         "$1" "${MEDIAN[$1]}" "$reps" "${times[*]}" $((peak / 1024))
 }

@@ -6,7 +6,7 @@
 # environment flow-models reads; upload LOCAL KEY puts a file in the bucket. Stopped at exit.
 start_s3_server() {
     local key=$1 secret=$2 port root=$TMP/root s3s
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     ENDPOINT=http://127.0.0.1:$port
     mkdir -p "$root"
     s3s=${S3S:-$(command -v s3s-fs || echo "$HOME/.cache/flow-models/s3s/bin/s3s-fs")}

@@ -4,6 +4,10 @@
 # release_binary_and_scratch NAME: BIN (default the release build) checked, TMP a scratch
 # directory removed at exit.
 declare -A MEDIAN RSS
+# median: the median of the numbers on standard input, one per line.
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# free_port: a TCP port of 127.0.0.1 free at the time of the call.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 release_binary_and_scratch() {
     BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/flow-models}
     [ -x "$BIN" ] || { echo "build first: cargo build --release -p flow-cli (or set BIN)"; exit 1; }
@@ -23,7 +27,7 @@ run_reps() {
         times+=("${out% *}")
         (( ${out#* } > peak )) && peak=${out#* }
     done
-    MEDIAN[$name]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+    MEDIAN[$name]=$(printf '%s\n' "${times[@]}" | median)
     RSS[$name]=$peak
     printf '%-10s median %6.3f s over %d runs (%s), peak RSS %d MiB\n' \
         "$name" "${MEDIAN[$name]}" "$reps" "${times[*]}" $((peak / 1024))

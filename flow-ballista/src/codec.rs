@@ -179,18 +179,9 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
                 columns,
                 limit,
                 partitions,
-            }) => {
-                let table = FlowBinTable::from_traces(Vec::new(), traces)?;
-                let schema = table.schema();
-                let indices = (columns.iter())
-                    .map(|c| schema.index_of(c))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                let schema = Arc::new(schema.project(&indices)?);
-                let traces = Arc::new(table.traces().to_vec());
-                Ok(Arc::new(FlowBinExec::new(
-                    traces, schema, limit, partitions,
-                )))
-            }
+            }) => Ok(Arc::new(FlowBinExec::from_columns(
+                traces, &columns, limit, partitions,
+            )?)),
             Ok(_) => Err(DataFusionError::Internal(
                 "a flow-models table where an execution plan was expected".into(),
             )),

@@ -73,9 +73,8 @@ fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
 
 /// Every function an executor may find in a plan: DataFusion's, Ballista's and ours.
 fn function_registry() -> Result<BallistaFunctionRegistry> {
-    let ctx =
-        SessionContext::new_with_state(scheduler_session(SessionConfig::new_with_ballista())?);
-    Ok(BallistaFunctionRegistry::from(&ctx.state()))
+    let state = scheduler_session(SessionConfig::new_with_ballista())?;
+    Ok(BallistaFunctionRegistry::from(&state))
 }
 
 /// How a scheduler runs.

@@ -3,52 +3,28 @@
 //! with `sql --remote df://…` give exactly the local answers, the executors did the work (their
 //! shuffle files), and once every executor is gone a query fails with a clear error.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::repo;
-
-/// A process of the cluster, killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+use common::{Killed, free_port, repo, wait_for_port};
 
 /// Starts `flow-models args`, its log (stderr) in `log`.
-fn spawn(args: &[&str], log: &Path) -> Process {
+fn spawn(args: &[&str], log: &Path) -> Killed {
     let child = Command::new(env!("CARGO_BIN_EXE_flow-models"))
         .args(args)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
-    Process(child)
-}
-
-fn wait_for(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    Killed(child)
 }
 
 struct Cluster {
     url: String,
-    executors: Vec<(Process, tempfile::TempDir)>,
-    _scheduler: Process,
+    executors: Vec<(Killed, tempfile::TempDir)>,
+    _scheduler: Killed,
     logs: tempfile::TempDir,
 }
 
@@ -78,7 +54,7 @@ fn start() -> Cluster {
         &["scheduler", "--bind", &bind, "--executor-timeout", "5"],
         &logs.path().join("scheduler"),
     );
-    wait_for(port, "the scheduler");
+    wait_for_port(port, "the scheduler", 30);
     let executors = (0..2)
         .map(|i| {
             let (flight, grpc) = (free_port(), free_port());
@@ -99,7 +75,7 @@ fn start() -> Cluster {
                 ],
                 &logs.path().join(format!("executor-{i}")),
             );
-            wait_for(flight, "an executor");
+            wait_for_port(flight, "an executor", 30);
             (executor, dir)
         })
         .collect();

@@ -8,10 +8,8 @@
 
 use object_store::ObjectStore;
 use object_store::azure::MicrosoftAzureBuilder;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 pub const CONTAINER: &str = "flows";
 /// Azurite's account and its well-known key (public: Microsoft's documentation gives them).
@@ -21,16 +19,9 @@ pub const KEY: &str =
 
 /// A running Azurite; killed when dropped.
 pub struct Azurite {
-    child: Child,
+    _child: crate::common::Killed,
     pub endpoint: String,
     _root: tempfile::TempDir,
-}
-
-impl Drop for Azurite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn install_dir() -> PathBuf {
@@ -52,11 +43,7 @@ pub fn start() -> Option<Azurite> {
         );
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let root = tempfile::tempdir().unwrap();
     let child = Command::new(&bin)
         .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
@@ -67,15 +54,11 @@ pub fn start() -> Option<Azurite> {
         .spawn()
         .unwrap();
     let server = Azurite {
-        child,
+        _child: crate::common::Killed(child),
         endpoint: format!("http://127.0.0.1:{port}"),
         _root: root,
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "Azurite did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::common::wait_for_port(port, "Azurite", 30);
     let script = format!(
         "require('@azure/storage-blob').BlobServiceClient.fromConnectionString(\
          'DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};\

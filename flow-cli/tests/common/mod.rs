@@ -63,3 +63,31 @@ pub fn put_object(store: impl object_store::ObjectStore, key: &str, bytes: Vec<u
     let key = object_store::path::Path::from(key);
     rt.block_on(store.put(&key, bytes.into())).unwrap();
 }
+
+/// A server process of a test, killed when dropped.
+#[allow(dead_code)] // The tests that start servers use it.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A TCP port of 127.0.0.1 free at the time of the call.
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Waits until something listens on `port` of 127.0.0.1 (`what` did not start after `secs`).
+#[allow(dead_code)]
+pub fn wait_for_port(port: u16, what: &str, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "{what} did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -7,27 +7,19 @@
 
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 pub const BUCKET: &str = "flows";
 
 /// A running S3 API server; killed when dropped.
 pub struct S3Server {
-    child: Child,
+    _child: crate::common::Killed,
     pub endpoint: String,
     /// The server checks SigV4 signatures (s3s-fs); moto accepts any key.
     pub checks_keys: bool,
     _root: tempfile::TempDir,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 pub fn on_path(program: &str) -> bool {
@@ -41,11 +33,7 @@ pub fn on_path(program: &str) -> bool {
 
 /// Starts a server with an empty bucket `flows`, or says why the test is skipped.
 pub fn start() -> Option<S3Server> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let root = tempfile::tempdir().unwrap();
     let (child, checks_keys) = if on_path("s3s-fs") {
         std::fs::create_dir(root.path().join(BUCKET)).unwrap();
@@ -71,16 +59,12 @@ pub fn start() -> Option<S3Server> {
         return None;
     };
     let server = S3Server {
-        child,
+        _child: crate::common::Killed(child),
         endpoint: format!("http://127.0.0.1:{port}"),
         checks_keys,
         _root: root,
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the S3 server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::common::wait_for_port(port, "the S3 server", 20);
     if !checks_keys {
         // moto makes a bucket on an unsigned PUT of its name.
         use std::io::{Read, Write};

@@ -79,6 +79,22 @@ impl FlowBinExec {
         }
     }
 
+    /// The scan of `traces` giving the columns named `columns`, in that order (what
+    /// `FlowBinTable::scan` makes for that projection), from the plain data a codec ships.
+    pub fn from_columns(
+        traces: Vec<TraceDir>,
+        columns: &[String],
+        limit: Option<usize>,
+        partitions: usize,
+    ) -> Result<Self> {
+        let schema = super::table::union_schema(&traces)?;
+        let indices = (columns.iter())
+            .map(|c| schema.index_of(c))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let schema = Arc::new(schema.project(&indices)?);
+        Ok(Self::new(Arc::new(traces), schema, limit, partitions))
+    }
+
     pub fn traces(&self) -> &[TraceDir] {
         &self.traces
     }

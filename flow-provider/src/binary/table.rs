@@ -93,7 +93,7 @@ fn local_path(p: &Path) -> PathBuf {
 }
 
 /// The columns of all traces: standard fields in canonical order, then the others by name.
-fn union_schema(traces: &[TraceDir]) -> Result<SchemaRef> {
+pub(super) fn union_schema(traces: &[TraceDir]) -> Result<SchemaRef> {
     let mut fields: Vec<(String, char, &Location)> = Vec::new();
     for t in traces {
         for c in &t.columns {
