@@ -1,11 +1,13 @@
 //! The codecs of this project's plan nodes, wrapping Ballista's: what they know is encoded as
-//! plain data (JSON of the nodes' parameters, see [`Node`]), everything else is Ballista's (its
+//! plain data (JSON of the nodes' parameters, see [`Node`], followed by DataFusion's protobuf
+//! of a file scan's configuration where there is one), everything else is Ballista's (its
 //! shuffle and cache nodes) and DataFusion's. Every message starts with a tag byte saying whose
 //! it is, so neither side ever guesses at the other's bytes.
 //!
-//! Known today: binary traces (`flowbin(…)`, `FlowBinTable`, and its scan `FlowBinExec`). A plan
-//! holding another of our sources or operators fails to encode with DataFusion's "not
-//! implemented" error naming it.
+//! Known today: the tables of binary traces (`flowbin(…)`, `FlowBinTable`) and of flow files
+//! (`nfcapd(…)`, `csv_flow(…)`, `pipe(…)`, `STORED AS NFCAPD|CSV_FLOW|PIPE`: `FlowListing`),
+//! and their scans (DataFusion file scans over our file sources). A plan holding another of our
+//! operators fails to encode with DataFusion's error naming it.
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
 use datafusion::arrow::datatypes::SchemaRef;
@@ -14,18 +16,29 @@ use datafusion::common::{DataFusionError, Result, TableReference};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Extension, LogicalPlan};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion_datasource::file_scan_config::FileScanConfig;
+use datafusion_datasource::source::DataSourceExec;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
-use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
+use datafusion_proto::physical_plan::from_proto::parse_protobuf_file_scan_config;
+use datafusion_proto::physical_plan::to_proto::serialize_file_scan_config;
+use datafusion_proto::physical_plan::{
+    PhysicalExtensionCodec, PhysicalPlanDecodeContext, PhysicalProtoConverterExtension,
+};
+use datafusion_proto::protobuf::FileScanExecConf;
 use flow_provider::binary::FlowBinTable;
 use flow_provider::binary::dir::{Location, TraceDir};
-use flow_provider::binary::exec::FlowBinExec;
+use flow_provider::listing::FlowListing;
+use flow_provider::plan_data::{FileKind, ScanSource};
+use prost::Message as _;
 use serde::{Deserialize, Serialize};
+use std::any::Any;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// First byte of a message: the rest is Ballista's codec's.
 const BALLISTA: u8 = 0;
-/// First byte of a message: the rest is a [`Node`] as JSON.
+/// First byte of a message: then the length of a [`Node`] as JSON (u32, little-endian), the
+/// JSON, and the node's binary payload (a file scan's protobuf; nothing for the others).
 const OURS: u8 = 1;
 
 /// The plain data of our nodes.
@@ -36,30 +49,43 @@ enum Node {
         paths: Vec<PathBuf>,
         traces: Vec<TraceDir>,
     },
-    /// A `FlowBinExec`: the traces, the output columns by name, the limit, the partitions.
-    FlowBinScan {
-        traces: Vec<TraceDir>,
-        columns: Vec<String>,
-        limit: Option<usize>,
-        partitions: usize,
-    },
+    /// A `FlowListing`: its format and the URLs it lists (listed again where it is decoded).
+    Listing { kind: FileKind, urls: Vec<String> },
+    /// A file scan over one of our sources; its `FileScanConfig` is the payload.
+    FileScan { source: ScanSource },
 }
 
-fn encode(node: &Node, buf: &mut Vec<u8>) -> Result<()> {
+fn encode(node: &Node, payload: &[u8], buf: &mut Vec<u8>) -> Result<()> {
+    let json = serde_json::to_vec(node).map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let len = u32::try_from(json.len())
+        .map_err(|_| DataFusionError::Internal("a flow-models plan node over 4 GiB".into()))?;
     buf.push(OURS);
-    serde_json::to_writer(buf, node).map_err(|e| DataFusionError::External(Box::new(e)))
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.extend_from_slice(&json);
+    buf.extend_from_slice(payload);
+    Ok(())
 }
 
-/// Whose `buf` is: ours (the node) or Ballista's (its bytes).
-fn decode(buf: &[u8]) -> Result<std::result::Result<Node, &[u8]>> {
+/// A message, by whose it is.
+enum Message<'a> {
+    /// Ours: the node and its payload.
+    Ours(Node, &'a [u8]),
+    /// Ballista's bytes.
+    Theirs(&'a [u8]),
+}
+
+fn decode(buf: &[u8]) -> Result<Message<'_>> {
+    let bad = |what: &str| DataFusionError::Internal(format!("a flow-models plan node: {what}"));
     match buf.split_first() {
-        Some((&OURS, json)) => serde_json::from_slice(json)
-            .map(Ok)
-            .map_err(|e| DataFusionError::Internal(format!("a flow-models plan node: {e}"))),
-        Some((&BALLISTA, rest)) => Ok(Err(rest)),
-        _ => Err(DataFusionError::Internal(
-            "a plan node without the flow-models codec's tag".into(),
-        )),
+        Some((&OURS, rest)) => {
+            let (len, rest) = rest.split_at_checked(4).ok_or_else(|| bad("truncated"))?;
+            let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+            let (json, payload) = rest.split_at_checked(len).ok_or_else(|| bad("truncated"))?;
+            let node = serde_json::from_slice(json).map_err(|e| bad(&e.to_string()))?;
+            Ok(Message::Ours(node, payload))
+        }
+        Some((&BALLISTA, rest)) => Ok(Message::Theirs(rest)),
+        _ => Err(bad("without the flow-models codec's tag")),
     }
 }
 
@@ -104,8 +130,8 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
         ctx: &TaskContext,
     ) -> Result<Extension> {
         match decode(buf)? {
-            Err(rest) => self.inner.try_decode(rest, inputs, ctx),
-            Ok(_) => Err(DataFusionError::Internal(
+            Message::Theirs(rest) => self.inner.try_decode(rest, inputs, ctx),
+            Message::Ours(..) => Err(DataFusionError::Internal(
                 "a flow-models table where a logical plan node was expected".into(),
             )),
         }
@@ -123,18 +149,16 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
         ctx: &TaskContext,
     ) -> Result<Arc<dyn TableProvider>> {
         match decode(buf)? {
-            // One scan partition: Ballista gives each task its share of a stage's partitions
-            // by rewriting the leaves it knows (file scans, shuffle reads) and running the
-            // task's plan from partition 0, so a leaf it does not know (this scan) would be
-            // read from its first partition by every task. Read by one task, the trace is
-            // read once; the stages above are spread over the executors.
-            Ok(Node::FlowBinTable { paths, traces }) => Ok(Arc::new(
-                FlowBinTable::from_traces(paths, traces)?.with_max_partitions(1),
-            )),
-            Ok(_) => Err(DataFusionError::Internal(format!(
+            Message::Ours(Node::FlowBinTable { paths, traces }, _) => {
+                Ok(Arc::new(FlowBinTable::from_traces(paths, traces)?))
+            }
+            Message::Ours(Node::Listing { kind, urls }, _) => {
+                Ok(Arc::new(FlowListing::reopen(kind, &urls)?))
+            }
+            Message::Ours(..) => Err(DataFusionError::Internal(format!(
                 "{table_ref}: a flow-models scan where a table was expected"
             ))),
-            Err(rest) => self
+            Message::Theirs(rest) => self
                 .inner
                 .try_decode_table_provider(rest, table_ref, schema, ctx),
         }
@@ -151,7 +175,14 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
                 paths: table.paths().to_vec(),
                 traces: absolute(table.traces()),
             };
-            return encode(&node, buf);
+            return encode(&node, &[], buf);
+        }
+        if let Some(table) = node.downcast_ref::<FlowListing>() {
+            let node = Node::Listing {
+                kind: table.kind(),
+                urls: table.urls(),
+            };
+            return encode(&node, &[], buf);
         }
         theirs(buf, |buf| {
             self.inner.try_encode_table_provider(table_ref, node, buf)
@@ -165,6 +196,14 @@ pub struct FlowPhysicalCodec {
     inner: BallistaPhysicalExtensionCodec,
 }
 
+/// The configuration and source of `node` if it is a file scan over one of our sources.
+fn our_file_scan(node: &dyn ExecutionPlan) -> Option<(&FileScanConfig, ScanSource)> {
+    let exec = node.downcast_ref::<DataSourceExec>()?;
+    let source: &dyn Any = exec.data_source().as_ref();
+    let config = source.downcast_ref::<FileScanConfig>()?;
+    Some((config, ScanSource::of(config.file_source().as_ref())?))
+}
+
 impl PhysicalExtensionCodec for FlowPhysicalCodec {
     fn try_decode(
         &self,
@@ -174,18 +213,20 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         match decode(buf)? {
-            Ok(Node::FlowBinScan {
-                traces,
-                columns,
-                limit,
-                partitions,
-            }) => Ok(Arc::new(FlowBinExec::from_columns(
-                traces, &columns, limit, partitions,
-            )?)),
-            Ok(_) => Err(DataFusionError::Internal(
+            Message::Ours(Node::FileScan { source }, payload) => {
+                let conf = FileScanExecConf::decode(payload)
+                    .map_err(|e| DataFusionError::Internal(format!("a file scan: {e}")))?;
+                let schema = FileScanConfig::parse_table_schema_from_proto(&conf)?;
+                let source = source.file_source(schema, ctx.runtime_env());
+                let decode_ctx = PhysicalPlanDecodeContext::new(ctx, self);
+                let config =
+                    parse_protobuf_file_scan_config(&conf, &decode_ctx, proto_converter, source)?;
+                Ok(DataSourceExec::from_data_source(config))
+            }
+            Message::Ours(..) => Err(DataFusionError::Internal(
                 "a flow-models table where an execution plan was expected".into(),
             )),
-            Err(rest) => self.inner.try_decode(rest, inputs, ctx, proto_converter),
+            Message::Theirs(rest) => self.inner.try_decode(rest, inputs, ctx, proto_converter),
         }
     }
 
@@ -195,15 +236,9 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
         buf: &mut Vec<u8>,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
-        if let Some(scan) = node.downcast_ref::<FlowBinExec>() {
-            let schema = scan.schema();
-            let node = Node::FlowBinScan {
-                traces: scan.traces().to_vec(),
-                columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
-                limit: scan.limit(),
-                partitions: scan.partitions(),
-            };
-            return encode(&node, buf);
+        if let Some((config, source)) = our_file_scan(node.as_ref()) {
+            let conf = serialize_file_scan_config(config, self, proto_converter)?;
+            return encode(&Node::FileScan { source }, &conf.encode_to_vec(), buf);
         }
         theirs(buf, |buf| self.inner.try_encode(node, buf, proto_converter))
     }

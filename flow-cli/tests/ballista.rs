@@ -9,11 +9,14 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::{Killed, free_port, repo, wait_for_port};
+#[path = "common/s3.rs"]
+mod s3;
 
-/// Starts `flow-models args`, its log (stderr) in `log`.
-fn spawn(args: &[&str], log: &Path) -> Killed {
+/// Starts `flow-models args` with the variables `env`, its log (stderr) in `log`.
+fn spawn(args: &[&str], env: &[(&str, String)], log: &Path) -> Killed {
     let child = Command::new(env!("CARGO_BIN_EXE_flow-models"))
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
@@ -47,11 +50,17 @@ impl Cluster {
 /// A scheduler (executors silent for 5 s are gone) and two executors of one task slot each
 /// (so that the tasks of a stage are spread over both).
 fn start() -> Cluster {
+    start_with(&[])
+}
+
+/// [`start`], the processes run with the variables `env`.
+fn start_with(env: &[(&str, String)]) -> Cluster {
     let logs = tempfile::tempdir().unwrap();
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let scheduler = spawn(
         &["scheduler", "--bind", &bind, "--executor-timeout", "5"],
+        env,
         &logs.path().join("scheduler"),
     );
     wait_for_port(port, "the scheduler", 30);
@@ -73,6 +82,7 @@ fn start() -> Cluster {
                     "--work-dir",
                     dir.path().to_str().unwrap(),
                 ],
+                env,
                 &logs.path().join(format!("executor-{i}")),
             );
             wait_for_port(flight, "an executor", 30);
@@ -93,7 +103,13 @@ fn text(b: &[u8]) -> String {
 
 /// `sql -q --format csv -c statement…` started, on the cluster at `url` or locally.
 fn start_sql(statements: &[&str], remote: Option<&str>) -> Child {
+    start_sql_with(statements, remote, &[])
+}
+
+/// [`start_sql`] with the variables `env`.
+fn start_sql_with(statements: &[&str], remote: Option<&str>, env: &[(&str, String)]) -> Child {
     let mut c = Command::new(env!("CARGO_BIN_EXE_flow-models"));
+    c.envs(env.iter().map(|(k, v)| (k, v)));
     c.args(["sql", "-q", "--format", "csv"]);
     statements.iter().for_each(|s| {
         c.args(["-c", s]);
@@ -162,6 +178,23 @@ fn files_below(dir: &Path) -> usize {
 fn flowbin_queries_run_on_the_cluster_as_locally() {
     let cluster = start();
     let sample = repo("examples/data/sample");
+    let quoted = |dir: &str, names: &[&str]| -> String {
+        let path = |n: &&str| format!("'{}'", repo(&format!("{dir}/{n}")));
+        names.iter().map(path).collect::<Vec<_>>().join(", ")
+    };
+    let nfcapd = quoted(
+        "tests/data/nfcapd",
+        &[
+            "nf1622_sfv5_mixed_lzo.nfcapd",
+            "nf1622_sfipfix_mixed_bz2.nfcapd",
+            "nf171_sfipfix_mixed_lzo.nfcapd",
+            "nf171_nfpcapd_small_lz4.nfcapd",
+        ],
+    );
+    let pipe = quoted(
+        "tests/data/pipe",
+        &["nf1622_sfipfix.pipe", "nf171_sfipfix.pipe"],
+    );
     let queries = [
         format!(
             "SELECT count(*), sum(packets), sum(octets), min(first), max(last) FROM flowbin('{sample}')"
@@ -177,6 +210,14 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         format!(
             "SELECT sp, dp, octets FROM flowbin('{sample}') ORDER BY octets DESC, sp, dp LIMIT 5"
         ),
+        // nfcapd files of both layouts and three compressions, listed again by the scheduler
+        // and decoded by the executors.
+        format!(
+            "SELECT prot, count(*), sum(packets), sum(octets), min(first), max(last), \
+             count(DISTINCT sa3) FROM nfcapd({nfcapd}) GROUP BY prot ORDER BY prot"
+        ),
+        // nfdump's pipe text of both versions.
+        format!("SELECT count(*), sum(packets), sum(octets), min(sp), max(dp) FROM pipe({pipe})"),
     ];
     for q in &queries {
         let want = sql(&[q.as_str()], None).unwrap();
@@ -250,4 +291,43 @@ fn an_unreachable_scheduler_is_an_error_naming_it() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains(&format!("the scheduler at {url}")), "{err}");
     assert!(err.contains("onnection refused"), "{err}");
+}
+
+/// A trace in an S3 store is read by the executors (each task re-opens its rows by URL, with
+/// the executor's own credentials), as locally; executors that cannot read it fail the query
+/// with the object and the store's reason.
+#[test]
+fn executors_read_objects_by_url_and_fail_clearly_without_access() {
+    let Some(s3) = s3::start() else { return };
+    let sample = repo("examples/data/sample");
+    s3.upload_trace(&sample, "trace");
+    let q = "SELECT count(*), sum(packets), sum(octets), min(first), max(last) \
+             FROM flowbin('s3://flows/trace')";
+    let env = s3.env("testsecret");
+    let want = finish(start_sql_with(&[q], None, &env)).unwrap();
+    assert!(want.status.success(), "{}", text(&want.stderr));
+    let cluster = start_with(&env);
+    let got = finish(start_sql_with(&[q], Some(&cluster.url), &env));
+    let got = got.unwrap_or_else(|| panic!("no answer in a minute\n{}", cluster.logs()));
+    assert!(
+        got.status.success(),
+        "{}\n{}",
+        text(&got.stderr),
+        cluster.logs()
+    );
+    assert_eq!(text(&got.stdout), text(&want.stdout));
+    drop(cluster);
+
+    if !s3.checks_keys {
+        eprintln!("skipped the wrong-key case: moto accepts any key");
+        return;
+    }
+    // The client lists the trace with its key; the executors hold a wrong one.
+    let cluster = start_with(&s3.env("wrong"));
+    let o = finish(start_sql_with(&[q], Some(&cluster.url), &env));
+    let o = o.unwrap_or_else(|| panic!("no answer in a minute\n{}", cluster.logs()));
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("flowbin: s3://flows/trace/"), "{err}");
+    assert!(err.contains("cannot read bytes"), "{err}");
 }

@@ -88,16 +88,6 @@ fn text_nfcapd_and_parquet_read_from_s3_as_from_disk() {
     }
 }
 
-/// Uploads every file of the local trace `dir` under `prefix` (as `aws s3 cp --recursive`
-/// would: no marker, nothing but the column files).
-fn upload_trace(s3: &s3::S3Server, dir: &str, prefix: &str) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        s3.upload(&path, &format!("{prefix}/{name}"));
-    }
-}
-
 /// The value of metric `name` summed over the lines of an `EXPLAIN ANALYZE` that show it
 /// (DataFusion prints counts of thousands and more rounded, as `400.0 K`).
 fn metric(explain: &str, name: &str) -> f64 {
@@ -124,8 +114,8 @@ fn metric(explain: &str, name: &str) -> f64 {
 fn binary_traces_read_from_s3_as_from_disk() {
     let Some(s3) = start() else { return };
     let sample = repo("examples/data/sample");
-    upload_trace(&s3, &sample, "traces/a");
-    upload_trace(&s3, &sample, "traces/b");
+    s3.upload_trace(&sample, "traces/a");
+    s3.upload_trace(&sample, "traces/b");
     // A trace being written by another writer (hidden prefix) is no trace.
     s3.upload(
         Path::new(&format!("{sample}/packets.Q")),

@@ -3,6 +3,7 @@
 
 use crate::binary::{FlowBinFormatFactory, FlowBinTable, FlowBinTableFactory};
 use crate::inputs::{keep_all, local_files, local_path};
+use crate::listing::FlowListing;
 use crate::named;
 use crate::nfcapd::format::nfcapd_table;
 use crate::nfcapd::{NfcapdFormatFactory, NfcapdOptions};
@@ -11,6 +12,7 @@ use crate::udtf::{FlowBinFunc, NfcapdFunc, NfcapdInfoFunc, TextFunc};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider, TableProviderFactory};
 use datafusion::common::Result;
+use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::listing_table_factory::ListingTableFactory;
 use datafusion::logical_expr::CreateExternalTable;
 use datafusion::prelude::{DataFrame, SessionContext};
@@ -84,10 +86,16 @@ impl TableProviderFactory for CheckedListingFactory {
                 local_files(self.0, &path, keep_all)?;
             }
         }
-        ListingTableFactory::new()
+        let table = ListingTableFactory::new()
             .create(state, cmd)
             .await
-            .map_err(|e| named(self.0, e))
+            .map_err(|e| named(self.0, e))?;
+        // Said to be ours, so that a codec can ship it (see `FlowListing`).
+        let listing = table.downcast_ref::<ListingTable>().cloned();
+        Ok(match listing.and_then(FlowListing::new) {
+            Some(ours) => Arc::new(ours),
+            None => table,
+        })
     }
 }
 

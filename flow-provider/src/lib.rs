@@ -31,6 +31,7 @@ mod context;
 mod error;
 pub mod fields;
 pub mod nfcapd;
+pub mod plan_data;
 pub mod sink;
 pub mod store;
 pub mod text;

@@ -1,13 +1,18 @@
 //! What the flow file formats share, written once: their listing tables, the `FileFormat`
 //! methods common to all (`file_format!`) and the `FileSource` over each format's opener.
 
+use crate::plan_data::FileKind;
 use arrow::datatypes::SchemaRef;
+use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
+use datafusion::common::Constraints;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, not_impl_err, plan_err};
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::{LexOrdering, LexRequirement, PhysicalExpr};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
@@ -36,6 +41,98 @@ pub(crate) fn listing_table(
         .with_listing_options(options)
         .with_schema(schema);
     ListingTable::try_new(config)
+}
+
+/// A listing table of one of our formats that says which (a codec ships it as its format and
+/// URLs, [`FileKind`]; DataFusion's own encoding of listing tables knows only its built-in
+/// formats). Everything else is the listing table's.
+#[derive(Debug, Clone)]
+pub struct FlowListing {
+    table: ListingTable,
+    kind: FileKind,
+}
+
+impl FlowListing {
+    /// `table`, if its format is one of ours.
+    pub fn new(table: ListingTable) -> Option<Self> {
+        let kind = FileKind::of_format(table.options().format.as_ref())?;
+        Some(Self { table, kind })
+    }
+
+    /// `table`, whose format is `kind`.
+    pub(crate) fn known(table: ListingTable, kind: FileKind) -> Self {
+        Self { table, kind }
+    }
+
+    /// The listing of `kind` over `urls` ([`FlowListing::urls`] of another process's table).
+    pub fn reopen(kind: FileKind, urls: &[String]) -> Result<Self> {
+        let table = kind.listing(urls)?;
+        Ok(Self { table, kind })
+    }
+
+    pub fn kind(&self) -> FileKind {
+        self.kind
+    }
+
+    /// The listed locations, as URLs.
+    pub fn urls(&self) -> Vec<String> {
+        (self.table.table_paths().iter())
+            .map(|u| u.as_str().to_string())
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for FlowListing {
+    fn schema(&self) -> SchemaRef {
+        self.table.schema()
+    }
+
+    fn constraints(&self) -> Option<&Constraints> {
+        self.table.constraints()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.table.table_type()
+    }
+
+    fn get_column_default(&self, column: &str) -> Option<&Expr> {
+        self.table.get_column_default(column)
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.table.scan(state, projection, filters, limit).await
+    }
+
+    async fn scan_with_args<'a>(
+        &self,
+        state: &dyn Session,
+        args: ScanArgs<'a>,
+    ) -> Result<ScanResult> {
+        self.table.scan_with_args(state, args).await
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        self.table.supports_filters_pushdown(filters)
+    }
+
+    async fn insert_into(
+        &self,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.table.insert_into(state, input, insert_op).await
+    }
 }
 
 /// Refuses `OPTIONS (…)` for format `name`, which takes none.
@@ -216,6 +313,13 @@ impl<F> FlowSource<F> {
             batch_size: None,
             metrics: ExecutionPlanMetricsSet::new(),
         }
+    }
+}
+
+impl<F> FlowSource<F> {
+    /// What opens its files.
+    pub fn factory(&self) -> &F {
+        &self.opener
     }
 }
 

@@ -5,7 +5,6 @@
 
 use arrow::array::{Array, ArrayRef, MutableArrayData, RecordBatch, UInt64Array, make_array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -16,21 +15,27 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
-use flow_provider::binary::exec::FlowBinExec;
+use flow_provider::binary::dir::TraceDir;
+use flow_provider::binary::scan::{partition_rows, scanned_traces};
 use futures::StreamExt;
 use std::fmt;
 use std::sync::Arc;
 
 /// The flowbin scan `plan` is, looking through the wrappers DataFusion adds around scans
 /// (which keep its partitions and their order).
-pub fn flowbin_scan(plan: &Arc<dyn ExecutionPlan>) -> Option<&FlowBinExec> {
-    if let Some(scan) = plan.downcast_ref::<FlowBinExec>() {
-        return Some(scan);
+pub fn flowbin_scan(plan: &Arc<dyn ExecutionPlan>) -> Option<&Arc<dyn ExecutionPlan>> {
+    if scanned_traces(plan.as_ref()).is_some() {
+        return Some(plan);
     }
     if plan.downcast_ref::<CooperativeExec>().is_some() {
         return plan.children().first().and_then(|c| flowbin_scan(c));
     }
     None
+}
+
+/// The traces of the flowbin scan `plan` is ([`flowbin_scan`]).
+pub fn flowbin_traces(plan: &Arc<dyn ExecutionPlan>) -> Option<&[TraceDir]> {
+    flowbin_scan(plan).and_then(|scan| scanned_traces(scan.as_ref()))
 }
 
 /// Name of the appended position column.
@@ -52,7 +57,7 @@ impl RowIndexExec {
         let n = input.properties().partitioning.partition_count();
         let mut offsets = vec![0u64; n];
         if n > 1 {
-            let Some(scan) = flowbin_scan(&input) else {
+            let Some(rows) = flowbin_scan(&input).and_then(|s| partition_rows(s.as_ref())) else {
                 return Err(DataFusionError::Plan(format!(
                     "input positions need a single partition or a flowbin scan, got {} with \
                      {n} partitions",
@@ -60,15 +65,7 @@ impl RowIndexExec {
                 )));
             };
             for p in 1..n {
-                // FlowBinExec answers directly from its row ranges; no plan walk is needed.
-                #[allow(deprecated)]
-                let stats = scan.partition_statistics(Some(p - 1))?;
-                let Precision::Exact(rows) = stats.num_rows else {
-                    return Err(DataFusionError::Internal(
-                        "flowbin scan without exact partition row counts".into(),
-                    ));
-                };
-                offsets[p] = offsets[p - 1] + rows as u64;
+                offsets[p] = offsets[p - 1] + rows[p - 1] as u64;
             }
         }
         let mut fields: Vec<Field> = input

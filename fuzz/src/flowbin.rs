@@ -11,9 +11,8 @@
 //! - `>PATH`: scan PATH (several give several roots; none: the scratch directory itself).
 
 use datafusion::catalog::TableProvider;
-use datafusion::physical_plan::ExecutionPlan;
 use flow_provider::binary::FlowBinTable;
-use flow_provider::binary::exec::FlowBinExec;
+use flow_provider::binary::scan::scan_plan;
 use futures::StreamExt;
 use futures::executor::block_on;
 use std::ffi::OsStr;
@@ -137,12 +136,15 @@ pub fn scan_layout(data: &[u8]) {
     let limit = (h & 1 == 1).then_some(((h >> 1) % 4096) as usize);
     let partitions = 1 + ((h >> 13) % 4) as usize;
     let batch_size = 1 + ((h >> 17) % 16) as usize;
-    let exec = FlowBinExec::new(
+    let exec = scan_plan(
         Arc::new(table.traces().to_vec()),
+        Arc::default(),
         table.schema(),
+        None,
         limit,
         partitions,
-    );
+    )
+    .expect("a scan of found traces");
     let expected = limit.map_or(table.num_rows(), |l| l.min(table.num_rows()));
     let partitions = exec.properties().partitioning.partition_count();
     let mut rows = 0;

@@ -104,14 +104,31 @@ impl S3Server {
         crate::common::put_object(self.store(), key, bytes);
     }
 
+    /// Uploads every file of the local trace `dir` under `prefix` (as `aws s3 cp
+    /// --recursive` would: no marker, nothing but the column files).
+    pub fn upload_trace(&self, dir: &str, prefix: &str) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            self.upload(&path, &format!("{prefix}/{name}"));
+        }
+    }
+
+    /// The environment configuring `flow-models` for this server, with `secret`.
+    pub fn env(&self, secret: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", secret.into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+        ]
+    }
+
     /// `flow-models` configured for this server through the environment, with `secret`.
     pub fn command(&self, secret: &str) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_flow-models"));
-        c.env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ALLOW_HTTP", "true");
+        c.envs(self.env(secret));
         c
     }
 

@@ -5,9 +5,9 @@
 pub mod cut;
 pub mod dir;
 mod direct;
-pub mod exec;
 pub mod format;
 pub mod mmap;
+pub mod scan;
 pub mod source;
 pub mod table;
 pub mod writer;

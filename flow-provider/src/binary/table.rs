@@ -1,13 +1,12 @@
 //! `FlowBinTable`: one or many binary traces as a single DataFusion table.
 
 use super::dir::{Location, TraceDir, discover, discover_remote};
-use super::exec::FlowBinExec;
 use crate::fields::{dtype_to_arrow, standard_position};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
-use datafusion::common::{DataFusionError, Result, Statistics, project_schema};
+use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
@@ -22,8 +21,6 @@ pub struct FlowBinTable {
     paths: Vec<PathBuf>,
     traces: Arc<Vec<TraceDir>>,
     schema: SchemaRef,
-    /// At most this many scan partitions (`None`: the session's target partitions).
-    max_partitions: Option<usize>,
 }
 
 impl FlowBinTable {
@@ -62,14 +59,7 @@ impl FlowBinTable {
             paths,
             traces: Arc::new(traces),
             schema,
-            max_partitions: None,
         })
-    }
-
-    /// The same table, scanned in at most `n` partitions.
-    pub fn with_max_partitions(mut self, n: usize) -> Self {
-        self.max_partitions = Some(n.max(1));
-        self
     }
 
     pub fn paths(&self) -> &[PathBuf] {
@@ -146,14 +136,14 @@ impl TableProvider for FlowBinTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let schema = project_schema(&self.schema, projection)?;
-        let target = state.config().target_partitions();
-        Ok(Arc::new(FlowBinExec::new(
+        super::scan::scan_plan(
             self.traces.clone(),
-            schema,
+            state.runtime_env().clone(),
+            self.schema.clone(),
+            projection,
             limit,
-            self.max_partitions.map_or(target, |n| n.min(target)),
-        )))
+            state.config().target_partitions(),
+        )
     }
 
     fn statistics(&self) -> Option<Statistics> {

@@ -5,18 +5,18 @@
 use super::schema::nfcapd_schema;
 use super::source::is_collector_side_file;
 use crate::inputs::{Input, inputs};
-use crate::listing::{FlowFormat, file_format, listing_table};
+use crate::listing::{FlowFormat, FlowListing, file_format, listing_table};
+use crate::plan_data::FileKind;
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::common::{GetExt, Result, exec_err, plan_err};
-use datafusion::datasource::listing::ListingTable;
 use datafusion_datasource::file_format::{FileFormat, FileFormatFactory};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Reading options. `skip_corrupt`: skip blocks (and files) that fail to decode, counting them
 /// in the scan's metrics, instead of failing the query.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NfcapdOptions {
     pub skip_corrupt: bool,
 }
@@ -89,7 +89,7 @@ file_format!(NfcapdFormat);
 
 /// A table over nfcapd files, lists of them, or directory trees (every file below a
 /// directory, e.g. a collector's `yyyy/mm/dd/nfcapd.YYYYMMDDhhmm` layout).
-pub fn nfcapd_table<P: AsRef<str>>(paths: &[P], options: NfcapdOptions) -> Result<ListingTable> {
+pub fn nfcapd_table<P: AsRef<str>>(paths: &[P], options: NfcapdOptions) -> Result<FlowListing> {
     // DataFusion lists only the top level of a directory by default, drops empty files
     // silently and lists a missing path as empty: the inputs are found and checked here, and an
     // empty nfcapd file is an error.
@@ -106,7 +106,8 @@ pub fn nfcapd_table<P: AsRef<str>>(paths: &[P], options: NfcapdOptions) -> Resul
         }
         urls.push(input.url()?);
     }
-    listing_table(Arc::new(NfcapdFormat(options)), nfcapd_schema(), urls)
+    let table = listing_table(Arc::new(NfcapdFormat(options)), nfcapd_schema(), urls)?;
+    Ok(FlowListing::known(table, FileKind::Nfcapd(options)))
 }
 
 #[cfg(test)]

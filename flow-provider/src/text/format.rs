@@ -5,7 +5,8 @@
 pub use super::parse::LineFormat;
 use super::parse::write_csv_flow;
 use crate::inputs::{Input, inputs, keep_all};
-use crate::listing::{FlowFormat, file_format, listing_table, no_options};
+use crate::listing::{FlowFormat, FlowListing, file_format, listing_table, no_options};
+use crate::plan_data::FileKind;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
@@ -13,7 +14,6 @@ use bytes::Bytes;
 use datafusion::catalog::Session;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{GetExt, Result, not_impl_err};
-use datafusion::datasource::listing::ListingTable;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::dml::InsertOp;
@@ -96,12 +96,13 @@ impl FlowFormat for TextFlowFormat {
 file_format!(TextFlowFormat);
 
 /// A listing table over text flow files or directories of them (every file below a directory).
-pub fn text_table<P: AsRef<str>>(format: LineFormat, paths: &[P]) -> Result<ListingTable> {
+pub fn text_table<P: AsRef<str>>(format: LineFormat, paths: &[P]) -> Result<FlowListing> {
     let urls = inputs(format.name(), paths, keep_all)?
         .iter()
         .map(Input::url)
         .collect::<Result<Vec<_>>>()?;
-    listing_table(Arc::new(TextFlowFormat(format)), format.schema(), urls)
+    let table = listing_table(Arc::new(TextFlowFormat(format)), format.schema(), urls)?;
+    Ok(FlowListing::known(table, FileKind::Text(format)))
 }
 
 /// COPY/INSERT sink writing csv_flow files through the object store (whose local

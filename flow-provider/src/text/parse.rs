@@ -10,7 +10,7 @@ use std::io::Write;
 use std::sync::{Arc, LazyLock};
 
 /// Which text layout a file has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum LineFormat {
     /// flow-models csv_flow: the 21 standard fields, comma separated, no header.
     CsvFlow,

@@ -12,7 +12,7 @@
 
 use super::MergeParams;
 use super::exec::{MergeExec, Mode};
-use crate::row_index::{ROW_COLUMN, RowIndexExec, flowbin_scan};
+use crate::row_index::{ROW_COLUMN, RowIndexExec, flowbin_traces};
 use crate::sort::sorted_trace_plan;
 use arrow::array::{Array, AsArray};
 use arrow::compute::SortOptions;
@@ -104,7 +104,7 @@ impl TraceMergeExec {
             return Ok((Strategy::TimeOrdered, merge(scan, mode)?));
         }
         let keys = ["first", "first_ms"].map(String::from);
-        let trace = flowbin_scan(&scan).and_then(|fb| match fb.traces() {
+        let trace = flowbin_traces(&scan).and_then(|traces| match traces {
             [trace] => Some(trace.clone()),
             _ => None,
         });

@@ -20,7 +20,7 @@ pub use spilling::{SortPlan, Spill, sort_plan};
 use trace_plan::is_local;
 pub(crate) use trace_plan::sorted_trace_plan;
 
-use crate::row_index::flowbin_scan;
+use crate::row_index::flowbin_traces;
 use arrow::datatypes::Schema;
 use columns::{constant_columns, mapped_columns};
 use datafusion::common::Result;
@@ -74,7 +74,7 @@ pub async fn sort_into(
     let task_ctx = Arc::new(input.task_ctx());
     let unlimited = matches!(task_ctx.memory_pool().memory_limit(), MemoryLimit::Infinite);
     let scan = input.create_physical_plan().await?;
-    let trace = flowbin_scan(&scan).and_then(|fb| match fb.traces() {
+    let trace = flowbin_traces(&scan).and_then(|traces| match traces {
         [trace] if trace.columns.len() == scan.schema().fields().len() && is_local(trace) => {
             Some(trace.clone())
         }

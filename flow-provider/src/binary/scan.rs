@@ -1,0 +1,339 @@
+//! The physical scan of binary traces: a `DataSourceExec` over file groups, one group per
+//! partition, whose "files" are runs of rows of a trace (the trace's location with the row
+//! range as the file range). The concatenated rows of all traces are split into one contiguous
+//! range per partition; each run is read chunk by chunk through the byte source ([`read_rows`]:
+//! local files mapped whole, objects in a store fetched by ranged GETs of only the projected
+//! columns and only the run's rows, the next chunk fetched while the current one is emitted)
+//! as zero-copy slices of the chunks.
+//!
+//! Being a file scan, it gets DataFusion's projection, limit and statistics handling, its proto
+//! encoding of file groups, and a distributed engine's restriction of a task to some of its
+//! partitions. Every parameter is plain data (locations, counts, ranges, projection, limit), so
+//! a codec ships the node to another process and it re-opens the same files there.
+
+use super::dir::{Location, TraceDir};
+use super::mmap::array_from_buffer;
+use super::source::{ColumnRows, read_rows};
+use crate::listing::{FlowSource, OpenerArgs, OpenerFactory};
+use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
+use arrow::datatypes::SchemaRef;
+use datafusion::common::stats::Precision;
+use datafusion::common::{Result, Statistics};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
+use datafusion::physical_plan::{ExecutionPlan, Partitioning};
+use datafusion_datasource::file_groups::FileGroup;
+use datafusion_datasource::file_scan_config::{FileScanConfig, FileScanConfigBuilder};
+use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
+use datafusion_datasource::source::DataSourceExec;
+use datafusion_datasource::{PartitionedFile, TableSchema};
+use futures::{StreamExt, TryStreamExt};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Bytes of the widest projected column fetched per request from an object store (local files
+/// are mapped whole instead). Big enough that a request's latency is small beside its transfer,
+/// small enough that the chunks in flight stay a few tens of MiB.
+const REMOTE_CHUNK_BYTES: usize = 8 << 20;
+/// Chunks of a run fetched ahead of the one being emitted.
+const CHUNKS_AHEAD: usize = 2;
+
+/// The scan of `traces` (whose columns are `schema`, [`super::table::union_schema`]) with
+/// DataFusion's `projection` and `limit`, in at most `target_partitions` partitions of
+/// consecutive rows. Remote columns are fetched through the object stores of `runtime`.
+pub fn scan_plan(
+    traces: Arc<Vec<TraceDir>>,
+    runtime: Arc<RuntimeEnv>,
+    schema: SchemaRef,
+    projection: Option<&Vec<usize>>,
+    limit: Option<usize>,
+    target_partitions: usize,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let total: usize = traces.iter().map(|t| t.rows).sum();
+    let rows = limit.map_or(total, |l| l.min(total));
+    // Tiny scans are not worth a thread each; big ones are split evenly over the cores.
+    let partitions = target_partitions.clamp(1, rows.div_ceil(8192).max(1));
+    let at = |p: usize| (rows as u128 * p as u128 / partitions as u128) as usize;
+    let width: usize = (schema.fields().iter())
+        .filter_map(|f| f.data_type().primitive_width())
+        .sum();
+    let stats = |rows: usize| {
+        let mut stats = Statistics::new_unknown(&schema);
+        stats.num_rows = Precision::Exact(rows);
+        stats.total_byte_size = Precision::Exact(rows * width);
+        stats
+    };
+    let groups = (0..partitions)
+        .map(|p| {
+            let (start, end) = (at(p), at(p + 1));
+            FileGroup::new(runs(&traces, start..end)).with_statistics(Arc::new(stats(end - start)))
+        })
+        .collect();
+    let source = FlowSource::new(
+        TraceRows { traces, runtime },
+        TableSchema::from(schema.clone()),
+    );
+    let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
+        .with_file_groups(groups)
+        .with_statistics(stats(rows))
+        .with_limit(limit)
+        // Declared, so that partitions keep their own rows: DataFusion otherwise lets a
+        // partition take files queued for another (work stealing), and positions, merges and
+        // stable sorts rely on partition p holding the p-th range of rows.
+        .with_output_partitioning(Some(Partitioning::UnknownPartitioning(partitions)))
+        .with_projection_indices(projection.cloned())?
+        .build();
+    Ok(DataSourceExec::from_data_source(config))
+}
+
+/// The file scan and its traces, if `plan` is a binary-trace scan.
+fn trace_scan(plan: &dyn ExecutionPlan) -> Option<(&FileScanConfig, &TraceRows)> {
+    let exec = plan.downcast_ref::<DataSourceExec>()?;
+    let source: &dyn std::any::Any = exec.data_source().as_ref();
+    let config = source.downcast_ref::<FileScanConfig>()?;
+    let rows = config
+        .file_source()
+        .downcast_ref::<FlowSource<TraceRows>>()?;
+    Some((config, rows.factory()))
+}
+
+/// The traces a plan node reads, if it is a binary-trace scan.
+pub fn scanned_traces(plan: &dyn ExecutionPlan) -> Option<&[TraceDir]> {
+    trace_scan(plan).map(|(_, rows)| rows.traces())
+}
+
+/// The rows of each partition of a binary-trace scan (before any limit), if `plan` is one.
+pub fn partition_rows(plan: &dyn ExecutionPlan) -> Option<Vec<usize>> {
+    let (config, rows) = trace_scan(plan)?;
+    let run = |f: &PartitionedFile| match &f.range {
+        Some(r) => (r.end - r.start) as usize,
+        None => rows.index_of(f.path()).map_or(0, |t| rows.traces[t].rows),
+    };
+    Some(
+        config
+            .file_groups
+            .iter()
+            .map(|g| g.iter().map(run).sum())
+            .collect(),
+    )
+}
+
+/// How the name of a run's "file" finds its trace.
+fn key(trace: &TraceDir) -> object_store::path::Path {
+    object_store::path::Path::from(trace.location.to_string())
+}
+
+/// The runs of the global row range `rows`: its part of each trace.
+fn runs(traces: &[TraceDir], rows: Range<usize>) -> Vec<PartitionedFile> {
+    let mut out = Vec::new();
+    let mut first = 0;
+    for trace in traces {
+        let (start, end) = (rows.start.max(first), rows.end.min(first + trace.rows));
+        if start < end {
+            let bytes: u64 = trace.columns.iter().map(|c| c.bytes).sum();
+            let mut file = PartitionedFile::new(key(trace).to_string(), bytes);
+            file.object_meta.location = key(trace);
+            out.push(file.with_range((start - first) as i64, (end - first) as i64));
+        }
+        first += trace.rows;
+    }
+    out
+}
+
+/// What opens the runs of rows of a binary-trace scan: the traces, and the runtime whose
+/// object stores fetch remote columns.
+#[derive(Clone)]
+pub struct TraceRows {
+    traces: Arc<Vec<TraceDir>>,
+    runtime: Arc<RuntimeEnv>,
+}
+
+impl TraceRows {
+    pub fn new(traces: Vec<TraceDir>, runtime: Arc<RuntimeEnv>) -> Self {
+        let traces = Arc::new(traces);
+        Self { traces, runtime }
+    }
+
+    pub fn traces(&self) -> &[TraceDir] {
+        &self.traces
+    }
+
+    /// The trace a run's file name names.
+    fn index_of(&self, name: &object_store::path::Path) -> Option<usize> {
+        self.traces.iter().position(|t| key(t) == *name)
+    }
+}
+
+impl OpenerFactory for TraceRows {
+    fn file_type(&self) -> &'static str {
+        "flowbin"
+    }
+
+    /// The partitions are the scan's own ranges of rows.
+    fn splits_files(&self, _local: bool) -> bool {
+        false
+    }
+
+    fn opener(&self, scan: OpenerArgs) -> Result<Arc<dyn FileOpener>> {
+        let index = (self.traces.iter().enumerate())
+            .map(|(i, t)| (key(t), i))
+            .collect();
+        Ok(Arc::new(RunOpener {
+            traces: self.traces.clone(),
+            index,
+            runtime: self.runtime.clone(),
+            schema: Arc::new(scan.file_schema.project(scan.columns)?),
+            batch_size: scan.batch_size.max(1),
+            counters: ScanCounters::new(scan.metrics, scan.partition),
+        }))
+    }
+}
+
+/// Opens runs of rows for one partition.
+struct RunOpener {
+    traces: Arc<Vec<TraceDir>>,
+    /// The trace of a run's name.
+    index: HashMap<object_store::path::Path, usize>,
+    runtime: Arc<RuntimeEnv>,
+    /// The projected file columns.
+    schema: SchemaRef,
+    batch_size: usize,
+    counters: ScanCounters,
+}
+
+impl FileOpener for RunOpener {
+    fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
+        let Some(&trace) = self.index.get(file.path()) else {
+            return Err(datafusion::common::DataFusionError::Internal(format!(
+                "flowbin: {} is not a trace of this scan",
+                file.path()
+            )));
+        };
+        let rows = match &file.range {
+            Some(r) => r.start as usize..r.end as usize,
+            None => 0..self.traces[trace].rows,
+        };
+        let chunks = chunks(&self.traces[trace], &self.schema, rows);
+        let (traces, schema, runtime) = (
+            self.traces.clone(),
+            self.schema.clone(),
+            self.runtime.clone(),
+        );
+        let (counters, batch_size) = (self.counters.clone(), self.batch_size);
+        let out = schema.clone();
+        let fetch = move |rows: Range<usize>| {
+            let (traces, schema) = (traces.clone(), schema.clone());
+            let (runtime, counters) = (runtime.clone(), counters.clone());
+            async move { fetch(&runtime, &traces[trace], &schema, rows, &counters).await }
+        };
+        let batches = futures::stream::iter(chunks)
+            .map(fetch)
+            .buffered(CHUNKS_AHEAD)
+            .map_ok(move |fetched| futures::stream::iter(fetched.batches(out.clone(), batch_size)))
+            .try_flatten();
+        Ok(Box::pin(futures::future::ready(Ok(batches.boxed()))))
+    }
+}
+
+/// What a partition read, in `EXPLAIN ANALYZE`: bytes of column data (mapped or fetched) and
+/// the ranged GETs sent to an object store.
+#[derive(Clone)]
+struct ScanCounters {
+    bytes: Count,
+    requests: Count,
+}
+
+impl ScanCounters {
+    fn new(set: &ExecutionPlanMetricsSet, partition: usize) -> Self {
+        let count = |name| MetricBuilder::new(set).counter(name, partition);
+        Self {
+            bytes: count("bytes_scanned"),
+            requests: count("get_requests"),
+        }
+    }
+}
+
+/// The chunks of rows `rows` of `trace` read at once: a local trace in one (it is mapped
+/// whole), a remote one in chunks of [`REMOTE_CHUNK_BYTES`] of its widest projected column.
+fn chunks(trace: &TraceDir, schema: &SchemaRef, rows: Range<usize>) -> Vec<Range<usize>> {
+    let step = match trace.location {
+        Location::Local(_) => rows.len().max(1),
+        Location::Remote(_) => {
+            let width = (schema.fields().iter())
+                .filter_map(|f| trace.column(f.name()).map(|c| c.width()))
+                .max()
+                .unwrap_or(1);
+            (REMOTE_CHUNK_BYTES / width.max(1)).max(1)
+        }
+    };
+    (rows.clone())
+        .step_by(step)
+        .map(|at| at..(at + step).min(rows.end))
+        .collect()
+}
+
+/// The projected columns of one chunk (`None`: the field is absent from this trace → NULLs).
+struct Fetched {
+    rows: Range<usize>,
+    columns: Vec<Option<ColumnRows>>,
+}
+
+/// Reads the projected columns of `rows` of `trace`, all at once.
+async fn fetch(
+    runtime: &RuntimeEnv,
+    trace: &TraceDir,
+    schema: &SchemaRef,
+    rows: Range<usize>,
+    counters: &ScanCounters,
+) -> Result<Fetched> {
+    let reads = schema.fields().iter().map(|f| {
+        let rows = rows.clone();
+        async move {
+            match trace.column(f.name()) {
+                Some(c) => {
+                    if matches!(c.location, Location::Remote(_)) {
+                        counters.requests.add(1);
+                    }
+                    counters.bytes.add((rows.end - rows.start) * c.width());
+                    read_rows(runtime, c, rows).await.map(Some)
+                }
+                None => Ok(None),
+            }
+        }
+    });
+    let columns = futures::future::try_join_all(reads).await?;
+    Ok(Fetched { rows, columns })
+}
+
+impl Fetched {
+    /// The chunk as batches of at most `batch_size` rows, slices of the fetched buffers.
+    fn batches(
+        self,
+        schema: SchemaRef,
+        batch_size: usize,
+    ) -> impl Iterator<Item = Result<RecordBatch>> {
+        let starts = (self.rows.start..self.rows.end).step_by(batch_size);
+        starts.map(move |row| {
+            let len = batch_size.min(self.rows.end - row);
+            let arrays = schema
+                .fields()
+                .iter()
+                .zip(&self.columns)
+                .map(|(field, column)| match column {
+                    Some(c) => {
+                        array_from_buffer(&c.buffer, field.data_type(), row - c.first_row, len)
+                    }
+                    None => Ok(new_null_array(field.data_type(), len)),
+                })
+                .collect::<Result<Vec<ArrayRef>>>()?;
+            let options = RecordBatchOptions::new().with_row_count(Some(len));
+            Ok(RecordBatch::try_new_with_options(
+                schema.clone(),
+                arrays,
+                &options,
+            )?)
+        })
+    }
+}
