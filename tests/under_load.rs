@@ -205,11 +205,18 @@ async fn a_memory_limit_is_kept_by_spilling_or_refused_by_name() {
         pretty(&run(&context(SessionConfig::new()), &top).await)
     );
 
+    // One bin per value keeps 4 MiB of dense bins per partition: more than 2 MiB.
     let hist = format!("SELECT * FROM flow_hist('{SAMPLE}', 'size', 0)");
-    let err = ctx.sql(&hist).await.unwrap().collect().await.unwrap_err();
+    let err = limited(2 << 20)
+        .sql(&hist)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err();
     let msg = err.to_string();
     assert!(
-        msg.contains("Resources exhausted") && msg.contains("HistExec"),
+        msg.contains("Resources exhausted") && msg.contains("HistPartialExec"),
         "{msg}"
     );
     let ok = limited(256 << 20);

@@ -6,17 +6,21 @@
 //!
 //! Known today: the tables of binary traces (`flowbin(…)`, `FlowBinTable`) and of flow files
 //! (`nfcapd(…)`, `csv_flow(…)`, `pipe(…)`, `STORED AS NFCAPD|CSV_FLOW|PIPE`: `FlowListing`),
-//! and their scans (DataFusion file scans over our file sources). A plan holding another of our
-//! operators fails to encode with DataFusion's error naming it.
+//! their scans (DataFusion file scans over our file sources), and `flow_hist(…)` (`HistTable`)
+//! with its two operators, and `COPY … STORED AS FLOWBIN` (the format and its sink). A plan
+//! holding another of our operators fails to encode with DataFusion's error naming it.
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
+use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::{DataFusionError, Result, TableReference};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Extension, LogicalPlan};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion_datasource::file_format::FileFormatFactory;
 use datafusion_datasource::file_scan_config::FileScanConfig;
+use datafusion_datasource::sink::{DataSink, DataSinkExec};
 use datafusion_datasource::source::DataSourceExec;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::from_proto::parse_protobuf_file_scan_config;
@@ -25,10 +29,11 @@ use datafusion_proto::physical_plan::{
     PhysicalExtensionCodec, PhysicalPlanDecodeContext, PhysicalProtoConverterExtension,
 };
 use datafusion_proto::protobuf::FileScanExecConf;
-use flow_provider::binary::FlowBinTable;
 use flow_provider::binary::dir::{Location, TraceDir};
+use flow_provider::binary::{FlowBinFormatFactory, FlowBinSink, FlowBinTable};
 use flow_provider::listing::FlowListing;
 use flow_provider::plan_data::{FileKind, ScanSource};
+use flow_udfs::hist::{HistExec, HistPartialExec, HistSpec, HistTable};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
@@ -53,6 +58,17 @@ enum Node {
     Listing { kind: FileKind, urls: Vec<String> },
     /// A file scan over one of our sources; its `FileScanConfig` is the payload.
     FileScan { source: ScanSource },
+    /// `flow_hist(…)`: the source (a trace's path or URL) and the histogram asked for.
+    HistTable { source: String, spec: HistSpec },
+    /// A `HistPartialExec` (its input is the node's input).
+    HistPartial { spec: HistSpec },
+    /// A `HistExec` (its input is the node's input).
+    Hist { spec: HistSpec },
+    /// `STORED AS FLOWBIN` in a `COPY`.
+    FlowBinFormat,
+    /// A `DataSinkExec` writing a trace at `target` (its input is the node's input); the
+    /// payload is the protobuf of the columns written.
+    FlowBinSink { target: String },
 }
 
 fn encode(node: &Node, payload: &[u8], buf: &mut Vec<u8>) -> Result<()> {
@@ -152,6 +168,9 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
             Message::Ours(Node::FlowBinTable { paths, traces }, _) => {
                 Ok(Arc::new(FlowBinTable::from_traces(paths, traces)?))
             }
+            Message::Ours(Node::HistTable { source, spec }, _) => {
+                Ok(Arc::new(HistTable::new(source, spec)))
+            }
             Message::Ours(Node::Listing { kind, urls }, _) => {
                 Ok(Arc::new(FlowListing::reopen(kind, &urls)?))
             }
@@ -162,6 +181,32 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
                 .inner
                 .try_decode_table_provider(rest, table_ref, schema, ctx),
         }
+    }
+
+    fn try_decode_file_format(
+        &self,
+        buf: &[u8],
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn FileFormatFactory>> {
+        match decode(buf)? {
+            Message::Ours(Node::FlowBinFormat, _) => Ok(Arc::new(FlowBinFormatFactory)),
+            Message::Ours(..) => Err(DataFusionError::Internal(
+                "a flow-models plan node where a file format was expected".into(),
+            )),
+            Message::Theirs(rest) => self.inner.try_decode_file_format(rest, ctx),
+        }
+    }
+
+    fn try_encode_file_format(
+        &self,
+        buf: &mut Vec<u8>,
+        node: Arc<dyn FileFormatFactory>,
+    ) -> Result<()> {
+        let any: &dyn Any = node.as_ref();
+        if any.is::<FlowBinFormatFactory>() {
+            return encode(&Node::FlowBinFormat, &[], buf);
+        }
+        theirs(buf, |buf| self.inner.try_encode_file_format(buf, node))
     }
 
     fn try_encode_table_provider(
@@ -176,6 +221,18 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
                 traces: absolute(table.traces()),
             };
             return encode(&node, &[], buf);
+        }
+        if let Some(table) = node.downcast_ref::<HistTable>() {
+            // A local trace by its absolute path: the client's working directory is not the
+            // scheduler's. (A registered table's name cannot travel: the catalog stays here.)
+            let source = table.source();
+            let source = match std::path::Path::new(source).exists() {
+                true => std::path::absolute(source)
+                    .map_or(source.to_string(), |p| p.to_string_lossy().into_owned()),
+                false => source.to_string(),
+            };
+            let spec = table.spec().clone();
+            return encode(&Node::HistTable { source, spec }, &[], buf);
         }
         if let Some(table) = node.downcast_ref::<FlowListing>() {
             let node = Node::Listing {
@@ -204,6 +261,17 @@ fn our_file_scan(node: &dyn ExecutionPlan) -> Option<(&FileScanConfig, ScanSourc
     Some((config, ScanSource::of(config.file_source().as_ref())?))
 }
 
+/// The one input of a decoded operator.
+fn only_input(inputs: &[Arc<dyn ExecutionPlan>]) -> Result<Arc<dyn ExecutionPlan>> {
+    match inputs {
+        [input] => Ok(input.clone()),
+        _ => Err(DataFusionError::Internal(format!(
+            "a flow-models operator with {} inputs, expected 1",
+            inputs.len()
+        ))),
+    }
+}
+
 impl PhysicalExtensionCodec for FlowPhysicalCodec {
     fn try_decode(
         &self,
@@ -223,6 +291,19 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
                     parse_protobuf_file_scan_config(&conf, &decode_ctx, proto_converter, source)?;
                 Ok(DataSourceExec::from_data_source(config))
             }
+            Message::Ours(Node::HistPartial { spec }, _) => {
+                Ok(Arc::new(HistPartialExec::new(only_input(inputs)?, spec)))
+            }
+            Message::Ours(Node::Hist { spec }, _) => {
+                Ok(Arc::new(HistExec::new(only_input(inputs)?, spec)))
+            }
+            Message::Ours(Node::FlowBinSink { target }, payload) => {
+                let schema = datafusion_proto::protobuf::Schema::decode(payload)
+                    .map_err(|e| DataFusionError::Internal(format!("a trace's columns: {e}")))?;
+                let schema = Arc::new(Schema::try_from(&schema)?);
+                let sink = Arc::new(FlowBinSink::new(target, schema));
+                Ok(Arc::new(DataSinkExec::new(only_input(inputs)?, sink, None)))
+            }
             Message::Ours(..) => Err(DataFusionError::Internal(
                 "a flow-models table where an execution plan was expected".into(),
             )),
@@ -239,6 +320,22 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
         if let Some((config, source)) = our_file_scan(node.as_ref()) {
             let conf = serialize_file_scan_config(config, self, proto_converter)?;
             return encode(&Node::FileScan { source }, &conf.encode_to_vec(), buf);
+        }
+        if let Some(exec) = node.downcast_ref::<DataSinkExec>() {
+            let sink: &dyn Any = exec.sink();
+            if let Some(sink) = sink.downcast_ref::<FlowBinSink>() {
+                let target = sink.target().to_string();
+                let schema = datafusion_proto::protobuf::Schema::try_from(sink.schema().as_ref())?;
+                return encode(&Node::FlowBinSink { target }, &schema.encode_to_vec(), buf);
+            }
+        }
+        if let Some(hist) = node.downcast_ref::<HistPartialExec>() {
+            let spec = hist.spec().clone();
+            return encode(&Node::HistPartial { spec }, &[], buf);
+        }
+        if let Some(hist) = node.downcast_ref::<HistExec>() {
+            let spec = hist.spec().clone();
+            return encode(&Node::Hist { spec }, &[], buf);
         }
         theirs(buf, |buf| self.inner.try_encode(node, buf, proto_converter))
     }

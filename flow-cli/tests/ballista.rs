@@ -123,17 +123,19 @@ fn start_sql_with(statements: &[&str], remote: Option<&str>, env: &[(&str, Strin
         .unwrap()
 }
 
-/// What `child` printed, once it exits; `None` (and killed) after a minute.
-fn finish(mut child: Child) -> Option<Output> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            return None;
+/// What `child` printed, once it exits (read while it runs: its output may be more than a
+/// pipe holds); `None` (and killed) after a minute.
+fn finish(child: Child) -> Option<Output> {
+    let pid = child.id().to_string();
+    let (done, output) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    match output.recv_timeout(Duration::from_secs(60)) {
+        Ok(o) => Some(o.unwrap()),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            None
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
-    Some(child.wait_with_output().unwrap())
 }
 
 fn sql(statements: &[&str], remote: Option<&str>) -> Option<Output> {
@@ -216,6 +218,10 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
             "SELECT prot, count(*), sum(packets), sum(octets), min(first), max(last), \
              count(DISTINCT sa3) FROM nfcapd({nfcapd}) GROUP BY prot ORDER BY prot"
         ),
+        // The fast histogram: partial histograms where the partitions are read, merged in
+        // partition order in one task.
+        format!("SELECT * FROM flow_hist('{sample}', 'length', 0)"),
+        format!("SELECT * FROM flow_hist('{sample}', 'size', 12, 'duration', 'rate', 'aggs')"),
         // nfdump's pipe text of both versions.
         format!("SELECT count(*), sum(packets), sum(octets), min(sp), max(dp) FROM pipe({pipe})"),
     ];
@@ -237,6 +243,99 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
             "{q} on the cluster:\n{got}\nlocally:\n{want}"
         );
     }
+    // `hist --remote` writes what `hist` writes (the rate sums to the last digits: the cluster
+    // reads the trace in other partitions).
+    for flags in [
+        &["-x", "length", "-b", "12"][..],
+        &["-x", "duration", "-b", "12", "-c", "rate"],
+    ] {
+        let run = |remote: Option<&str>| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_flow-models"));
+            c.arg("hist").args(flags).arg(&sample);
+            if let Some(url) = remote {
+                c.args(["--remote", url]);
+            }
+            let o = finish(
+                c.stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap(),
+            );
+            let o = o.unwrap_or_else(|| panic!("hist {flags:?}: no answer\n{}", cluster.logs()));
+            assert!(
+                o.status.success(),
+                "hist {flags:?}: {}\n{}",
+                text(&o.stderr),
+                cluster.logs()
+            );
+            text(&o.stdout)
+        };
+        let (want, got) = (run(None), run(Some(&cluster.url)));
+        assert!(want.lines().count() > 5, "{want}");
+        match flags.contains(&"rate") {
+            true => assert!(
+                same_numbers(&got, &want),
+                "hist {flags:?}:\n{got}\nlocally:\n{want}"
+            ),
+            false => assert_eq!(got, want, "hist {flags:?}"),
+        }
+    }
+    // COPY … STORED AS FLOWBIN, written by an executor: the trace holds the same flows and
+    // the same column files as one written locally.
+    let out = tempfile::tempdir().unwrap();
+    let copy = |dir: &str, remote: Option<&str>| {
+        let target = out.path().join(dir);
+        let q = format!(
+            "COPY (SELECT * FROM flowbin('{sample}') WHERE prot = 6) TO '{}' STORED AS FLOWBIN",
+            target.display()
+        );
+        let o = sql(&[q.as_str()], remote).unwrap_or_else(|| panic!("{q}: no answer"));
+        assert!(
+            o.status.success(),
+            "{q}: {}\n{}",
+            text(&o.stderr),
+            cluster.logs()
+        );
+        let mut names: Vec<String> = std::fs::read_dir(&target)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let check = format!(
+            "SELECT count(*), sum(packets), sum(octets), min(first), max(last), sum(sp * dp) \
+             FROM flowbin('{}')",
+            target.display()
+        );
+        let o = sql(&[check.as_str()], None).unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        (names, text(&o.stdout))
+    };
+    let (local, remote) = (copy("local", None), copy("remote", Some(&cluster.url)));
+    assert!(local.0.contains(&"octets.Q".to_string()), "{:?}", local.0);
+    assert_eq!(remote, local);
+    let filtered = sql(
+        &[&format!(
+            "SELECT count(*), sum(packets), sum(octets), min(first), max(last), sum(sp * dp) \
+             FROM flowbin('{sample}') WHERE prot = 6"
+        )],
+        None,
+    )
+    .unwrap();
+    assert_eq!(local.1, text(&filtered.stdout));
+
+    let o = Command::new(env!("CARGO_BIN_EXE_flow-models"))
+        .args([
+            "hist",
+            "--filter",
+            "prot = 6",
+            "--remote",
+            &cluster.url,
+            &sample,
+        ])
+        .output()
+        .unwrap();
+    assert!(text(&o.stderr).contains("hist --remote takes no --skip-in, --count-in or --filter"));
+
     // Both executors ran tasks (their logs), and their shuffle files are in their work
     // directories.
     for i in 0..2 {

@@ -1,17 +1,21 @@
 //! `flow-models hist`: histogram of flow length, size, duration or rate (csv_hist), through the
 //! fast path of `flow_udfs::hist`.
 
-use crate::input::{self, CutArgs, InputArgs};
+use crate::input::{self, CutArgs, InputArgs, InputFormat};
 use crate::session::SpillArgs;
 use crate::stdout::Stdout;
 use crate::{progress, report, session};
+use arrow::array::RecordBatch;
+use arrow::compute::concat_batches;
 use clap::ValueEnum;
 use datafusion::common::Result;
 use datafusion::common::plan_err;
 use flow_udfs::hist::{
-    HistOutput, HistSpec, SumColumn, XValue, histogram_and_plan, write_csv_hist, write_hist,
+    HistOutput, HistSpec, HistTable, SumColumn, XValue, histogram_and_plan, write_csv_hist,
+    write_hist,
 };
 use std::io::{BufWriter, Write};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum X {
@@ -61,6 +65,7 @@ pub enum OutFormat {
     flow-models hist -x size -b 0 -c duration -c rate --filter \"prot = 17\" -O udp.csv examples/data/sample\n\n\
     Bins: -b 0 gives one bin per value; -b B > 0 logarithmic bins of width 2^max(0, bit_length(x) - B).\n\
     Sums are exact integers (rate_sum: compensated floating sum), printed as integers like the original.\n\
+    --remote df://HOST:PORT computes it on a Ballista cluster (see `flow-models scheduler --help`).\n\
     --skip-in/--count-in cut the input before --filter (a SQL boolean expression over the flow\n\
     columns, replacing flow-models' Python --filter-expr). Output files are written atomically.")]
 pub struct Args {
@@ -90,6 +95,10 @@ pub struct Args {
     pub cut: CutArgs,
     #[command(flatten)]
     pub memory: SpillArgs,
+    /// Compute on the Ballista cluster of this scheduler (df://HOST:PORT): one binary trace
+    /// (a path or object-store URL the cluster reads), without --skip-in/--count-in/--filter
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
 }
 
 impl Args {
@@ -108,7 +117,8 @@ impl Args {
     }
 }
 
-pub async fn run(mut args: Args) -> Result<()> {
+/// The histogram computed on this machine, with a progress bar.
+async fn local(args: &mut Args) -> Result<RecordBatch> {
     // Skipping and counting need the input in order (one partition); otherwise use every core.
     let cut = args.cut.cut();
     let ctx = session::spilling_context(cut.needs_order(), std::mem::take(&mut args.memory))?;
@@ -120,6 +130,31 @@ pub async fn run(mut args: Args) -> Result<()> {
     let (batch, plan) = histogram_and_plan(df, &args.spec(), move |n| tick.inc(n as u64)).await?;
     bar.finish_and_clear();
     report::skipped(plan.as_ref());
+    Ok(batch)
+}
+
+/// The histogram computed on the cluster at `url`: `flow_hist` of the trace (partial
+/// histograms where the trace's partitions are read, merged in one task).
+async fn remote(url: &str, args: &mut Args) -> Result<RecordBatch> {
+    let trace = match args.input.inputs.as_slice() {
+        [trace] if args.input.in_format == InputFormat::Binary => trace.clone(),
+        _ => return plan_err!("hist --remote reads one binary trace (-i binary, one input)"),
+    };
+    let cut = &args.cut;
+    if cut.skip_in > 0 || cut.count_in.is_some() || cut.filter.is_some() {
+        return plan_err!("hist --remote takes no --skip-in, --count-in or --filter");
+    }
+    let ctx = session::remote_context(url, std::mem::take(&mut args.memory)).await?;
+    let table = HistTable::new(trace, args.spec());
+    let batches = ctx.read_table(Arc::new(table))?.collect().await?;
+    Ok(concat_batches(&args.spec().output_schema(), &batches)?)
+}
+
+pub async fn run(mut args: Args) -> Result<()> {
+    let batch = match args.remote.clone() {
+        Some(url) => remote(&url, &mut args).await?,
+        None => local(&mut args).await?,
+    };
     let format = match args.out_format {
         OutFormat::CsvHist => HistOutput::CsvHist,
         OutFormat::Parquet => HistOutput::Parquet,

@@ -114,10 +114,7 @@ impl FlowFormat for FlowBinFormat {
         if !conf.table_partition_cols.is_empty() {
             return not_impl_err!("FLOWBIN cannot write PARTITIONED BY output");
         }
-        let sink = FlowBinSink {
-            target: conf.original_url.clone(),
-            schema: conf.output_schema().clone(),
-        };
+        let sink = FlowBinSink::new(conf.original_url.clone(), conf.output_schema().clone());
         Ok(Arc::new(DataSinkExec::new(
             input,
             Arc::new(sink),
@@ -139,12 +136,24 @@ impl OpenerFactory for FlowBinFormat {
     }
 }
 
-/// Writes the whole input as one trace at `target`, replacing it atomically.
+/// Writes the whole input as one trace at `target`, replacing it atomically. Plain data (the
+/// target and the columns), so that a codec can ship it.
 #[derive(Debug)]
-struct FlowBinSink {
+pub struct FlowBinSink {
     /// A local directory or an object-store URL.
     target: String,
     schema: SchemaRef,
+}
+
+impl FlowBinSink {
+    pub fn new(target: String, schema: SchemaRef) -> Self {
+        Self { target, schema }
+    }
+
+    /// The trace written: a local directory or an object-store URL.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
 }
 
 impl DisplayAs for FlowBinSink {

@@ -13,6 +13,6 @@ pub mod table;
 pub mod writer;
 
 pub use direct::ALIGN as DIRECT_ALIGN;
-pub use format::{FlowBinFormatFactory, FlowBinTableFactory};
+pub use format::{FlowBinFormatFactory, FlowBinSink, FlowBinTableFactory};
 pub use table::FlowBinTable;
 pub use writer::{FlowBinWriter, RemoteTraceWriter};

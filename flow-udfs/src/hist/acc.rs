@@ -8,7 +8,7 @@ use crate::duration::{flow_duration, flow_rate};
 use arrow::array::{
     Array, ArrayRef, AsArray, Decimal128Array, Float64Array, RecordBatch, UInt64Array,
 };
-use arrow::datatypes::{ArrowPrimitiveType, Int64Type, UInt64Type};
+use arrow::datatypes::{ArrowPrimitiveType, Decimal128Type, Float64Type, Int64Type, UInt64Type};
 use datafusion::common::{Result, exec_err};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -336,8 +336,8 @@ impl HistAcc {
         }
     }
 
-    /// The non-empty bins in ascending order, as a batch of [`HistSpec::output_schema`].
-    pub fn finish(mut self) -> Result<RecordBatch> {
+    /// The non-empty bins in ascending order of `bin_lo`, with their sums.
+    fn bins(mut self) -> Vec<(i128, Sums)> {
         let mut bins: Vec<(i128, Sums)> = std::mem::take(&mut self.sparse).into_iter().collect();
         for (k, cell) in self.cells.iter().enumerate() {
             if cell.flows == 0 {
@@ -363,33 +363,136 @@ impl HistAcc {
             ));
         }
         bins.sort_unstable_by_key(|(lo, _)| *lo);
-
-        let exact = |f: &dyn Fn(&(i128, Sums)) -> i128| -> Result<ArrayRef> {
-            let a = Decimal128Array::from_iter_values(bins.iter().map(f));
-            Ok(Arc::new(a.with_data_type(EXACT)))
-        };
-        let mut columns = vec![
-            exact(&|b| b.0)?,
-            exact(&|b| b.1.hi)?,
-            Arc::new(UInt64Array::from_iter_values(
-                bins.iter().map(|b| b.1.flows),
-            )) as ArrayRef,
-            exact(&|b| b.1.packets as i128)?,
-            exact(&|b| b.1.octets as i128)?,
-        ];
-        for c in &self.spec.columns {
-            columns.push(match c {
-                SumColumn::Duration => exact(&|b| b.1.duration)?,
-                SumColumn::Aggs => exact(&|b| b.1.aggs as i128)?,
-                SumColumn::Rate => Arc::new(
-                    bins.iter()
-                        .map(|b| b.1.rate.value())
-                        .collect::<Float64Array>(),
-                ) as ArrayRef,
-            });
-        }
-        Ok(RecordBatch::try_new(self.spec.output_schema(), columns)?)
+        bins
     }
+
+    /// The non-empty bins in ascending order, as a batch of [`HistSpec::output_schema`].
+    pub fn finish(self) -> Result<RecordBatch> {
+        let schema = self.spec.output_schema();
+        let columns = bin_columns(&self.spec.clone(), &self.bins(), false)?;
+        Ok(RecordBatch::try_new(schema, columns)?)
+    }
+
+    /// The accumulator of `partition` as a batch of [`HistSpec::state_schema`]: its non-empty
+    /// bins with every sum as it stands (a rate sum with its compensation), so that
+    /// [`HistAcc::from_state`] rebuilds it exactly and merging partial histograms in partition
+    /// order gives what merging the accumulators gives.
+    pub fn state(self, partition: u64) -> Result<RecordBatch> {
+        let spec = self.spec.clone();
+        let bins = self.bins();
+        let mut columns =
+            vec![Arc::new(UInt64Array::from(vec![partition; bins.len()])) as ArrayRef];
+        columns.extend(bin_columns(&spec, &bins, true)?);
+        Ok(RecordBatch::try_new(spec.state_schema(), columns)?)
+    }
+
+    /// The accumulator a batch of [`HistAcc::state`] holds, and its partition (`None` for a
+    /// batch without bins).
+    pub fn from_state(spec: &HistSpec, batch: &RecordBatch) -> Result<(Option<u64>, Self)> {
+        if batch.schema().fields() != spec.state_schema().fields() {
+            return exec_err!(
+                "a partial histogram with columns {:?}, expected those of {:?}",
+                batch.schema(),
+                spec.state_schema()
+            );
+        }
+        let mut acc = HistAcc::new(spec);
+        let exact = |i: usize| batch.column(i).as_primitive::<Decimal128Type>().values();
+        let floats = |i: usize| batch.column(i).as_primitive::<Float64Type>().values();
+        let partition = batch.column(0).as_primitive::<UInt64Type>().values();
+        let (lo, hi, packets, octets) = (exact(1), exact(2), exact(4), exact(5));
+        let flows = batch.column(3).as_primitive::<UInt64Type>().values();
+        let (mut duration, mut rate, mut aggs) = (None, None, None);
+        let mut at = 6;
+        for c in &spec.columns {
+            match c {
+                SumColumn::Duration => duration = Some(exact(at)),
+                SumColumn::Aggs => aggs = Some(exact(at)),
+                SumColumn::Rate => {
+                    rate = Some((floats(at), floats(at + 1)));
+                    at += 1;
+                }
+            }
+            at += 1;
+        }
+        for row in 0..batch.num_rows() {
+            let sums = Sums {
+                hi: hi[row],
+                flows: flows[row],
+                packets: packets[row] as u128,
+                octets: octets[row] as u128,
+                duration: duration.map_or(0, |d| d[row]),
+                rate: rate.map_or(Compensated::default(), |(s, c)| Compensated {
+                    sum: s[row],
+                    comp: c[row],
+                }),
+                aggs: aggs.map_or(0, |a| a[row] as u128),
+            };
+            let dense = u64::try_from(lo[row]).ok().and_then(|x| acc.dense.index(x));
+            match dense {
+                Some(k) => acc.set_dense(k, &sums),
+                None => {
+                    acc.sparse.insert(lo[row], sums);
+                }
+            }
+        }
+        Ok((partition.first().copied(), acc))
+    }
+
+    /// Sets dense cell `k` to `sums`.
+    fn set_dense(&mut self, k: usize, sums: &Sums) {
+        self.cells[k] = Cell {
+            flows: sums.flows,
+            packets: sums.packets as u64,
+            octets: sums.octets as u64,
+        };
+        let (hp, ho) = ((sums.packets >> 64) as u64, (sums.octets >> 64) as u64);
+        if hp | ho != 0 {
+            self.carries.insert(k, (hp, ho));
+        }
+        if let Some(d) = self.duration.get_mut(k) {
+            *d = sums.duration;
+        }
+        if let (Some(s), Some(c)) = (self.rate_sum.get_mut(k), self.rate_comp.get_mut(k)) {
+            (*s, *c) = (sums.rate.sum, sums.rate.comp);
+        }
+        if let Some(a) = self.aggs.get_mut(k) {
+            *a = sums.aggs;
+        }
+    }
+}
+
+/// The columns of `bins` after the partition: those of [`HistSpec::output_schema`], or with
+/// `state` those of [`HistSpec::state_schema`] (a rate sum and its compensation apart).
+fn bin_columns(spec: &HistSpec, bins: &[(i128, Sums)], state: bool) -> Result<Vec<ArrayRef>> {
+    let exact = |f: &dyn Fn(&(i128, Sums)) -> i128| -> Result<ArrayRef> {
+        let a = Decimal128Array::from_iter_values(bins.iter().map(f));
+        Ok(Arc::new(a.with_data_type(EXACT)))
+    };
+    let floats = |f: &dyn Fn(&Compensated) -> f64| -> ArrayRef {
+        Arc::new(bins.iter().map(|b| f(&b.1.rate)).collect::<Float64Array>())
+    };
+    let mut columns = vec![
+        exact(&|b| b.0)?,
+        exact(&|b| b.1.hi)?,
+        Arc::new(UInt64Array::from_iter_values(
+            bins.iter().map(|b| b.1.flows),
+        )) as ArrayRef,
+        exact(&|b| b.1.packets as i128)?,
+        exact(&|b| b.1.octets as i128)?,
+    ];
+    for c in &spec.columns {
+        match c {
+            SumColumn::Duration => columns.push(exact(&|b| b.1.duration)?),
+            SumColumn::Aggs => columns.push(exact(&|b| b.1.aggs as i128)?),
+            SumColumn::Rate if state => {
+                columns.push(floats(&|r| r.sum));
+                columns.push(floats(&|r| r.comp));
+            }
+            SumColumn::Rate => columns.push(floats(&|r| r.value())),
+        }
+    }
+    Ok(columns)
 }
 
 #[cfg(test)]
@@ -411,6 +514,104 @@ mod tests {
             .as_primitive::<arrow::datatypes::Decimal128Type>()
             .values()
             .to_vec()
+    }
+
+    /// Accumulators rebuilt from their partial histograms merge as the accumulators do:
+    /// dense and sparse bins, carries past 64 bits, every extra sum, a rate's compensation.
+    #[test]
+    fn partial_histograms_merge_as_their_accumulators() {
+        let schema = Arc::new(Schema::new(
+            [
+                "packets", "octets", "aggs", "first", "first_ms", "last", "last_ms",
+            ]
+            .map(|n| {
+                let t = if n.starts_with('f') || n.starts_with('l') {
+                    DataType::Int64
+                } else {
+                    DataType::UInt64
+                };
+                Field::new(n, t, false)
+            })
+            .to_vec(),
+        ));
+        let batch = |seed: u64| {
+            let n = 500;
+            let v = |f: &dyn Fn(u64) -> u64| -> Vec<u64> {
+                (0..n).map(|i| f(seed * 1000 + i)).collect()
+            };
+            let packets = v(&|i| {
+                if i % 97 == 0 {
+                    u64::MAX - i
+                } else {
+                    1 + i % 300
+                }
+            });
+            let octets = v(&|i| {
+                if i % 89 == 0 {
+                    u64::MAX
+                } else {
+                    40 + (i * 7919) % 100_000
+                }
+            });
+            let aggs = v(&|i| 1 + i % 3);
+            let first = v(&|i| 1_000 + i % 50);
+            let last = v(&|i| 1_000 + (i * 13) % 70);
+            let ms = v(&|i| (i * 37) % 1000);
+            let u = |v: Vec<u64>| Arc::new(UInt64Array::from(v)) as ArrayRef;
+            let s = |v: Vec<u64>| {
+                Arc::new(arrow::array::Int64Array::from_iter_values(
+                    v.into_iter().map(|x| x as i64),
+                )) as ArrayRef
+            };
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    u(packets),
+                    u(octets),
+                    u(aggs),
+                    s(first),
+                    s(ms.clone()),
+                    s(last),
+                    s(ms),
+                ],
+            )
+            .unwrap()
+        };
+        let all = vec![SumColumn::Duration, SumColumn::Rate, SumColumn::Aggs];
+        for (x, bits) in [
+            (XValue::Length, 0),
+            (XValue::Size, 12),
+            (XValue::Duration, 3),
+            (XValue::Rate, 12),
+            (XValue::Rate, 0),
+        ] {
+            let spec = HistSpec::new(x, bits, all.clone());
+            let accs = || {
+                (0..3u64).map(|p| {
+                    let mut acc = HistAcc::new(&spec);
+                    acc.update(&batch(p)).unwrap();
+                    acc.update(&batch(p + 10)).unwrap();
+                    acc
+                })
+            };
+            let mut direct = HistAcc::new(&spec);
+            accs().for_each(|a| direct.merge(a));
+            let mut rebuilt = HistAcc::new(&spec);
+            for (p, acc) in accs().enumerate() {
+                let state = acc.state(p as u64).unwrap();
+                let (partition, acc) = HistAcc::from_state(&spec, &state).unwrap();
+                assert_eq!(partition, Some(p as u64));
+                rebuilt.merge(acc);
+            }
+            let (a, b) = (direct.finish().unwrap(), rebuilt.finish().unwrap());
+            assert!(a.num_rows() > 10, "{x} {bits}: {} bins", a.num_rows());
+            assert_eq!(a, b, "{x} -b {bits}");
+        }
+        let spec = HistSpec::new(XValue::Length, 12, vec![]);
+        let empty = HistAcc::new(&spec).state(4).unwrap();
+        assert_eq!(HistAcc::from_state(&spec, &empty).unwrap().0, None);
+        let other = HistSpec::new(XValue::Length, 12, all);
+        assert!(HistAcc::from_state(&other, &empty).is_err());
     }
 
     /// 64-bit cell sums carry exactly, in `update` and in `merge`.

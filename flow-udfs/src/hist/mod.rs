@@ -11,7 +11,7 @@ mod table;
 
 pub use acc::HistAcc;
 pub use csv::{HistOutput, write_csv_hist, write_hist};
-pub use exec::{HistExec, accumulate};
+pub use exec::{HistExec, HistPartialExec, accumulate, hist_plan};
 pub use spec::{EXACT, HistSpec, SumColumn, XValue};
 pub use table::{FlowHistFunc, HistTable};
 

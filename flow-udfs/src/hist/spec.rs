@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// The value a flow is binned by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum XValue {
     /// packets
     Length,
@@ -21,7 +21,7 @@ pub enum XValue {
 }
 
 /// An extra column summed per bin (the original's `-c`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SumColumn {
     Duration,
     Rate,
@@ -59,6 +59,19 @@ impl SumColumn {
     }
 }
 
+impl fmt::Display for HistSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sums: Vec<_> = self.columns.iter().map(|c| c.name()).collect();
+        write!(
+            f,
+            "x={}, bits={}, sums=[{}]",
+            self.x,
+            self.bits,
+            sums.join(", ")
+        )
+    }
+}
+
 impl fmt::Display for XValue {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(match self {
@@ -71,7 +84,7 @@ impl fmt::Display for XValue {
 }
 
 /// A histogram request. Plain data, so a plan node holding it can be serialised.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct HistSpec {
     pub x: XValue,
     /// Bits of the logarithmic bins; 0 = one bin per value.
@@ -144,6 +157,19 @@ impl HistSpec {
                 EXACT
             };
             fields.push(Field::new(format!("{}_sum", c.name()), t, false));
+        }
+        Arc::new(Schema::new(fields))
+    }
+
+    /// The columns of a partial histogram (`HistAcc::state`): the partition it was read from,
+    /// then the output columns, a rate sum followed by its compensation (`rate_comp`).
+    pub fn state_schema(&self) -> SchemaRef {
+        let mut fields = vec![Field::new("partition", DataType::UInt64, false)];
+        for f in self.output_schema().fields() {
+            fields.push(f.as_ref().clone());
+            if f.name() == "rate_sum" {
+                fields.push(Field::new("rate_comp", DataType::Float64, false));
+            }
         }
         Arc::new(Schema::new(fields))
     }

@@ -2,7 +2,7 @@
 //! histogram as a SQL table function. The first argument names a registered table or view (any
 //! format, filtered views included); anything else is opened as a binary trace directory.
 
-use super::exec::HistExec;
+use super::exec::hist_plan;
 use super::spec::{HistSpec, SumColumn, XValue};
 use crate::named;
 use arrow::datatypes::SchemaRef;
@@ -69,6 +69,21 @@ pub struct HistTable {
     spec: HistSpec,
 }
 
+impl HistTable {
+    /// The histogram `spec` of `source`: a registered table's name or a trace's path or URL.
+    pub fn new(source: String, spec: HistSpec) -> Self {
+        Self { source, spec }
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn spec(&self) -> &HistSpec {
+        &self.spec
+    }
+}
+
 #[async_trait]
 impl TableProvider for HistTable {
     fn schema(&self) -> SchemaRef {
@@ -104,7 +119,6 @@ impl TableProvider for HistTable {
             .project(self.spec.input_exprs())?
             .build()?;
         let input = state.create_physical_plan(&plan).await?;
-        let hist: Arc<dyn ExecutionPlan> = Arc::new(HistExec::new(input, self.spec.clone()));
-        crate::projected(hist, projection)
+        crate::projected(hist_plan(input, self.spec.clone()), projection)
     }
 }
