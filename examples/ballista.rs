@@ -1,8 +1,8 @@
 //! A Ballista cluster in one process: a scheduler and two executors started as tasks (as
 //! `flow-models scheduler` and `flow-models executor` run them), then the canonical queries —
 //! the histogram of `sql/hist.sql` and a mixture fitted to it (`sql/fit.sql` over that
-//! histogram) — run on the cluster. The counts and integer sums are compared with the local
-//! answer (floating-point sums such as `rate_sum` are added in the order partial results
+//! histogram), then `flow_hist` — run on the cluster. The counts and integer sums are compared
+//! with the local answer (floating-point sums such as `rate_sum` are added in the order partial results
 //! arrive, so their last digits may differ from run to run, as between partitionings locally).
 //!
 //! Run: `cargo run --example ballista [TRACE_DIR]`
@@ -11,50 +11,16 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::common::Result;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use flow_ballista::{ExecutorOptions, SchedulerOptions};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
-
-fn free_address() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-async fn listening(address: SocketAddr) {
-    while TcpStream::connect(address).is_err() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let trace = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "examples/data/sample".into());
-    let scheduler = free_address();
-    tokio::spawn(flow_ballista::run_scheduler(SchedulerOptions {
-        bind: scheduler,
-        executor_timeout_seconds: 30,
-    }));
-    listening(scheduler).await;
     let work =
         tempfile::tempdir().map_err(|e| datafusion::error::DataFusionError::External(e.into()))?;
-    for i in 0..2 {
-        let bind = free_address();
-        tokio::spawn(flow_ballista::run_executor(ExecutorOptions {
-            scheduler,
-            bind,
-            grpc_port: free_address().port(),
-            concurrent_tasks: 1,
-            work_dir: Some(work.path().join(format!("executor-{i}"))),
-        }));
-        listening(bind).await;
-    }
-
-    let url = format!("df://{scheduler}");
+    let url = flow_ballista::start_in_process(2, 1, work.path()).await?;
     let remote =
         flow_ballista::remote_context(&url, SessionConfig::new(), Arc::new(RuntimeEnv::default()))
             .await?;
@@ -76,10 +42,15 @@ async fn main() -> Result<()> {
     let sums = "SELECT count(*), sum(packets), sum(octets), \
                 sum(CAST(flow_duration(first, first_ms, last, last_ms, packets) AS DECIMAL(38, 0))) \
                 AS duration FROM flows";
-    let on_cluster = pretty_format_batches(&remote.sql(sums).await?.collect().await?)?;
-    let here = pretty_format_batches(&local.sql(sums).await?.collect().await?)?;
-    println!("{on_cluster}");
-    let same = on_cluster.to_string() == here.to_string();
+    // The fast histogram: partial histograms where the trace is read, merged in one task.
+    let fast = format!("SELECT * FROM flow_hist('{trace}', 'length', 12)");
+    let mut same = true;
+    for query in [sums, fast.as_str()] {
+        let on_cluster = pretty_format_batches(&remote.sql(query).await?.collect().await?)?;
+        let here = pretty_format_batches(&local.sql(query).await?.collect().await?)?;
+        println!("{on_cluster}");
+        same &= on_cluster.to_string() == here.to_string();
+    }
     println!(
         "on the cluster ({url}) and locally: {}",
         if same { "the same" } else { "DIFFERENT" }

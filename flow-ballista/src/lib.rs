@@ -159,3 +159,50 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         .await
         .map_err(|e| ballista_error("executor", e))
 }
+
+/// An address on 127.0.0.1 free when asked.
+fn free_address() -> Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
+
+/// Waits until something listens at `address` (at most `secs` seconds).
+async fn listening(address: SocketAddr, what: &str, secs: u64) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while tokio::net::TcpStream::connect(address).await.is_err() {
+        if std::time::Instant::now() > deadline {
+            return Err(ballista_error(what, format!("not listening at {address}")));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// A cluster in this process, on 127.0.0.1 (Ballista's "standalone" mode, with our codecs and
+/// functions): a scheduler and `executors` executors of `slots` task slots each, their shuffle
+/// files under `work_dir`, run as tasks of the current runtime until it ends. Returns the
+/// scheduler's URL for [`remote_context`].
+pub async fn start_in_process(
+    executors: usize,
+    slots: usize,
+    work_dir: &std::path::Path,
+) -> Result<String> {
+    let scheduler = free_address()?;
+    tokio::spawn(run_scheduler(SchedulerOptions {
+        bind: scheduler,
+        executor_timeout_seconds: 30,
+    }));
+    listening(scheduler, "the scheduler", 30).await?;
+    for i in 0..executors {
+        let bind = free_address()?;
+        tokio::spawn(run_executor(ExecutorOptions {
+            scheduler,
+            bind,
+            grpc_port: free_address()?.port(),
+            concurrent_tasks: slots,
+            work_dir: Some(work_dir.join(format!("executor-{i}"))),
+        }));
+        listening(bind, "an executor", 30).await?;
+    }
+    Ok(format!("df://{scheduler}"))
+}
