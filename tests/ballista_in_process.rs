@@ -46,6 +46,10 @@ async fn queries_on_an_in_process_cluster_equal_local_ones() {
             "SELECT log_bin(octets, 4) AS bin, count(*) FROM flowbin('{sample}') \
              GROUP BY bin ORDER BY bin"
         ),
+        format!(
+            "SELECT count(*), sum(packets), sum(octets), sum(aggs), max(last) \
+             FROM flow_merge('{sample}', 2, 10)"
+        ),
     ];
     for q in &queries {
         let run = |ctx: &SessionContext| {

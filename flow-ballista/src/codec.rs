@@ -7,7 +7,9 @@
 //! Known today: the tables of binary traces (`flowbin(…)`, `FlowBinTable`) and of flow files
 //! (`nfcapd(…)`, `csv_flow(…)`, `pipe(…)`, `STORED AS NFCAPD|CSV_FLOW|PIPE`: `FlowListing`),
 //! their scans (DataFusion file scans over our file sources), and `flow_hist(…)` (`HistTable`)
-//! with its two operators, and `COPY … STORED AS FLOWBIN` (the format and its sink). A plan
+//! with its two operators, `flow_merge(…)` (`MergeTable`, merged by key partitions on a
+//! cluster: `RowIndexExec`, `MergeExec`), and `COPY … STORED AS FLOWBIN` (the format and its
+//! sink). A plan
 //! holding another of our operators fails to encode with DataFusion's error naming it.
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
@@ -34,6 +36,8 @@ use flow_provider::binary::{FlowBinFormatFactory, FlowBinSink, FlowBinTable};
 use flow_provider::listing::FlowListing;
 use flow_provider::plan_data::{FileKind, ScanSource};
 use flow_udfs::hist::{HistExec, HistPartialExec, HistSpec, HistTable};
+use flow_udfs::merge::{MergeExec, MergeParams, MergeTable, Mode};
+use flow_udfs::row_index::RowIndexExec;
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
@@ -64,6 +68,12 @@ enum Node {
     HistPartial { spec: HistSpec },
     /// A `HistExec` (its input is the node's input).
     Hist { spec: HistSpec },
+    /// `flow_merge(…)`: the timeouts; the payload is the merged table's own encoding.
+    MergeTable { params: MergeParams },
+    /// A `RowIndexExec` (its input is the node's input).
+    RowIndex,
+    /// A `MergeExec` (its input is the node's input).
+    Merge { mode: Mode, params: MergeParams },
     /// `STORED AS FLOWBIN` in a `COPY`.
     FlowBinFormat,
     /// A `DataSinkExec` writing a trace at `target` (its input is the node's input); the
@@ -171,6 +181,12 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
             Message::Ours(Node::HistTable { source, spec }, _) => {
                 Ok(Arc::new(HistTable::new(source, spec)))
             }
+            // Merged by key partitions: the one-pass strategies read the whole input in one
+            // task, which a cluster's tasks (each given some partitions) cannot.
+            Message::Ours(Node::MergeTable { params }, inner) => {
+                let inner = self.try_decode_table_provider(inner, table_ref, schema, ctx)?;
+                Ok(Arc::new(MergeTable::by_key(inner, params)))
+            }
             Message::Ours(Node::Listing { kind, urls }, _) => {
                 Ok(Arc::new(FlowListing::reopen(kind, &urls)?))
             }
@@ -221,6 +237,12 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
                 traces: absolute(table.traces()),
             };
             return encode(&node, &[], buf);
+        }
+        if let Some(table) = node.downcast_ref::<MergeTable>() {
+            let mut inner = Vec::new();
+            self.try_encode_table_provider(table_ref, table.inner().clone(), &mut inner)?;
+            let params = table.params();
+            return encode(&Node::MergeTable { params }, &inner, buf);
         }
         if let Some(table) = node.downcast_ref::<HistTable>() {
             // A local trace by its absolute path: the client's working directory is not the
@@ -297,6 +319,14 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
             Message::Ours(Node::Hist { spec }, _) => {
                 Ok(Arc::new(HistExec::new(only_input(inputs)?, spec)))
             }
+            Message::Ours(Node::RowIndex, _) => {
+                Ok(Arc::new(RowIndexExec::try_new(only_input(inputs)?)?))
+            }
+            Message::Ours(Node::Merge { mode, params }, _) => Ok(Arc::new(MergeExec::try_new(
+                only_input(inputs)?,
+                mode,
+                params,
+            )?)),
             Message::Ours(Node::FlowBinSink { target }, payload) => {
                 let schema = datafusion_proto::protobuf::Schema::decode(payload)
                     .map_err(|e| DataFusionError::Internal(format!("a trace's columns: {e}")))?;
@@ -328,6 +358,13 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
                 let schema = datafusion_proto::protobuf::Schema::try_from(sink.schema().as_ref())?;
                 return encode(&Node::FlowBinSink { target }, &schema.encode_to_vec(), buf);
             }
+        }
+        if node.downcast_ref::<RowIndexExec>().is_some() {
+            return encode(&Node::RowIndex, &[], buf);
+        }
+        if let Some(merge) = node.downcast_ref::<MergeExec>() {
+            let (mode, params) = (merge.mode(), merge.params());
+            return encode(&Node::Merge { mode, params }, &[], buf);
         }
         if let Some(hist) = node.downcast_ref::<HistPartialExec>() {
             let spec = hist.spec().clone();

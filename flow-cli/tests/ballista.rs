@@ -222,6 +222,16 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         // partition order in one task.
         format!("SELECT * FROM flow_hist('{sample}', 'length', 0)"),
         format!("SELECT * FROM flow_hist('{sample}', 'size', 12, 'duration', 'rate', 'aggs')"),
+        // The merge, by key partitions on the cluster (a shuffle by key, sorts by time and
+        // input position): the same merged flows, every column of every flow.
+        format!(
+            "SELECT * FROM flow_merge('{sample}', 15, 300) ORDER BY first, first_ms, sa3, da3, \
+             sp, dp, prot, last, last_ms, packets, octets, aggs, af, inif, outif, sa0, sa1, sa2, \
+             da0, da1, da2"
+        ),
+        format!(
+            "SELECT count(*), sum(packets), sum(octets), sum(aggs) FROM flow_merge('{sample}', 1, 5)"
+        ),
         // nfdump's pipe text of both versions.
         format!("SELECT count(*), sum(packets), sum(octets), min(sp), max(dp) FROM pipe({pipe})"),
     ];

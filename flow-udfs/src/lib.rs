@@ -27,7 +27,7 @@ pub mod hist;
 pub mod merge;
 pub mod mixture;
 mod par;
-mod row_index;
+pub mod row_index;
 pub mod sort;
 pub mod summary;
 mod udf;

@@ -1,7 +1,8 @@
 //! `RowIndexExec`: appends each row's position in the input (`__row`, UInt64) so that sorts
 //! can break ties by input order, which makes them stable like numpy's lexsort. Positions are
-//! global across partitions: partition p starts after the rows of partitions 0..p, which holds
-//! for a single partition and for flowbin scans (consecutive row ranges with exact counts).
+//! global across partitions: a flowbin scan's partition starts at its first row's place in the
+//! concatenated traces (whatever partitions a task was given); any other input must be one
+//! partition.
 
 use arrow::array::{Array, ArrayRef, MutableArrayData, RecordBatch, UInt64Array, make_array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -16,7 +17,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
 use flow_provider::binary::dir::TraceDir;
-use flow_provider::binary::scan::{partition_rows, scanned_traces};
+use flow_provider::binary::scan::{partition_first_rows, scanned_traces};
 use futures::StreamExt;
 use std::fmt;
 use std::sync::Arc;
@@ -55,19 +56,19 @@ impl RowIndexExec {
     /// (then read it with one partition).
     pub fn try_new(input: Arc<dyn ExecutionPlan>) -> Result<Self> {
         let n = input.properties().partitioning.partition_count();
-        let mut offsets = vec![0u64; n];
-        if n > 1 {
-            let Some(rows) = flowbin_scan(&input).and_then(|s| partition_rows(s.as_ref())) else {
+        // From the scan's own row ranges, so that a scan restricted to some of its partitions
+        // (a distributed engine's task) still numbers its rows by their place in the input.
+        let offsets = match flowbin_scan(&input).and_then(|s| partition_first_rows(s.as_ref())) {
+            Some(offsets) => offsets,
+            None if n <= 1 => vec![0; n],
+            None => {
                 return Err(DataFusionError::Plan(format!(
                     "input positions need a single partition or a flowbin scan, got {} with \
                      {n} partitions",
                     input.name()
                 )));
-            };
-            for p in 1..n {
-                offsets[p] = offsets[p - 1] + rows[p - 1] as u64;
             }
-        }
+        };
         let mut fields: Vec<Field> = input
             .schema()
             .fields()

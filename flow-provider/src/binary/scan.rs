@@ -65,16 +65,15 @@ pub fn scan_plan(
         stats.total_byte_size = Precision::Exact(rows * width);
         stats
     };
+    let trace_rows = TraceRows::shared(traces, runtime);
     let groups = (0..partitions)
         .map(|p| {
             let (start, end) = (at(p), at(p + 1));
-            FileGroup::new(runs(&traces, start..end)).with_statistics(Arc::new(stats(end - start)))
+            let runs = trace_rows.runs(start..end);
+            FileGroup::new(runs).with_statistics(Arc::new(stats(end - start)))
         })
         .collect();
-    let source = FlowSource::new(
-        TraceRows { traces, runtime },
-        TableSchema::from(schema.clone()),
-    );
+    let source = FlowSource::new(trace_rows, TableSchema::from(schema.clone()));
     let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
         .with_file_groups(groups)
         .with_statistics(stats(rows))
@@ -104,42 +103,30 @@ pub fn scanned_traces(plan: &dyn ExecutionPlan) -> Option<&[TraceDir]> {
     trace_scan(plan).map(|(_, rows)| rows.traces())
 }
 
-/// The rows of each partition of a binary-trace scan (before any limit), if `plan` is one.
-pub fn partition_rows(plan: &dyn ExecutionPlan) -> Option<Vec<usize>> {
+/// The place in the concatenated traces of each partition's first row, if `plan` is a
+/// binary-trace scan (a partition's rows are consecutive from there). Read from the partitions'
+/// runs, so it holds for a scan restricted to some of its partitions too.
+pub fn partition_first_rows(plan: &dyn ExecutionPlan) -> Option<Vec<u64>> {
     let (config, rows) = trace_scan(plan)?;
-    let run = |f: &PartitionedFile| match &f.range {
-        Some(r) => (r.end - r.start) as usize,
-        None => rows.index_of(f.path()).map_or(0, |t| rows.traces[t].rows),
+    let starts: Vec<u64> = (rows.traces.iter())
+        .scan(0u64, |at, t| {
+            let start = *at;
+            *at += t.rows as u64;
+            Some(start)
+        })
+        .collect();
+    let first = |group: &FileGroup| -> Option<u64> {
+        let run = group.iter().next()?;
+        let trace = rows.index_of(run.path())?;
+        Some(starts[trace] + run.range.as_ref().map_or(0, |r| r.start as u64))
     };
     Some(
         config
             .file_groups
             .iter()
-            .map(|g| g.iter().map(run).sum())
+            .map(|g| first(g).unwrap_or(0))
             .collect(),
     )
-}
-
-/// How the name of a run's "file" finds its trace.
-fn key(trace: &TraceDir) -> object_store::path::Path {
-    object_store::path::Path::from(trace.location.to_string())
-}
-
-/// The runs of the global row range `rows`: its part of each trace.
-fn runs(traces: &[TraceDir], rows: Range<usize>) -> Vec<PartitionedFile> {
-    let mut out = Vec::new();
-    let mut first = 0;
-    for trace in traces {
-        let (start, end) = (rows.start.max(first), rows.end.min(first + trace.rows));
-        if start < end {
-            let bytes: u64 = trace.columns.iter().map(|c| c.bytes).sum();
-            let mut file = PartitionedFile::new(key(trace).to_string(), bytes);
-            file.object_meta.location = key(trace);
-            out.push(file.with_range((start - first) as i64, (end - first) as i64));
-        }
-        first += trace.rows;
-    }
-    out
 }
 
 /// What opens the runs of rows of a binary-trace scan: the traces, and the runtime whose
@@ -147,13 +134,32 @@ fn runs(traces: &[TraceDir], rows: Range<usize>) -> Vec<PartitionedFile> {
 #[derive(Clone)]
 pub struct TraceRows {
     traces: Arc<Vec<TraceDir>>,
+    /// The name of each trace's runs: its location, `#i` appended to a repeated one (a trace
+    /// listed twice is read twice, each copy at its own place).
+    names: Arc<Vec<object_store::path::Path>>,
     runtime: Arc<RuntimeEnv>,
 }
 
 impl TraceRows {
     pub fn new(traces: Vec<TraceDir>, runtime: Arc<RuntimeEnv>) -> Self {
-        let traces = Arc::new(traces);
-        Self { traces, runtime }
+        Self::shared(Arc::new(traces), runtime)
+    }
+
+    fn shared(traces: Arc<Vec<TraceDir>>, runtime: Arc<RuntimeEnv>) -> Self {
+        let mut names: Vec<object_store::path::Path> = Vec::with_capacity(traces.len());
+        for (i, trace) in traces.iter().enumerate() {
+            let mut name = object_store::path::Path::from(trace.location.to_string());
+            if names.contains(&name) {
+                name = object_store::path::Path::from(format!("{}#{i}", trace.location));
+            }
+            names.push(name);
+        }
+        let names = Arc::new(names);
+        Self {
+            traces,
+            names,
+            runtime,
+        }
     }
 
     pub fn traces(&self) -> &[TraceDir] {
@@ -162,7 +168,24 @@ impl TraceRows {
 
     /// The trace a run's file name names.
     fn index_of(&self, name: &object_store::path::Path) -> Option<usize> {
-        self.traces.iter().position(|t| key(t) == *name)
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// The runs of the global row range `rows`: its part of each trace.
+    fn runs(&self, rows: Range<usize>) -> Vec<PartitionedFile> {
+        let mut out = Vec::new();
+        let mut first = 0;
+        for (trace, name) in self.traces.iter().zip(self.names.iter()) {
+            let (start, end) = (rows.start.max(first), rows.end.min(first + trace.rows));
+            if start < end {
+                let bytes: u64 = trace.columns.iter().map(|c| c.bytes).sum();
+                let mut file = PartitionedFile::new(name.to_string(), bytes);
+                file.object_meta.location = name.clone();
+                out.push(file.with_range((start - first) as i64, (end - first) as i64));
+            }
+            first += trace.rows;
+        }
+        out
     }
 }
 
@@ -177,9 +200,7 @@ impl OpenerFactory for TraceRows {
     }
 
     fn opener(&self, scan: OpenerArgs) -> Result<Arc<dyn FileOpener>> {
-        let index = (self.traces.iter().enumerate())
-            .map(|(i, t)| (key(t), i))
-            .collect();
+        let index = (self.names.iter().cloned()).zip(0..).collect();
         Ok(Arc::new(RunOpener {
             traces: self.traces.clone(),
             index,

@@ -36,7 +36,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// How the operator's input is laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Mode {
     /// In (first, first_ms) order, partitions being consecutive row ranges; `partitions`
     /// output partitions, each taking the keys that hash to it.
@@ -113,6 +113,10 @@ impl MergeExec {
 
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    pub fn params(&self) -> MergeParams {
+        self.params
     }
 }
 

@@ -19,7 +19,7 @@ pub use table::{FlowMergeFunc, MergeTable, merge_plan};
 pub use trace::{Strategy, TraceMergeExec};
 
 /// Timeouts of the collector that split the flows, in whole milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MergeParams {
     pub inactive_ms: i64,
     pub active_ms: i64,

@@ -25,11 +25,37 @@ use std::sync::Arc;
 pub struct MergeTable {
     inner: Arc<dyn TableProvider>,
     params: MergeParams,
+    /// Always merge by key partitions (never the one-pass strategies of a trace, which read
+    /// every partition of the input in one task): for a distributed engine.
+    by_key: bool,
 }
 
 impl MergeTable {
     pub fn new(inner: Arc<dyn TableProvider>, params: MergeParams) -> Self {
-        Self { inner, params }
+        Self {
+            inner,
+            params,
+            by_key: false,
+        }
+    }
+
+    /// The same merge planned for a distributed engine: the input hash-partitioned by key
+    /// (a shuffle), each partition sorted by time and input position (spilling where it runs)
+    /// and merged on its own. Same flows as [`MergeTable::new`], in another order.
+    pub fn by_key(inner: Arc<dyn TableProvider>, params: MergeParams) -> Self {
+        Self {
+            inner,
+            params,
+            by_key: true,
+        }
+    }
+
+    pub fn inner(&self) -> &Arc<dyn TableProvider> {
+        &self.inner
+    }
+
+    pub fn params(&self) -> MergeParams {
+        self.params
     }
 }
 
@@ -44,6 +70,14 @@ pub fn merge_plan(
     if flowbin_scan(&scan).is_some() {
         return Ok(Arc::new(TraceMergeExec::new(scan, params, partitions)));
     }
+    merge_by_key(scan, params)
+}
+
+/// The merge of `scan` by key partitions: a per-key sort planned by DataFusion.
+fn merge_by_key(
+    scan: Arc<dyn ExecutionPlan>,
+    params: MergeParams,
+) -> Result<Arc<dyn ExecutionPlan>> {
     // Ties in (first, first_ms) keep input order where positions are known.
     let input: Arc<dyn ExecutionPlan> = match RowIndexExec::try_new(scan.clone()) {
         Ok(indexed) => Arc::new(indexed),
@@ -75,7 +109,10 @@ impl TableProvider for MergeTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let scan = self.inner.scan(state, None, &[], None).await?;
         let partitions = state.config().target_partitions();
-        let plan = merge_plan(scan, self.params, partitions)?;
+        let plan = match self.by_key {
+            true => merge_by_key(scan, self.params)?,
+            false => merge_plan(scan, self.params, partitions)?,
+        };
         crate::projected(plan, projection)
     }
 }
