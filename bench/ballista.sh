@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # flow-models on a Ballista cluster against locally, in one run, medians of REPS whole processes:
 # `SELECT count(*), sum(packets), sum(octets)`, sql/hist.sql (the plain GROUP BY histogram) and
-# `hist -x length -b 12` (the fast histogram: `hist --remote`, flow_hist on the cluster) over a
+# `hist -x length -b 12` (the fast histogram: `hist --remote`, flow_hist on the cluster) and the
+# count and sums of `flow_merge` (merged by key partitions on the cluster) over a
 # binary trace (default the 50 M trace), locally and on a cluster of one then two executors
 # started from the same binary on 127.0.0.1 (one scheduler; each executor with one task slot per
 # core). On one 2-core machine the executors share the cores: what is measured is the overhead
@@ -40,10 +41,13 @@ HIST=$(grep -v '^--' sql/hist.sql)
 local_sums=("$BIN" sql -q --format csv -c "$SUMS")
 local_hist=("$BIN" sql -q --format csv -c "$TABLE" -c "$HIST")
 local_fast=("$BIN" hist -x length -b 12 "$TRACE")
+local_merge=("$BIN" sql -q --format csv -c "SELECT count(*), sum(packets), sum(octets), sum(aggs) FROM flow_merge('$TRACE')")
 echo "ballista bench: $(nproc) cores, trace $TRACE, REPS=$REPS, $BIN"
 run_reps local-sums "$REPS" "${local_sums[@]}"
 run_reps local-hist "$REPS" "${local_hist[@]}"
 run_reps local-fast "$REPS" "${local_fast[@]}"
+run_reps local-merge "$REPS" "${local_merge[@]}"
+want_merge=$("${local_merge[@]}")
 want_fast=$("${local_fast[@]}")
 want_sums=$("${local_sums[@]}")
 want_hist=$("${local_hist[@]}" | cut -d, -f1-6,8) # rate_sum (a float sum) left out
@@ -52,11 +56,13 @@ for n in 1 2; do
     run_reps "$n-exec-sums" "$REPS" "${local_sums[@]}" --remote "$URL"
     run_reps "$n-exec-hist" "$REPS" "${local_hist[@]}" --remote "$URL"
     run_reps "$n-exec-fast" "$REPS" "${local_fast[@]}" --remote "$URL"
+    run_reps "$n-exec-merge" "$REPS" "${local_merge[@]}" --remote "$URL"
+    [ "$("${local_merge[@]}" --remote "$URL")" = "$want_merge" ] && echo "  merge on $n executor(s) = local" || echo "  merge on $n executor(s): DIFFER"
     [ "$("${local_fast[@]}" --remote "$URL")" = "$want_fast" ] && echo "  hist --remote on $n executor(s) = local" || echo "  hist --remote on $n executor(s): DIFFER"
     [ "$("${local_sums[@]}" --remote "$URL")" = "$want_sums" ] && echo "  sums on $n executor(s) = local" || echo "  sums on $n executor(s): DIFFER"
     [ "$("${local_hist[@]}" --remote "$URL" | cut -d, -f1-6,8)" = "$want_hist" ] && echo "  hist on $n executor(s) = local (but rate_sum's last digits)" || echo "  hist on $n executor(s): DIFFER"
 done
-for q in sums hist fast; do
+for q in sums hist fast merge; do
     for n in 1 2; do
         printf '%s on %d executor(s) takes %.1fx the local time\n' "$q" "$n" \
             "$(echo "${MEDIAN[$n-exec-$q]} / ${MEDIAN[local-$q]}" | bc -l)"

@@ -16,21 +16,23 @@ use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtens
 use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
+use datafusion::catalog::view::ViewTable;
 use datafusion::common::{DataFusionError, Result, TableReference};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Extension, LogicalPlan};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use datafusion_datasource::file_format::FileFormatFactory;
 use datafusion_datasource::file_scan_config::FileScanConfig;
 use datafusion_datasource::sink::{DataSink, DataSinkExec};
 use datafusion_datasource::source::DataSourceExec;
-use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use datafusion_proto::logical_plan::{AsLogicalPlan, LogicalExtensionCodec};
 use datafusion_proto::physical_plan::from_proto::parse_protobuf_file_scan_config;
 use datafusion_proto::physical_plan::to_proto::serialize_file_scan_config;
 use datafusion_proto::physical_plan::{
     PhysicalExtensionCodec, PhysicalPlanDecodeContext, PhysicalProtoConverterExtension,
 };
 use datafusion_proto::protobuf::FileScanExecConf;
+use datafusion_proto::protobuf::LogicalPlanNode;
 use flow_provider::binary::dir::{Location, TraceDir};
 use flow_provider::binary::{FlowBinFormatFactory, FlowBinSink, FlowBinTable};
 use flow_provider::listing::FlowListing;
@@ -74,6 +76,9 @@ enum Node {
     RowIndex,
     /// A `MergeExec` (its input is the node's input).
     Merge { mode: Mode, params: MergeParams },
+    /// A table defined by a logical plan (a DataFrame read as a table, e.g. what the CLI
+    /// merges): the payload is the plan's protobuf; decoded as a view of it.
+    View,
     /// `STORED AS FLOWBIN` in a `COPY`.
     FlowBinFormat,
     /// A `DataSinkExec` writing a trace at `target` (its input is the node's input); the
@@ -187,6 +192,10 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
                 let inner = self.try_decode_table_provider(inner, table_ref, schema, ctx)?;
                 Ok(Arc::new(MergeTable::by_key(inner, params)))
             }
+            Message::Ours(Node::View, plan) => {
+                let plan = LogicalPlanNode::try_decode(plan)?.try_into_logical_plan(ctx, self)?;
+                Ok(Arc::new(ViewTable::new(plan, None)))
+            }
             Message::Ours(Node::Listing { kind, urls }, _) => {
                 Ok(Arc::new(FlowListing::reopen(kind, &urls)?))
             }
@@ -263,6 +272,11 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
             };
             return encode(&node, &[], buf);
         }
+        if let Some(plan) = node.get_logical_plan() {
+            let mut bytes = Vec::new();
+            LogicalPlanNode::try_from_logical_plan(&plan, self)?.try_encode(&mut bytes)?;
+            return encode(&Node::View, &bytes, buf);
+        }
         theirs(buf, |buf| {
             self.inner.try_encode_table_provider(table_ref, node, buf)
         })
@@ -309,8 +323,15 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
                 let schema = FileScanConfig::parse_table_schema_from_proto(&conf)?;
                 let source = source.file_source(schema, ctx.runtime_env());
                 let decode_ctx = PhysicalPlanDecodeContext::new(ctx, self);
-                let config =
+                let mut config =
                     parse_protobuf_file_scan_config(&conf, &decode_ctx, proto_converter, source)?;
+                // A task's share of a scan declared with its partitions: as many as it got.
+                let groups = config.file_groups.len();
+                if let Some(p) = &config.output_partitioning
+                    && p.partition_count() != groups
+                {
+                    config.output_partitioning = Some(Partitioning::UnknownPartitioning(groups));
+                }
                 Ok(DataSourceExec::from_data_source(config))
             }
             Message::Ours(Node::HistPartial { spec }, _) => {

@@ -149,7 +149,9 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         scheduler_connect_timeout_seconds: 10,
         vcores: options.concurrent_tasks,
         work_dir: Some(work_dir.display().to_string()),
-        executor_heartbeat_interval_seconds: 5,
+        // Well inside any scheduler's --executor-timeout (the tests use 5 s): a heartbeat
+        // that comes late by a scheduling hiccup must not get a working executor dropped.
+        executor_heartbeat_interval_seconds: 1,
         override_logical_codec: Some(Arc::new(FlowLogicalCodec::default())),
         override_physical_codec: Some(Arc::new(FlowPhysicalCodec::default())),
         override_function_registry: Some(Arc::new(function_registry()?)),

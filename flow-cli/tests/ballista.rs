@@ -333,6 +333,49 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
     .unwrap();
     assert_eq!(local.1, text(&filtered.stdout));
 
+    // `merge --remote`: the same merged flows as `merge`, in another order.
+    let merge = |remote: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_flow-models"));
+        c.args([
+            "merge", "-I", "2", "-A", "10", "-o", "csv_flow", "-O", "-", &sample,
+        ]);
+        if let Some(url) = remote {
+            c.args(["--remote", url]);
+        }
+        let o = finish(
+            c.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let o = o.unwrap_or_else(|| panic!("merge: no answer\n{}", cluster.logs()));
+        assert!(
+            o.status.success(),
+            "merge: {}\n{}",
+            text(&o.stderr),
+            cluster.logs()
+        );
+        let mut lines: Vec<String> = text(&o.stdout).lines().map(String::from).collect();
+        lines.sort();
+        (lines, text(&o.stderr))
+    };
+    let ((want, _), (got, log)) = (merge(None), merge(Some(&cluster.url)));
+    assert!(
+        want.len() > 1000 && want.len() < 50_000,
+        "{} merged flows",
+        want.len()
+    );
+    assert!(
+        got == want,
+        "merge --remote gave {} flows, merge {}",
+        got.len(),
+        want.len()
+    );
+    assert!(
+        log.contains(&format!("wrote {} flows", want.len())),
+        "{log}"
+    );
+
     let o = Command::new(env!("CARGO_BIN_EXE_flow-models"))
         .args([
             "hist",

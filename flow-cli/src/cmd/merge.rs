@@ -24,7 +24,8 @@ use std::sync::Arc;
     invariants (records in = written + merged; packets, octets and aggs conserved) are printed\n\
     on standard error. A time-ordered binary trace is merged in one streaming pass; a single\n\
     binary trace in another order is sorted by time in memory first (16 bytes per record);\n\
-    other inputs, or that trace beyond --memory-limit, are sorted per key (spilling).")]
+    other inputs, or that trace beyond --memory-limit, are sorted per key (spilling), as on a\n\
+    cluster (--remote df://HOST:PORT).")]
 pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
@@ -38,11 +39,18 @@ pub struct Args {
     pub out: OutputArgs,
     #[command(flatten)]
     pub spill: SpillArgs,
+    /// Merge on the Ballista cluster of this scheduler (df://HOST:PORT), by key partitions;
+    /// the merged flows are written here (in the order they arrive)
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
 }
 
 pub async fn run(args: Args) -> Result<()> {
     let params = MergeParams::from_seconds(args.inactive, args.active)?;
-    let ctx = session::spilling_context(false, args.spill)?;
+    let ctx = match &args.remote {
+        Some(url) => session::remote_context(url, args.spill).await?,
+        None => session::spilling_context(false, args.spill)?,
+    };
     let input = input::read(&ctx, &args.input).await?;
     let table = MergeTable::new(input.df.into_view(), params);
     let plan = ctx
@@ -50,7 +58,17 @@ pub async fn run(args: Args) -> Result<()> {
         .create_physical_plan()
         .await?;
     let stream = execute_stream(plan.clone(), ctx.task_ctx())?;
-    progress::write(stream, args.out.out_format.into(), &args.out.output, None).await?;
+    let written =
+        progress::write(stream, args.out.out_format.into(), &args.out.output, None).await?;
+    if args.remote.is_some() {
+        // The executors' counters stay there; each merging partition checks the invariants
+        // and fails the query if one is broken.
+        eprintln!(
+            "flow-models merge: wrote {written} flows; the invariants were checked by each \
+             partition on the cluster"
+        );
+        return Ok(());
+    }
     report::skipped(plan.as_ref());
     let counters = merge::counters(plan.as_ref()).unwrap_or_default();
     eprintln!("flow-models merge: {counters}");
