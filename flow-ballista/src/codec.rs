@@ -9,7 +9,7 @@
 //! their scans (DataFusion file scans over our file sources), and `flow_hist(…)` (`HistTable`)
 //! with its two operators, `flow_merge(…)` (`MergeTable`, merged by key partitions on a
 //! cluster: `RowIndexExec`, `MergeExec`), and `COPY … STORED AS FLOWBIN` (the format and its
-//! sink). A plan
+//! sink; `STORED AS CSV_FLOW` likewise). A plan
 //! holding another of our operators fails to encode with DataFusion's error naming it.
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
@@ -23,6 +23,7 @@ use datafusion::logical_expr::{Extension, LogicalPlan};
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use datafusion_datasource::file_format::FileFormatFactory;
 use datafusion_datasource::file_scan_config::FileScanConfig;
+use datafusion_datasource::file_sink_config::{FileSink, FileSinkConfig};
 use datafusion_datasource::sink::{DataSink, DataSinkExec};
 use datafusion_datasource::source::DataSourceExec;
 use datafusion_proto::logical_plan::{AsLogicalPlan, LogicalExtensionCodec};
@@ -37,6 +38,7 @@ use flow_provider::binary::dir::{Location, TraceDir};
 use flow_provider::binary::{FlowBinFormatFactory, FlowBinSink, FlowBinTable};
 use flow_provider::listing::FlowListing;
 use flow_provider::plan_data::{FileKind, ScanSource};
+use flow_provider::text::{CsvFlowSink, LineFormat, TextFlowFormatFactory};
 use flow_udfs::hist::{HistExec, HistPartialExec, HistSpec, HistTable};
 use flow_udfs::merge::{MergeExec, MergeParams, MergeTable, Mode};
 use flow_udfs::row_index::RowIndexExec;
@@ -81,6 +83,11 @@ enum Node {
     View,
     /// `STORED AS FLOWBIN` in a `COPY`.
     FlowBinFormat,
+    /// `STORED AS CSV_FLOW` (or `PIPE`, which refuses to write) in a `COPY`.
+    TextFormat(LineFormat),
+    /// A `DataSinkExec` writing csv_flow files (its input is the node's input); the payload is
+    /// the protobuf of DataFusion's sink configuration.
+    CsvFlowSink,
     /// A `DataSinkExec` writing a trace at `target` (its input is the node's input); the
     /// payload is the protobuf of the columns written.
     FlowBinSink { target: String },
@@ -215,6 +222,7 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
     ) -> Result<Arc<dyn FileFormatFactory>> {
         match decode(buf)? {
             Message::Ours(Node::FlowBinFormat, _) => Ok(Arc::new(FlowBinFormatFactory)),
+            Message::Ours(Node::TextFormat(f), _) => Ok(Arc::new(TextFlowFormatFactory(f))),
             Message::Ours(..) => Err(DataFusionError::Internal(
                 "a flow-models plan node where a file format was expected".into(),
             )),
@@ -230,6 +238,9 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
         let any: &dyn Any = node.as_ref();
         if any.is::<FlowBinFormatFactory>() {
             return encode(&Node::FlowBinFormat, &[], buf);
+        }
+        if let Some(text) = any.downcast_ref::<TextFlowFormatFactory>() {
+            return encode(&Node::TextFormat(text.0), &[], buf);
         }
         theirs(buf, |buf| self.inner.try_encode_file_format(buf, node))
     }
@@ -348,6 +359,12 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
                 mode,
                 params,
             )?)),
+            Message::Ours(Node::CsvFlowSink, payload) => {
+                let config = datafusion_proto::protobuf::FileSinkConfig::decode(payload)
+                    .map_err(|e| DataFusionError::Internal(format!("a csv_flow sink: {e}")))?;
+                let sink = Arc::new(CsvFlowSink::new(FileSinkConfig::try_from(&config)?));
+                Ok(Arc::new(DataSinkExec::new(only_input(inputs)?, sink, None)))
+            }
             Message::Ours(Node::FlowBinSink { target }, payload) => {
                 let schema = datafusion_proto::protobuf::Schema::decode(payload)
                     .map_err(|e| DataFusionError::Internal(format!("a trace's columns: {e}")))?;
@@ -374,6 +391,10 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
         }
         if let Some(exec) = node.downcast_ref::<DataSinkExec>() {
             let sink: &dyn Any = exec.sink();
+            if let Some(sink) = sink.downcast_ref::<CsvFlowSink>() {
+                let config = datafusion_proto::protobuf::FileSinkConfig::try_from(sink.config())?;
+                return encode(&Node::CsvFlowSink, &config.encode_to_vec(), buf);
+            }
             if let Some(sink) = sink.downcast_ref::<FlowBinSink>() {
                 let target = sink.target().to_string();
                 let schema = datafusion_proto::protobuf::Schema::try_from(sink.schema().as_ref())?;

@@ -332,6 +332,40 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
     )
     .unwrap();
     assert_eq!(local.1, text(&filtered.stdout));
+    // COPY … STORED AS CSV_FLOW: the same lines (in another order: the cluster gathers its
+    // partitions as they come).
+    let csv = |name: &str, remote: Option<&str>| {
+        let target = out.path().join(name);
+        let q = format!(
+            "COPY (SELECT * FROM flowbin('{sample}') WHERE prot = 17) TO '{}' STORED AS CSV_FLOW",
+            target.display()
+        );
+        let o = sql(&[q.as_str()], remote).unwrap_or_else(|| panic!("{q}: no answer"));
+        assert!(
+            o.status.success(),
+            "{q}: {}\n{}",
+            text(&o.stderr),
+            cluster.logs()
+        );
+        let mut lines: Vec<String> = std::fs::read_to_string(&target)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let (local, remote) = (
+        csv("local.csv", None),
+        csv("remote.csv", Some(&cluster.url)),
+    );
+    assert!(local.len() > 100, "{} lines", local.len());
+    assert!(
+        remote == local,
+        "{} lines on the cluster, {} locally",
+        remote.len(),
+        local.len()
+    );
 
     // `merge --remote`: the same merged flows as `merge`, in another order.
     let merge = |remote: Option<&str>| {

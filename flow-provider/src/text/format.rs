@@ -87,7 +87,7 @@ impl FlowFormat for TextFlowFormat {
         }
         Ok(Arc::new(DataSinkExec::new(
             input,
-            Arc::new(CsvFlowSink { config: conf }),
+            Arc::new(CsvFlowSink::new(conf)),
             order_requirements,
         )))
     }
@@ -106,10 +106,17 @@ pub fn text_table<P: AsRef<str>>(format: LineFormat, paths: &[P]) -> Result<Flow
 }
 
 /// COPY/INSERT sink writing csv_flow files through the object store (whose local
-/// implementation stages each file and renames it into place when complete).
+/// implementation stages each file and renames it into place when complete). Its one
+/// parameter is DataFusion's sink configuration, which DataFusion's proto encodes.
 #[derive(Debug)]
-struct CsvFlowSink {
+pub struct CsvFlowSink {
     config: FileSinkConfig,
+}
+
+impl CsvFlowSink {
+    pub fn new(config: FileSinkConfig) -> Self {
+        Self { config }
+    }
 }
 
 impl DisplayAs for CsvFlowSink {

@@ -6,5 +6,5 @@ pub mod format;
 pub mod parse;
 pub mod source;
 
-pub use format::{LineFormat, TextFlowFormat, TextFlowFormatFactory, text_table};
+pub use format::{CsvFlowSink, LineFormat, TextFlowFormat, TextFlowFormatFactory, text_table};
 pub use parse::write_csv_flow;
