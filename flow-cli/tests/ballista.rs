@@ -32,6 +32,22 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// `flow-models args`, with `--remote` to this cluster if `remote`: its output, once it
+    /// succeeded (a failure or no answer in a minute fails the test, with the cluster's logs).
+    fn run(&self, args: &[&str], remote: bool) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_flow-models"));
+        c.args(args);
+        if remote {
+            c.args(["--remote", &self.url]);
+        }
+        let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+        let o = finish(child.unwrap());
+        let o = o.unwrap_or_else(|| panic!("{args:?}: no answer\n{}", self.logs()));
+        let err = text(&o.stderr);
+        assert!(o.status.success(), "{args:?}: {err}\n{}", self.logs());
+        o
+    }
+
     /// The processes' logs, for a failure's message.
     fn logs(&self) -> String {
         let mut out = String::new();
@@ -259,28 +275,9 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         &["-x", "length", "-b", "12"][..],
         &["-x", "duration", "-b", "12", "-c", "rate"],
     ] {
-        let run = |remote: Option<&str>| {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_flow-models"));
-            c.arg("hist").args(flags).arg(&sample);
-            if let Some(url) = remote {
-                c.args(["--remote", url]);
-            }
-            let o = finish(
-                c.stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap(),
-            );
-            let o = o.unwrap_or_else(|| panic!("hist {flags:?}: no answer\n{}", cluster.logs()));
-            assert!(
-                o.status.success(),
-                "hist {flags:?}: {}\n{}",
-                text(&o.stderr),
-                cluster.logs()
-            );
-            text(&o.stdout)
-        };
-        let (want, got) = (run(None), run(Some(&cluster.url)));
+        let args: Vec<&str> = [&["hist"][..], flags, &[sample.as_str()]].concat();
+        let run = |remote| text(&cluster.run(&args, remote).stdout);
+        let (want, got) = (run(false), run(true));
         assert!(want.lines().count() > 5, "{want}");
         match flags.contains(&"rate") {
             true => assert!(
@@ -293,19 +290,18 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
     // COPY … STORED AS FLOWBIN, written by an executor: the trace holds the same flows and
     // the same column files as one written locally.
     let out = tempfile::tempdir().unwrap();
-    let copy = |dir: &str, remote: Option<&str>| {
-        let target = out.path().join(dir);
+    // `COPY (flows WHERE filter) TO name STORED AS format`, on the cluster if `remote`.
+    let copy_to = |name: &str, filter: &str, format: &str, remote: bool| {
+        let target = out.path().join(name);
         let q = format!(
-            "COPY (SELECT * FROM flowbin('{sample}') WHERE prot = 6) TO '{}' STORED AS FLOWBIN",
+            "COPY (SELECT * FROM flowbin('{sample}') WHERE {filter}) TO '{}' STORED AS {format}",
             target.display()
         );
-        let o = sql(&[q.as_str()], remote).unwrap_or_else(|| panic!("{q}: no answer"));
-        assert!(
-            o.status.success(),
-            "{q}: {}\n{}",
-            text(&o.stderr),
-            cluster.logs()
-        );
+        cluster.run(&["sql", "-q", "-c", &q], remote);
+        target
+    };
+    let copy = |dir: &str, remote: bool| {
+        let target = copy_to(dir, "prot = 6", "FLOWBIN", remote);
         let mut names: Vec<String> = std::fs::read_dir(&target)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -320,7 +316,7 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         assert!(o.status.success(), "{}", text(&o.stderr));
         (names, text(&o.stdout))
     };
-    let (local, remote) = (copy("local", None), copy("remote", Some(&cluster.url)));
+    let (local, remote) = (copy("local", false), copy("remote", true));
     assert!(local.0.contains(&"octets.Q".to_string()), "{:?}", local.0);
     assert_eq!(remote, local);
     let filtered = sql(
@@ -334,19 +330,8 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
     assert_eq!(local.1, text(&filtered.stdout));
     // COPY … STORED AS CSV_FLOW: the same lines (in another order: the cluster gathers its
     // partitions as they come).
-    let csv = |name: &str, remote: Option<&str>| {
-        let target = out.path().join(name);
-        let q = format!(
-            "COPY (SELECT * FROM flowbin('{sample}') WHERE prot = 17) TO '{}' STORED AS CSV_FLOW",
-            target.display()
-        );
-        let o = sql(&[q.as_str()], remote).unwrap_or_else(|| panic!("{q}: no answer"));
-        assert!(
-            o.status.success(),
-            "{q}: {}\n{}",
-            text(&o.stderr),
-            cluster.logs()
-        );
+    let csv = |name: &str, remote: bool| {
+        let target = copy_to(name, "prot = 17", "CSV_FLOW", remote);
         let mut lines: Vec<String> = std::fs::read_to_string(&target)
             .unwrap()
             .lines()
@@ -355,10 +340,7 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         lines.sort();
         lines
     };
-    let (local, remote) = (
-        csv("local.csv", None),
-        csv("remote.csv", Some(&cluster.url)),
-    );
+    let (local, remote) = (csv("local.csv", false), csv("remote.csv", true));
     assert!(local.len() > 100, "{} lines", local.len());
     assert!(
         remote == local,
@@ -368,32 +350,16 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
     );
 
     // `merge --remote`: the same merged flows as `merge`, in another order.
-    let merge = |remote: Option<&str>| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_flow-models"));
-        c.args([
+    let merge = |remote| {
+        let args = [
             "merge", "-I", "2", "-A", "10", "-o", "csv_flow", "-O", "-", &sample,
-        ]);
-        if let Some(url) = remote {
-            c.args(["--remote", url]);
-        }
-        let o = finish(
-            c.stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap(),
-        );
-        let o = o.unwrap_or_else(|| panic!("merge: no answer\n{}", cluster.logs()));
-        assert!(
-            o.status.success(),
-            "merge: {}\n{}",
-            text(&o.stderr),
-            cluster.logs()
-        );
+        ];
+        let o = cluster.run(&args, remote);
         let mut lines: Vec<String> = text(&o.stdout).lines().map(String::from).collect();
         lines.sort();
         (lines, text(&o.stderr))
     };
-    let ((want, _), (got, log)) = (merge(None), merge(Some(&cluster.url)));
+    let ((want, _), (got, log)) = (merge(false), merge(true));
     assert!(
         want.len() > 1000 && want.len() < 50_000,
         "{} merged flows",
