@@ -145,9 +145,12 @@ async fn remote(url: &str, args: &mut Args) -> Result<RecordBatch> {
         return plan_err!("hist --remote takes no --skip-in, --count-in or --filter");
     }
     let ctx = session::remote_context(url, std::mem::take(&mut args.memory)).await?;
-    let table = HistTable::new(trace, args.spec());
-    let batches = ctx.read_table(Arc::new(table))?.collect().await?;
-    Ok(concat_batches(&args.spec().output_schema(), &batches)?)
+    let spec = args.spec();
+    let schema = spec.output_schema();
+    let batches = (ctx.read_table(Arc::new(HistTable::new(trace, spec)))?)
+        .collect()
+        .await?;
+    Ok(concat_batches(&schema, &batches)?)
 }
 
 pub async fn run(mut args: Args) -> Result<()> {

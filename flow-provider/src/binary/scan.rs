@@ -137,6 +137,8 @@ pub struct TraceRows {
     /// The name of each trace's runs: its location, `#i` appended to a repeated one (a trace
     /// listed twice is read twice, each copy at its own place).
     names: Arc<Vec<object_store::path::Path>>,
+    /// The trace of each name.
+    index: Arc<HashMap<object_store::path::Path, usize>>,
     runtime: Arc<RuntimeEnv>,
 }
 
@@ -154,10 +156,11 @@ impl TraceRows {
             }
             names.push(name);
         }
-        let names = Arc::new(names);
+        let index = Arc::new(names.iter().cloned().zip(0..).collect());
         Self {
             traces,
-            names,
+            names: Arc::new(names),
+            index,
             runtime,
         }
     }
@@ -168,7 +171,7 @@ impl TraceRows {
 
     /// The trace a run's file name names.
     fn index_of(&self, name: &object_store::path::Path) -> Option<usize> {
-        self.names.iter().position(|n| n == name)
+        self.index.get(name).copied()
     }
 
     /// The runs of the global row range `rows`: its part of each trace.
@@ -200,11 +203,8 @@ impl OpenerFactory for TraceRows {
     }
 
     fn opener(&self, scan: OpenerArgs) -> Result<Arc<dyn FileOpener>> {
-        let index = (self.names.iter().cloned()).zip(0..).collect();
         Ok(Arc::new(RunOpener {
-            traces: self.traces.clone(),
-            index,
-            runtime: self.runtime.clone(),
+            rows: self.clone(),
             schema: Arc::new(scan.file_schema.project(scan.columns)?),
             batch_size: scan.batch_size.max(1),
             counters: ScanCounters::new(scan.metrics, scan.partition),
@@ -214,10 +214,7 @@ impl OpenerFactory for TraceRows {
 
 /// Opens runs of rows for one partition.
 struct RunOpener {
-    traces: Arc<Vec<TraceDir>>,
-    /// The trace of a run's name.
-    index: HashMap<object_store::path::Path, usize>,
-    runtime: Arc<RuntimeEnv>,
+    rows: TraceRows,
     /// The projected file columns.
     schema: SchemaRef,
     batch_size: usize,
@@ -226,7 +223,7 @@ struct RunOpener {
 
 impl FileOpener for RunOpener {
     fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
-        let Some(&trace) = self.index.get(file.path()) else {
+        let Some(trace) = self.rows.index_of(file.path()) else {
             return Err(datafusion::common::DataFusionError::Internal(format!(
                 "flowbin: {} is not a trace of this scan",
                 file.path()
@@ -234,13 +231,13 @@ impl FileOpener for RunOpener {
         };
         let rows = match &file.range {
             Some(r) => r.start as usize..r.end as usize,
-            None => 0..self.traces[trace].rows,
+            None => 0..self.rows.traces[trace].rows,
         };
-        let chunks = chunks(&self.traces[trace], &self.schema, rows);
+        let chunks = chunks(&self.rows.traces[trace], &self.schema, rows);
         let (traces, schema, runtime) = (
-            self.traces.clone(),
+            self.rows.traces.clone(),
             self.schema.clone(),
-            self.runtime.clone(),
+            self.rows.runtime.clone(),
         );
         let (counters, batch_size) = (self.counters.clone(), self.batch_size);
         let out = schema.clone();
