@@ -542,7 +542,7 @@ async fn bad_arguments_are_planning_errors() {
         ),
         (
             "SELECT * FROM flow_hist('/nonexistent', 'length', 12)",
-            "neither a registered table nor a binary trace",
+            "neither a registered table nor a readable trace",
         ),
     ] {
         let err = match ctx.sql(q).await {

@@ -8,8 +8,9 @@
 //! (`nfcapd(…)`, `csv_flow(…)`, `pipe(…)`, `STORED AS NFCAPD|CSV_FLOW|PIPE`: `FlowListing`),
 //! their scans (DataFusion file scans over our file sources), and `flow_hist(…)` (`HistTable`)
 //! with its two operators, `flow_merge(…)` (`MergeTable`, merged by key partitions on a
-//! cluster: `RowIndexExec`, `MergeExec`), and `COPY … STORED AS FLOWBIN` (the format and its
-//! sink; `STORED AS CSV_FLOW` likewise). A plan
+//! cluster: `RowIndexExec`, `MergeExec`), input positions (`RowIndexTable`: what `sort` and
+//! `convert --remote` order by), `mixture_generate(…)` (`GenerateTable`, `GenerateExec`), and
+//! `COPY … STORED AS FLOWBIN` (the format and its sink; `STORED AS CSV_FLOW` likewise). A plan
 //! holding another of our operators fails to encode with DataFusion's error naming it.
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
@@ -41,7 +42,8 @@ use flow_provider::plan_data::{FileKind, ScanSource};
 use flow_provider::text::{CsvFlowSink, LineFormat, TextFlowFormatFactory};
 use flow_udfs::hist::{HistExec, HistPartialExec, HistSpec, HistTable};
 use flow_udfs::merge::{MergeExec, MergeParams, MergeTable, Mode};
-use flow_udfs::row_index::RowIndexExec;
+use flow_udfs::mixture::{GenerateExec, GenerateParams, GenerateTable};
+use flow_udfs::row_index::{RowIndexExec, RowIndexTable};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
@@ -66,8 +68,9 @@ enum Node {
     Listing { kind: FileKind, urls: Vec<String> },
     /// A file scan over one of our sources; its `FileScanConfig` is the payload.
     FileScan { source: ScanSource },
-    /// `flow_hist(…)`: the source (a trace's path or URL) and the histogram asked for.
-    HistTable { source: String, spec: HistSpec },
+    /// `flow_hist(…)`: the source's name and the histogram asked for; the payload is the
+    /// source table's own encoding.
+    HistTable { name: String, spec: HistSpec },
     /// A `HistPartialExec` (its input is the node's input).
     HistPartial { spec: HistSpec },
     /// A `HistExec` (its input is the node's input).
@@ -76,8 +79,14 @@ enum Node {
     MergeTable { params: MergeParams },
     /// A `RowIndexExec` (its input is the node's input).
     RowIndex,
+    /// A `RowIndexTable` (what sorts and ordered copies read); the payload is the inner
+    /// table's own encoding.
+    RowIndexTable,
     /// A `MergeExec` (its input is the node's input).
     Merge { mode: Mode, params: MergeParams },
+    /// `mixture_generate(…)` as a table, or its `GenerateExec` (the mixture loaded again where
+    /// it is decoded).
+    Generate(GenerateParams),
     /// A table defined by a logical plan (a DataFrame read as a table, e.g. what the CLI
     /// merges): the payload is the plan's protobuf; decoded as a view of it.
     View,
@@ -160,6 +169,19 @@ pub struct FlowLogicalCodec {
     inner: BallistaLogicalExtensionCodec,
 }
 
+impl FlowLogicalCodec {
+    /// The encoding of a table inside one of ours (its payload).
+    fn encoded(
+        &self,
+        table_ref: &TableReference,
+        table: &Arc<dyn TableProvider>,
+    ) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.try_encode_table_provider(table_ref, table.clone(), &mut buf)?;
+        Ok(buf)
+    }
+}
+
 impl LogicalExtensionCodec for FlowLogicalCodec {
     fn try_decode(
         &self,
@@ -190,14 +212,20 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
             Message::Ours(Node::FlowBinTable { paths, traces }, _) => {
                 Ok(Arc::new(FlowBinTable::from_traces(paths, traces)?))
             }
-            Message::Ours(Node::HistTable { source, spec }, _) => {
-                Ok(Arc::new(HistTable::new(source, spec)))
+            Message::Ours(Node::HistTable { name, spec }, source) => {
+                let source = self.try_decode_table_provider(source, table_ref, schema, ctx)?;
+                Ok(Arc::new(HistTable::new(name, source, spec)))
             }
             // Merged by key partitions: the one-pass strategies read the whole input in one
             // task, which a cluster's tasks (each given some partitions) cannot.
             Message::Ours(Node::MergeTable { params }, inner) => {
                 let inner = self.try_decode_table_provider(inner, table_ref, schema, ctx)?;
                 Ok(Arc::new(MergeTable::by_key(inner, params)))
+            }
+            Message::Ours(Node::Generate(params), _) => Ok(Arc::new(GenerateTable::open(params)?)),
+            Message::Ours(Node::RowIndexTable, inner) => {
+                let inner = self.try_decode_table_provider(inner, table_ref, schema, ctx)?;
+                Ok(Arc::new(RowIndexTable::new(inner)))
             }
             Message::Ours(Node::View, plan) => {
                 let plan = LogicalPlanNode::try_decode(plan)?.try_into_logical_plan(ctx, self)?;
@@ -259,22 +287,21 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
             return encode(&node, &[], buf);
         }
         if let Some(table) = node.downcast_ref::<MergeTable>() {
-            let mut inner = Vec::new();
-            self.try_encode_table_provider(table_ref, table.inner().clone(), &mut inner)?;
+            let inner = self.encoded(table_ref, table.inner())?;
             let params = table.params();
             return encode(&Node::MergeTable { params }, &inner, buf);
         }
+        if let Some(table) = node.downcast_ref::<GenerateTable>() {
+            return encode(&Node::Generate(table.params().clone()), &[], buf);
+        }
+        if let Some(table) = node.downcast_ref::<RowIndexTable>() {
+            let inner = self.encoded(table_ref, table.inner())?;
+            return encode(&Node::RowIndexTable, &inner, buf);
+        }
         if let Some(table) = node.downcast_ref::<HistTable>() {
-            // A local trace by its absolute path: the client's working directory is not the
-            // scheduler's. (A registered table's name cannot travel: the catalog stays here.)
-            let source = table.source();
-            let source = match std::path::Path::new(source).exists() {
-                true => std::path::absolute(source)
-                    .map_or(source.to_string(), |p| p.to_string_lossy().into_owned()),
-                false => source.to_string(),
-            };
-            let spec = table.spec().clone();
-            return encode(&Node::HistTable { source, spec }, &[], buf);
+            let (name, spec) = (table.name().to_string(), table.spec().clone());
+            let source = self.encoded(table_ref, table.source())?;
+            return encode(&Node::HistTable { name, spec }, &source, buf);
         }
         if let Some(table) = node.downcast_ref::<FlowListing>() {
             let node = Node::Listing {
@@ -354,6 +381,7 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
             Message::Ours(Node::RowIndex, _) => {
                 Ok(Arc::new(RowIndexExec::try_new(only_input(inputs)?)?))
             }
+            Message::Ours(Node::Generate(params), _) => Ok(Arc::new(GenerateExec::open(params)?)),
             Message::Ours(Node::Merge { mode, params }, _) => Ok(Arc::new(MergeExec::try_new(
                 only_input(inputs)?,
                 mode,
@@ -403,6 +431,9 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
         }
         if node.downcast_ref::<RowIndexExec>().is_some() {
             return encode(&Node::RowIndex, &[], buf);
+        }
+        if let Some(generate) = node.downcast_ref::<GenerateExec>() {
+            return encode(&Node::Generate(generate.params().clone()), &[], buf);
         }
         if let Some(merge) = node.downcast_ref::<MergeExec>() {
             let (mode, params) = (merge.mode(), merge.params());

@@ -28,10 +28,7 @@ pub fn context(ordered: bool) -> Result<SessionContext> {
 /// Like [`context`], with operators sharing at most `--memory-limit` bytes and spilling to
 /// `--temp-dir` beyond it.
 pub fn spilling_context(ordered: bool, spill: SpillArgs) -> Result<SessionContext> {
-    let mut config = SessionConfig::from_env()?.with_information_schema(true);
-    if ordered {
-        config = config.with_target_partitions(1);
-    }
+    let config = config(ordered)?;
     let runtime = spilling_runtime(spill.memory_limit, spill.temp_dir)?;
     let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
     flow_udfs::register_all(&ctx)?;
@@ -39,12 +36,22 @@ pub fn spilling_context(ordered: bool, spill: SpillArgs) -> Result<SessionContex
 }
 
 /// A context whose queries run on the Ballista cluster of the scheduler at `url`
-/// (`df://host:port`), with everything registered; `spill` applies to what runs in this
-/// process (the client's part of a plan).
-pub async fn remote_context(url: &str, spill: SpillArgs) -> Result<SessionContext> {
-    let config = SessionConfig::from_env()?.with_information_schema(true);
+/// (`df://host:port`), with everything registered; `ordered` reads inputs in one partition
+/// (as [`context`]); `spill` applies to what runs in this process (the client's part of a
+/// plan).
+pub async fn remote_context(url: &str, ordered: bool, spill: SpillArgs) -> Result<SessionContext> {
+    let config = config(ordered)?;
     let runtime = spilling_runtime(spill.memory_limit, spill.temp_dir)?;
     flow_ballista::remote_context(url, config, runtime).await
+}
+
+/// The session configuration (DATAFUSION_* variables apply); `ordered`: one partition.
+fn config(ordered: bool) -> Result<SessionConfig> {
+    let config = SessionConfig::from_env()?.with_information_schema(true);
+    Ok(match ordered {
+        true => config.with_target_partitions(1),
+        false => config,
+    })
 }
 
 /// A runtime whose operators share `limit` bytes fairly and spill beyond it, to `temp_dir`

@@ -209,6 +209,7 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
             "nf171_nfpcapd_small_lz4.nfcapd",
         ],
     );
+    let mixture = repo("flow-udfs/tests/data/mixture/reference/agh_2015/mixtures/all/size");
     let pipe = quoted(
         "tests/data/pipe",
         &["nf1622_sfipfix.pipe", "nf171_sfipfix.pipe"],
@@ -250,12 +251,21 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         ),
         // nfdump's pipe text of both versions.
         format!("SELECT count(*), sum(packets), sum(octets), min(sp), max(dp) FROM pipe({pipe})"),
+        // flow_hist of a view registered on the client: the view's plan travels with it.
+        "SELECT * FROM flow_hist('tcp', 'size', 12, 'duration')".to_string(),
+        // Flows drawn from a published mixture on an executor: the same random stream.
+        format!(
+            "SELECT count(*), sum(packets), sum(octets), max(octets), sum(packets * octets) \
+             FROM mixture_generate('{mixture}', 20000, 'size', 7)"
+        ),
     ];
+    // Every query runs after this view is made (on the client: its plan goes with a query).
+    let view = format!("CREATE VIEW tcp AS SELECT * FROM flowbin('{sample}') WHERE prot = 6");
     for q in &queries {
-        let want = sql(&[q.as_str()], None).unwrap();
+        let want = sql(&[view.as_str(), q.as_str()], None).unwrap();
         assert!(want.status.success(), "{q}: {}", text(&want.stderr));
         assert!(text(&want.stdout).lines().count() > 1, "{q}");
-        let got = sql(&[q.as_str()], Some(&cluster.url));
+        let got = sql(&[view.as_str(), q.as_str()], Some(&cluster.url));
         let got = got.unwrap_or_else(|| panic!("{q}: no answer in a minute\n{}", cluster.logs()));
         assert!(
             got.status.success(),
@@ -375,6 +385,71 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         log.contains(&format!("wrote {} flows", want.len())),
         "{log}"
     );
+
+    // `sort --remote` (each partition sorted by an executor, merged by one) writes the trace
+    // `sort` writes, byte for byte: stable, and the exact reverse with --reverse.
+    for reverse in [false, true] {
+        let sorted = |name: &str, remote: bool| {
+            let target = out.path().join(name);
+            let mut args = vec!["sort", "-k", "prot", "dp", "-O", target.to_str().unwrap()];
+            args.extend(reverse.then_some("--reverse"));
+            args.push(&sample);
+            cluster.run(&args, remote);
+            target
+        };
+        let (want, got) = (sorted("sorted", false), sorted("sorted-remote", true));
+        let mut files = 0;
+        for file in std::fs::read_dir(&want).unwrap() {
+            let name = file.unwrap().file_name();
+            let (a, b) = (want.join(&name), got.join(&name));
+            assert!(
+                std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+                "sort --reverse={reverse}: {name:?} differs on the cluster"
+            );
+            files += 1;
+        }
+        assert_eq!(files, 21);
+        std::fs::remove_dir_all(want).unwrap();
+        std::fs::remove_dir_all(got).unwrap();
+    }
+    // `convert --remote` keeps the input order (the partitions merged by position), so cuts
+    // by record count give what they give locally; nfcapd files are read in one task.
+    let nfcapd_files = [
+        "nf1622_sfv5_mixed_lzo.nfcapd",
+        "nf171_sfipfix_mixed_lzo.nfcapd",
+    ]
+    .map(|f| repo(&format!("tests/data/nfcapd/{f}")));
+    for args in [
+        &[
+            "convert",
+            "--skip-in",
+            "1000",
+            "--count-in",
+            "30000",
+            "--filter",
+            "prot = 17",
+        ][..],
+        &[
+            "convert",
+            "-i",
+            "nfcapd",
+            &nfcapd_files[0],
+            &nfcapd_files[1],
+        ],
+    ] {
+        let args = match args.contains(&"nfcapd") {
+            true => args.to_vec(),
+            false => [args, &[sample.as_str()]].concat(),
+        };
+        let (want, got) = (cluster.run(&args, false), cluster.run(&args, true));
+        let lines = text(&want.stdout).lines().count();
+        assert!(lines > 100, "{args:?}: {lines} lines");
+        assert!(
+            want.stdout == got.stdout,
+            "{args:?}: {} lines on the cluster, {lines} locally",
+            text(&got.stdout).lines().count()
+        );
+    }
 
     let o = Command::new(env!("CARGO_BIN_EXE_flow-models"))
         .args([

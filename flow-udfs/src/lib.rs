@@ -101,6 +101,25 @@ pub(crate) async fn registered(
     schema.table(&reference.table).await
 }
 
+/// A table function's source: the table registered in `session` as `source`, else the binary
+/// trace at that path or URL (opened now: a table function's result is a table).
+pub(crate) fn source_table(
+    session: &dyn datafusion::catalog::Session,
+    function: &str,
+    source: &str,
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    if let Some(table) = futures::executor::block_on(registered(session, source))? {
+        return Ok(table);
+    }
+    let trace = flow_provider::binary::FlowBinTable::open(session.runtime_env(), &[source])
+        .map_err(|e| {
+            datafusion::common::plan_datafusion_err!(
+                "{function}: '{source}' is neither a registered table nor a readable trace: {e}"
+            )
+        })?;
+    Ok(Arc::new(trace))
+}
+
 /// The one child handed to `with_new_children` of a single-input operator `name`.
 pub(crate) fn only_child(
     name: &str,

@@ -2,14 +2,19 @@
 //! can break ties by input order, which makes them stable like numpy's lexsort. Positions are
 //! global across partitions: a flowbin scan's partition starts at its first row's place in the
 //! concatenated traces (whatever partitions a task was given); any other input must be one
-//! partition.
+//! partition. [`RowIndexTable`] is the same as a table, for logical plans (a distributed
+//! engine's): `ORDER BY __row` is the input order, `ORDER BY keys…, __row` a stable sort.
 
 use arrow::array::{Array, ArrayRef, MutableArrayData, RecordBatch, UInt64Array, make_array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr, PhysicalSortExpr};
 use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -69,6 +74,7 @@ impl RowIndexExec {
                 )));
             }
         };
+        let n_columns = input.schema().fields().len();
         let mut fields: Vec<Field> = input
             .schema()
             .fields()
@@ -77,8 +83,10 @@ impl RowIndexExec {
             .collect();
         fields.push(Field::new(ROW_COLUMN, DataType::UInt64, false));
         let schema = Arc::new(Schema::new(fields));
+        // Each partition is in input order: `ORDER BY __row` is then only a merge of them.
+        let position = PhysicalSortExpr::new_default(Arc::new(Column::new(ROW_COLUMN, n_columns)));
         let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
+            EquivalenceProperties::new_with_orderings(schema.clone(), [[position]]),
             Partitioning::UnknownPartitioning(n),
             EmissionType::Incremental,
             Boundedness::Bounded,
@@ -169,4 +177,64 @@ fn compact(a: &ArrayRef) -> Result<ArrayRef> {
     let mut copy = MutableArrayData::new(vec![&data], false, data.len());
     copy.try_extend(0, 0, data.len())?;
     Ok(make_array(copy.freeze()))
+}
+
+/// `inner` with each row's input position appended as `__row` ([`RowIndexExec`] over its
+/// scan). Partitions of the scan are in input order (declared), so `ORDER BY __row` over it is
+/// planned as a merge of the partitions, and `ORDER BY keys…, __row` is a stable sort; both run
+/// distributed. Filters and limits are not pushed into the scan (they would move positions).
+#[derive(Debug)]
+pub struct RowIndexTable {
+    inner: Arc<dyn TableProvider>,
+    schema: SchemaRef,
+}
+
+impl RowIndexTable {
+    pub fn new(inner: Arc<dyn TableProvider>) -> Self {
+        let mut fields: Vec<Field> = (inner.schema().fields().iter())
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new(ROW_COLUMN, DataType::UInt64, false));
+        let schema = Arc::new(Schema::new(fields));
+        Self { inner, schema }
+    }
+
+    pub fn inner(&self) -> &Arc<dyn TableProvider> {
+        &self.inner
+    }
+}
+
+#[async_trait]
+impl TableProvider for RowIndexTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let n = self.schema.fields().len() - 1;
+        let all: Vec<usize> = (0..=n).collect();
+        let projection = projection.unwrap_or(&all);
+        // The inner columns asked for, in their order, then the positions.
+        let inner: Vec<usize> = projection.iter().copied().filter(|&i| i < n).collect();
+        let scan = self.inner.scan(state, Some(&inner), &[], None).await?;
+        let indexed = Arc::new(RowIndexExec::try_new(scan)?);
+        let place = |i: usize| match i == n {
+            true => inner.len(),
+            false => inner.iter().position(|&j| j == i).expect("an inner column"),
+        };
+        crate::projected(
+            indexed,
+            Some(&projection.iter().map(|&i| place(i)).collect()),
+        )
+    }
 }

@@ -1,13 +1,14 @@
 //! `flow-models convert`: read flows in one format, cut and filter them, write another format.
 
 use crate::cut::Cut;
-use crate::input::{self, CutArgs, InputArgs};
+use crate::input::{self, CutArgs, InputArgs, InputFormat};
 use crate::{progress, report, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::DataFrame;
 use flow_provider::sink::OutputFormat;
+use flow_udfs::sort::sorted_frame;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutFormat {
@@ -58,6 +59,8 @@ impl From<OutFormat> for OutputFormat {
     flow-models convert -i nfcapd -o binary -O trace /var/cache/nfdump/2024/\n\n  \
     # skip the first 100 records, write the next 1000 to Parquet\n  \
     flow-models convert -i binary -o parquet -O sample.parquet --skip-in 100 --count-in 1000 examples/data/sample\n\n\
+    # decoded on a Ballista cluster, written here in input order\n  \
+    flow-models convert -o binary -O local-copy --filter \"prot = 17\" --remote df://10.0.0.1:50050 /data/trace\n\n\
     --skip-in/--count-in cut the input before filtering, --skip-out/--count-out the output after it.\n\
     The filter is a SQL boolean expression over the columns af prot inif outif sa0..sa3 da0..da3\n\
     sp dp first first_ms last last_ms packets octets aggs (replacing flow-models' Python --filter-expr).\n\
@@ -75,6 +78,11 @@ pub struct Args {
     /// Number of flows to write after filtering
     #[arg(long)]
     pub count_out: Option<usize>,
+    /// Read on the Ballista cluster of this scheduler (df://HOST:PORT): the executors read
+    /// the partitions of binary traces (other formats in one task), one merges them in input
+    /// order; the flows are written here
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
 }
 
 pub async fn run(args: Args) -> Result<()> {
@@ -88,8 +96,19 @@ pub async fn run_with(
     name: &str,
     transform: impl FnOnce(DataFrame) -> Result<DataFrame>,
 ) -> Result<()> {
-    let ctx = session::context(true)?;
-    let input = input::read(&ctx, &args.input).await?;
+    let ctx = match &args.remote {
+        // Binary traces in many partitions (their positions are known), the rest in one.
+        Some(url) => {
+            let binary = args.input.in_format == InputFormat::Binary;
+            session::remote_context(url, !binary, Default::default()).await?
+        }
+        None => session::context(true)?,
+    };
+    let mut input = input::read(&ctx, &args.input).await?;
+    if args.remote.is_some() {
+        // In input order across the partitions the cluster reads.
+        input.df = sorted_frame(&ctx, input.df.into_view(), &[], false)?;
+    }
     let cut = Cut {
         skip_out: args.skip_out,
         count_out: args.count_out,

@@ -34,6 +34,7 @@ pub async fn run(args: Args) -> Result<()> {
         && a.count_out.is_none()
         && a.input.inputs.len() == 1
         && a.out.output != "-"
+        && a.remote.is_none()
         // The byte copy is between local files; object stores go through convert.
         && [&a.input.inputs[0], &a.out.output]
             .iter()

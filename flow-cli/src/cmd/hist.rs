@@ -144,12 +144,11 @@ async fn remote(url: &str, args: &mut Args) -> Result<RecordBatch> {
     if cut.skip_in > 0 || cut.count_in.is_some() || cut.filter.is_some() {
         return plan_err!("hist --remote takes no --skip-in, --count-in or --filter");
     }
-    let ctx = session::remote_context(url, std::mem::take(&mut args.memory)).await?;
+    let ctx = session::remote_context(url, false, std::mem::take(&mut args.memory)).await?;
     let spec = args.spec();
     let schema = spec.output_schema();
-    let batches = (ctx.read_table(Arc::new(HistTable::new(trace, spec)))?)
-        .collect()
-        .await?;
+    let table = HistTable::open(&ctx.state(), &trace, spec)?;
+    let batches = (ctx.read_table(Arc::new(table))?).collect().await?;
     Ok(concat_batches(&schema, &batches)?)
 }
 

@@ -48,7 +48,7 @@ pub struct Args {
 pub async fn run(args: Args) -> Result<()> {
     let params = MergeParams::from_seconds(args.inactive, args.active)?;
     let ctx = match &args.remote {
-        Some(url) => session::remote_context(url, args.spill).await?,
+        Some(url) => session::remote_context(url, false, args.spill).await?,
         None => session::spilling_context(false, args.spill)?,
     };
     let input = input::read(&ctx, &args.input).await?;

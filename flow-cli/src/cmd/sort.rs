@@ -6,7 +6,7 @@ use crate::session::{self, SpillArgs};
 use crate::{progress, report, stdout};
 use arrow::datatypes::Schema;
 use datafusion::common::Result;
-use flow_udfs::sort::{SortRun, sort_into};
+use flow_udfs::sort::{SortRun, sort_into, sorted_frame};
 
 /// Sort flow records by key fields (stable; output identical to flow-models' sort).
 #[derive(clap::Args, Debug)]
@@ -16,7 +16,9 @@ use flow_udfs::sort::{SortRun, sort_into};
     # in place (the trace is replaced atomically once the sorted copy is complete)\n  \
     flow-models sort -k first first_ms -O trace trace\n\n  \
     # largest destination first, within 2 GiB of memory (spilling to disk)\n  \
-    flow-models sort -k da3 dp --reverse --memory-limit 2G -O by-dst trace\n\n\
+    flow-models sort -k da3 dp --reverse --memory-limit 2G -O by-dst trace\n\n  \
+    # on a Ballista cluster: the executors sort the partitions (spilling there), one merges\n  \
+    flow-models sort -k first first_ms --remote df://10.0.0.1:50050 -O sorted /data/trace\n\n\
     Ties keep their input order (like numpy's lexsort in flow-models' sort.py) and --reverse\n\
     is the exact reverse of the ascending order, so the output is byte-identical to\n\
     `python -m flow_models.sort`. Any column of the input can be a key. SQL: ORDER BY.")]
@@ -37,12 +39,29 @@ pub struct Args {
     pub output: String,
     #[command(flatten)]
     pub spill: SpillArgs,
+    /// Sort on the Ballista cluster of this scheduler (df://HOST:PORT): each partition sorted
+    /// by an executor, merged by one; the sorted flows are written here
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
 }
 
 pub async fn run(args: Args) -> Result<()> {
     // Input positions are known for binary traces at any partitioning; read the text and
     // Parquet inputs in one partition so that the scan order is the input order.
     let ordered = args.input.in_format != InputFormat::Binary;
+    if let Some(url) = &args.remote {
+        let ctx = session::remote_context(url, ordered, args.spill).await?;
+        let input = input::read(&ctx, &args.input).await?;
+        let sorted = sorted_frame(&ctx, input.df.into_view(), &args.keys, args.reverse)?;
+        let format = args.out_format.into();
+        let stream = sorted.execute_stream().await?;
+        let written = progress::write(stream, format, &args.output, input.rows).await?;
+        eprintln!(
+            "flow-models sort: wrote {written} flows to {}; sorted on the cluster",
+            args.output
+        );
+        return Ok(());
+    }
     let ctx = session::spilling_context(ordered, args.spill)?;
     let input = input::read(&ctx, &args.input).await?;
     let bar = progress::rows(input.rows);

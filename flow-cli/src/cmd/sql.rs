@@ -50,7 +50,7 @@ pub struct Args {
 
 pub async fn run(args: Args) -> Result<()> {
     let ctx = match &args.remote {
-        Some(url) => session::remote_context(url, args.spill).await?,
+        Some(url) => session::remote_context(url, false, args.spill).await?,
         None => session::spilling_context(false, args.spill)?,
     };
     let printer = Printer {

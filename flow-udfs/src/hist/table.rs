@@ -10,11 +10,9 @@ use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue, plan_datafusion_err, plan_err};
 use datafusion::datasource::provider_as_source;
-use datafusion::execution::SessionState;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use flow_provider::args;
-use flow_provider::binary::FlowBinTable;
 use std::sync::Arc;
 
 const USAGE: &str = "flow_hist('table or trace dir', 'length'|'size'|'duration'|'rate', bits \
@@ -55,27 +53,41 @@ impl TableFunctionImpl for FlowHistFunc {
         }
         let x = XValue::parse(string(x)?).map_err(|e| named("flow_hist", e))?;
         let spec = HistSpec::new(x, integer(bits)?, columns);
-        Ok(Arc::new(HistTable {
-            source: string(source)?.to_string(),
+        Ok(Arc::new(HistTable::open(
+            args.session(),
+            string(source)?,
             spec,
-        }))
+        )?))
     }
 }
 
-/// The histogram of `source` as a table; the source is resolved when the query is planned.
+/// The histogram of a table, as a table.
 #[derive(Debug)]
 pub struct HistTable {
-    source: String,
+    /// What the source was called (a table's name or a trace's path): the scan's name.
+    name: String,
+    source: Arc<dyn TableProvider>,
     spec: HistSpec,
 }
 
 impl HistTable {
-    /// The histogram `spec` of `source`: a registered table's name or a trace's path or URL.
-    pub fn new(source: String, spec: HistSpec) -> Self {
-        Self { source, spec }
+    /// The histogram `spec` of `source`, called `name` in plans.
+    pub fn new(name: String, source: Arc<dyn TableProvider>, spec: HistSpec) -> Self {
+        Self { name, source, spec }
     }
 
-    pub fn source(&self) -> &str {
+    /// The histogram `spec` of `source`: a table registered in `session`, else the binary
+    /// trace at that path or URL.
+    pub fn open(session: &dyn Session, source: &str, spec: HistSpec) -> Result<Self> {
+        let table = crate::source_table(session, "flow_hist", source)?;
+        Ok(Self::new(source.to_string(), table, spec))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn source(&self) -> &Arc<dyn TableProvider> {
         &self.source
     }
 
@@ -101,24 +113,11 @@ impl TableProvider for HistTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
-            return plan_err!("flow_hist needs a DataFusion SessionState");
-        };
-        let table = match crate::registered(state, &self.source).await? {
-            Some(table) => table,
-            None => Arc::new(
-                FlowBinTable::open(state.runtime_env(), &[self.source.as_str()]).map_err(|e| {
-                    plan_datafusion_err!(
-                        "flow_hist: '{}' is neither a registered table nor a binary trace: {e}",
-                        self.source
-                    )
-                })?,
-            ),
-        };
-        let plan = LogicalPlanBuilder::scan(self.source.as_str(), provider_as_source(table), None)?
+        let source = provider_as_source(self.source.clone());
+        let plan = LogicalPlanBuilder::scan(self.name.as_str(), source, None)?
             .project(self.spec.input_exprs())?
             .build()?;
-        let input = state.create_physical_plan(&plan).await?;
+        let input = session.create_physical_plan(&plan).await?;
         crate::projected(hist_plan(input, self.spec.clone()), projection)
     }
 }

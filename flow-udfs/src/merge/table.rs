@@ -11,11 +11,10 @@ use crate::row_index::{RowIndexExec, flowbin_scan};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{DataFusionError, Result, ScalarValue, plan_err};
+use datafusion::common::{Result, ScalarValue, plan_err};
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use flow_provider::args;
-use flow_provider::binary::FlowBinTable;
 use flow_provider::fields::standard_schema;
 use std::sync::Arc;
 
@@ -154,14 +153,7 @@ impl TableFunctionImpl for FlowMergeFunc {
             .map_or(Ok(300.0), |e| number(e, "active timeout"))?;
         let params =
             MergeParams::from_seconds(inactive, active).map_err(|e| named("flow_merge", e))?;
-        let inner = match futures::executor::block_on(crate::registered(args.session(), &source))? {
-            Some(t) => t,
-            None => Arc::new(FlowBinTable::open(args.session().runtime_env(), &[&source]).map_err(|e| {
-                DataFusionError::Plan(format!(
-                    "flow_merge: '{source}' is neither a registered table nor a readable trace: {e}"
-                ))
-            })?) as Arc<dyn TableProvider>,
-        };
+        let inner = crate::source_table(args.session(), "flow_merge", &source)?;
         Ok(Arc::new(MergeTable::new(inner, params)))
     }
 }

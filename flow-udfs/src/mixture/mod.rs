@@ -33,6 +33,7 @@ mod vexp;
 pub use dist::{Dist, Frozen};
 pub use em::{FitData, FitOptions, InitialOrMix, fit};
 pub use generate::{FlowGenerator, Source, clock_seed, flow_batches};
+pub use generate_udtf::{GenerateExec, GenerateParams, GenerateTable};
 pub use hist_csv::{Column as HistogramColumn, Histogram};
 pub use initial::{InitialCounts, initial_mix};
 pub use json::{

@@ -6,7 +6,8 @@
 //! - DataFusion's sort with the input position as the last key (`spilling`), for every other
 //!   input and under a memory limit, spilling to disk.
 //!
-//! [`sort_into`] picks one and writes the result; [`sort_plan`] is the DataFusion plan alone.
+//! [`sort_into`] picks one and writes the result; [`sort_plan`] is the DataFusion plan alone,
+//! [`sorted_frame`] the same order as a logical plan (what a cluster runs).
 
 mod columns;
 mod gather;
@@ -16,7 +17,7 @@ mod recycled;
 mod spilling;
 mod trace_plan;
 
-pub use spilling::{SortPlan, Spill, sort_plan};
+pub use spilling::{SortPlan, Spill, sort_plan, sorted_frame};
 use trace_plan::is_local;
 pub(crate) use trace_plan::sorted_trace_plan;
 

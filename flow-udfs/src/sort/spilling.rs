@@ -2,15 +2,18 @@
 //! (`__row`) is the last sort key; reversing sorts every key, position included, descending.
 //! It spills to disk under the session's memory pool.
 
-use crate::row_index::{ROW_COLUMN, RowIndexExec};
+use crate::row_index::{ROW_COLUMN, RowIndexExec, RowIndexTable};
 use arrow::compute::SortOptions;
+use datafusion::catalog::TableProvider;
 use datafusion::common::{DataFusionError, Result};
+use datafusion::logical_expr::{SortExpr, col as column};
 use datafusion::physical_expr::expressions::{Column, col};
 use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
+use datafusion::prelude::{DataFrame, SessionContext};
 use std::sync::Arc;
 
 /// A sort over a scan, keeping hold of the sort node to read its spill metrics afterwards.
@@ -38,6 +41,36 @@ impl SortPlan {
     }
 }
 
+fn no_field(k: &str) -> DataFusionError {
+    DataFusionError::Plan(format!("sort: no field '{k}' in the input"))
+}
+
+/// `input` sorted by `keys` as [`sort_plan`] sorts it, or with no keys in input order, as a
+/// DataFrame of `ctx`: a logical plan (the positions from [`RowIndexTable`] the last key) that
+/// DataFusion plans as a sort of each partition and an order-preserving merge of them. On a
+/// cluster the partitions are read and sorted by the executors (spilling there) and merged in
+/// a final task; in input order (no keys) the partitions are already sorted and only merged.
+/// `input`'s partitions must be those of a flowbin scan or one partition.
+pub fn sorted_frame(
+    ctx: &SessionContext,
+    input: Arc<dyn TableProvider>,
+    keys: &[String],
+    reverse: bool,
+) -> Result<DataFrame> {
+    let schema = input.schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    if let Some(k) = keys.iter().find(|k| !names.contains(&k.as_str())) {
+        return Err(no_field(k));
+    }
+    let order = (keys.iter().map(String::as_str))
+        .chain([ROW_COLUMN])
+        .map(|k| SortExpr::new(column(format!("\"{k}\"")), !reverse, !reverse))
+        .collect();
+    ctx.read_table(Arc::new(RowIndexTable::new(input)))?
+        .sort(order)?
+        .select_columns(&names)
+}
+
 /// `scan` (a flowbin scan or any single-partition input) sorted by `keys`, ascending, or the
 /// exact reverse of that order. The output has the scan's columns.
 pub fn sort_plan(scan: Arc<dyn ExecutionPlan>, keys: &[String], reverse: bool) -> Result<SortPlan> {
@@ -58,8 +91,7 @@ pub fn sort_plan(scan: Arc<dyn ExecutionPlan>, keys: &[String], reverse: bool) -
         .map(String::as_str)
         .chain([ROW_COLUMN])
         .map(|k| {
-            let e = col(k, &schema)
-                .map_err(|_| DataFusionError::Plan(format!("sort: no field '{k}' in the input")))?;
+            let e = col(k, &schema).map_err(|_| no_field(k))?;
             Ok(PhysicalSortExpr::new(e, options))
         })
         .collect::<Result<Vec<_>>>()?;
