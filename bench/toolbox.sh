@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The rest of the toolbox against flow-models 2.2, same inputs, in one run: `cut` (a record
-# range of a binary trace) and `anonymize` (Crypto-PAn of every IPv4 flow, binary out); prints
-# medians and the speed-ups, and checks the outputs are identical.
+# range of a binary trace), `anonymize` (Crypto-PAn of every IPv4 flow, csv_flow out) and
+# `series` (every packet of every flow placed in its second: the original loops in Python over
+# each packet, minutes on 1 M flows, so it runs SERIES_ORIG_REPS times); prints medians and the
+# speed-ups, and checks the outputs are identical.
 #
-#   bench/toolbox.sh [TRACE]      (default /work/bench-data/t1m; REPS=5 ORIG_REPS=3)
+#   bench/toolbox.sh [TRACE]      (default /work/bench-data/t1m; REPS=5 ORIG_REPS=3
+#                                  SERIES_ORIG_REPS=1)
 #
 # env: PY (python with flow-models 2.2; `cryptography` is installed into its venv when missing).
 set -euo pipefail
@@ -11,6 +14,7 @@ cd "$(dirname "$0")/.."
 TRACE=${1:-/work/bench-data/t1m}
 REPS=${REPS:-5}
 ORIG_REPS=${ORIG_REPS:-3}
+SERIES_ORIG_REPS=${SERIES_ORIG_REPS:-1}
 PY=${PY:-$HOME/.cache/flow-models/venv/bin/python}
 KEY=boojahyoo3vaeToong0Eijee7Ahz3yee
 source bench/timing.sh
@@ -33,3 +37,11 @@ run_reps anon_ours "$REPS" "$BIN" anonymize -i binary -o csv_flow -O "$TMP/anon_
 run_reps anon_orig "$ORIG_REPS" "$PY" -m flow_models.anonymize -i binary -o csv_flow -O "$TMP/anon_orig.csv" --key "$KEY" "$TRACE"
 ratio anon_orig anon_ours
 cmp -s "$TMP/anon_ours.csv" "$TMP/anon_orig.csv" && echo "  anonymize outputs identical" || echo "  anonymize outputs DIFFER"
+
+BEFORE_EACH="rm -rf '$TMP/series_ours' '$TMP/series_orig'"
+run_reps series_ours "$REPS" "$BIN" series -i binary -O "$TMP/series_ours" "$TRACE"
+run_reps series_orig "$SERIES_ORIG_REPS" "$PY" -m flow_models.series -i binary -O "$TMP/series_orig" "$TRACE"
+unset BEFORE_EACH
+ratio series_orig series_ours
+"$BIN" series -i binary -O "$TMP/series_ours" "$TRACE" 2>/dev/null
+diff -r "$TMP/series_ours" "$TMP/series_orig" >/dev/null && echo "  series outputs identical" || echo "  series outputs DIFFER"

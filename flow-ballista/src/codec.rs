@@ -9,7 +9,8 @@
 //! their scans (DataFusion file scans over our file sources), and `flow_hist(…)` (`HistTable`)
 //! with its two operators, `flow_merge(…)` (`MergeTable`, merged by key partitions on a
 //! cluster: `RowIndexExec`, `MergeExec`), input positions (`RowIndexTable`: what `sort` and
-//! `convert --remote` order by), `mixture_generate(…)` (`GenerateTable`, `GenerateExec`), and
+//! `convert --remote` order by), `mixture_generate(…)` (`GenerateTable`, `GenerateExec`),
+//! `flow_series(…)` (`SecondsTable`, `SecondsExec` under DataFusion's aggregate), and
 //! `COPY … STORED AS FLOWBIN` (the format and its sink; `STORED AS CSV_FLOW` likewise). A plan
 //! holding another of our operators fails to encode with DataFusion's error naming it.
 
@@ -44,6 +45,7 @@ use flow_udfs::hist::{HistExec, HistPartialExec, HistSpec, HistTable};
 use flow_udfs::merge::{MergeExec, MergeParams, MergeTable, Mode};
 use flow_udfs::mixture::{GenerateExec, GenerateParams, GenerateTable};
 use flow_udfs::row_index::{RowIndexExec, RowIndexTable};
+use flow_udfs::series::{SecondsExec, SecondsTable};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
@@ -84,6 +86,11 @@ enum Node {
     RowIndexTable,
     /// A `MergeExec` (its input is the node's input).
     Merge { mode: Mode, params: MergeParams },
+    /// What `flow_series(…)` sums (`SecondsTable`): the source's name; the payload is the
+    /// source table's own encoding.
+    SecondsTable { name: String },
+    /// A `SecondsExec` (its input is the node's input).
+    Seconds,
     /// `mixture_generate(…)` as a table, or its `GenerateExec` (the mixture loaded again where
     /// it is decoded).
     Generate(GenerateParams),
@@ -223,6 +230,10 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
                 Ok(Arc::new(MergeTable::by_key(inner, params)))
             }
             Message::Ours(Node::Generate(params), _) => Ok(Arc::new(GenerateTable::open(params)?)),
+            Message::Ours(Node::SecondsTable { name }, source) => {
+                let source = self.try_decode_table_provider(source, table_ref, schema, ctx)?;
+                Ok(Arc::new(SecondsTable::new(name, source)))
+            }
             Message::Ours(Node::RowIndexTable, inner) => {
                 let inner = self.try_decode_table_provider(inner, table_ref, schema, ctx)?;
                 Ok(Arc::new(RowIndexTable::new(inner)))
@@ -290,6 +301,11 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
             let inner = self.encoded(table_ref, table.inner())?;
             let params = table.params();
             return encode(&Node::MergeTable { params }, &inner, buf);
+        }
+        if let Some(table) = node.downcast_ref::<SecondsTable>() {
+            let source = self.encoded(table_ref, table.source())?;
+            let name = table.name().to_string();
+            return encode(&Node::SecondsTable { name }, &source, buf);
         }
         if let Some(table) = node.downcast_ref::<GenerateTable>() {
             return encode(&Node::Generate(table.params().clone()), &[], buf);
@@ -382,6 +398,7 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
                 Ok(Arc::new(RowIndexExec::try_new(only_input(inputs)?)?))
             }
             Message::Ours(Node::Generate(params), _) => Ok(Arc::new(GenerateExec::open(params)?)),
+            Message::Ours(Node::Seconds, _) => Ok(Arc::new(SecondsExec::new(only_input(inputs)?))),
             Message::Ours(Node::Merge { mode, params }, _) => Ok(Arc::new(MergeExec::try_new(
                 only_input(inputs)?,
                 mode,
@@ -431,6 +448,9 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
         }
         if node.downcast_ref::<RowIndexExec>().is_some() {
             return encode(&Node::RowIndex, &[], buf);
+        }
+        if node.downcast_ref::<SecondsExec>().is_some() {
+            return encode(&Node::Seconds, &[], buf);
         }
         if let Some(generate) = node.downcast_ref::<GenerateExec>() {
             return encode(&Node::Generate(generate.params().clone()), &[], buf);

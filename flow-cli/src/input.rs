@@ -52,6 +52,30 @@ impl CutArgs {
     }
 }
 
+/// [`CutArgs`] and the output's skip and count (convert, cut, anonymize, series: the
+/// original's --skip-out and --count-out).
+#[derive(clap::Args, Debug)]
+pub struct OutCutArgs {
+    #[command(flatten)]
+    pub input: CutArgs,
+    /// Number of flows to skip after filtering
+    #[arg(long, default_value_t = 0)]
+    pub skip_out: usize,
+    /// Number of flows to keep after filtering
+    #[arg(long)]
+    pub count_out: Option<usize>,
+}
+
+impl OutCutArgs {
+    pub fn cut(&self) -> Cut {
+        Cut {
+            skip_out: self.skip_out,
+            count_out: self.count_out,
+            ..self.input.cut()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
     /// flow-models binary trace directories (or directories of traces)

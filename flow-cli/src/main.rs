@@ -45,6 +45,9 @@ enum Command {
     Plot(cmd::plot::Args),
     Cut(cmd::cut::Args),
     Anonymize(cmd::anonymize::Args),
+    Series(cmd::series::Args),
+    #[command(name = "series-plot", alias = "series_plot")]
+    SeriesPlot(cmd::series_plot::Args),
     Scheduler(cmd::cluster::SchedulerArgs),
     Executor(cmd::cluster::ExecutorArgs),
 }
@@ -76,6 +79,8 @@ fn main() -> ExitCode {
             Command::Plot(args) => cmd::plot::run(args).await,
             Command::Cut(args) => cmd::cut::run(args).await,
             Command::Anonymize(args) => cmd::anonymize::run(args).await,
+            Command::Series(args) => cmd::series::run(args).await,
+            Command::SeriesPlot(args) => cmd::series_plot::run(args).await,
             Command::Scheduler(args) => cmd::cluster::scheduler(args).await,
             Command::Executor(args) => cmd::cluster::executor(args).await,
         }

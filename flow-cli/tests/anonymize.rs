@@ -5,12 +5,9 @@
 mod common;
 use common::flow_models as run;
 use common::repo;
+use common::text;
 
 const KEY: &str = "boojahyoo3vaeToong0Eijee7Ahz3yee";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn equals_the_original() {

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+use common::text;
 use common::{Killed, free_port, repo, wait_for_port};
 #[path = "common/s3.rs"]
 mod s3;
@@ -111,10 +112,6 @@ fn start_with(env: &[(&str, String)]) -> Cluster {
         _scheduler: scheduler,
         logs,
     }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// `sql -q --format csv -c statement…` started, on the cluster at `url` or locally.
@@ -258,6 +255,9 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
             "SELECT count(*), sum(packets), sum(octets), max(octets), sum(packets * octets) \
              FROM mixture_generate('{mixture}', 20000, 'size', 7)"
         ),
+        // The time series: each flow spread over its seconds where the partitions are read,
+        // summed per second by DataFusion's distributed aggregate.
+        format!("SELECT * FROM flow_series('{sample}') WHERE flows > 3 ORDER BY day, second"),
     ];
     // Every query runs after this view is made (on the client: its plan goes with a query).
     let view = format!("CREATE VIEW tcp AS SELECT * FROM flowbin('{sample}') WHERE prot = 6");

@@ -8,16 +8,7 @@ use std::path::Path;
 mod common;
 use common::flow_models as run;
 use common::repo;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
-    text(&o.stdout)
-}
+use common::{ok, text};
 
 /// Every file of a directory: name → bytes.
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {

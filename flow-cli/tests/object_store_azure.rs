@@ -9,12 +9,9 @@ use std::path::Path;
 
 mod common;
 use common::repo;
+use common::text;
 #[path = "common/azure.rs"]
 mod azure;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn local(args: &[&str]) -> String {
     let o = common::flow_models(args);

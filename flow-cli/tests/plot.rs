@@ -9,6 +9,7 @@ use std::path::Path;
 mod common;
 use common::flow_models as run;
 use common::repo;
+use common::text;
 
 const REF: &str = "flow-udfs/tests/data/mixture/reference/agh_2015061019_IPv4_anon";
 const SET: [&str; 7] = [
@@ -20,10 +21,6 @@ const SET: [&str; 7] = [
     "avg-octets",
     "avg-packet_size",
 ];
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// Width and height of a PNG (its IHDR), after checking the signature.
 fn png_size(path: &Path) -> (u32, u32) {

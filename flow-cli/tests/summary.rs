@@ -6,13 +6,10 @@ use std::fs;
 mod common;
 use common::flow_models as run;
 use common::repo;
+use common::text;
 
 const FIXTURE: &str = "flow-udfs/tests/data/summary/agh_2015-udp-length.tex";
 const HIST: &str = "flow-udfs/tests/data/mixture/reference/agh_2015/histograms/udp/length.csv";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn tex_on_stdout_equals_the_original() {

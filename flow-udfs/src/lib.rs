@@ -2,8 +2,9 @@
 //! installs every format (from `flow-provider`) and every function of the project: the
 //! histogram (`flow_hist`, `log_bin`, `log_bin_hi`, `flow_duration`, `flow_rate`), the merge
 //! (`flow_merge`), mixtures (`mixture_fit`, `mixture_pdf`, `mixture_cdf`, `mixture_generate`),
-//! summaries of a histogram (`flow_summary`, `flow_cdf_summary`).
-//! The modules [`hist`], [`merge`], [`sort`], [`mixture`] and [`summary`] give the same tools to Rust code.
+//! summaries of a histogram (`flow_summary`, `flow_cdf_summary`), time series (`flow_series`).
+//! The modules [`hist`], [`merge`], [`sort`], [`mixture`], [`summary`] and [`series`] give the
+//! same tools to Rust code.
 //!
 //! ```no_run
 //! use datafusion::prelude::SessionContext;
@@ -28,6 +29,7 @@ pub mod merge;
 pub mod mixture;
 mod par;
 pub mod row_index;
+pub mod series;
 pub mod sort;
 pub mod summary;
 mod udf;
@@ -45,6 +47,7 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     mixture::register(ctx);
     ctx.register_udtf("flow_summary", Arc::new(summary::SummaryFunc));
     ctx.register_udtf("flow_cdf_summary", Arc::new(summary::CdfSummaryFunc));
+    ctx.register_udtf("flow_series", Arc::new(series::FlowSeriesFunc));
     Ok(())
 }
 

@@ -1,7 +1,6 @@
 //! `flow-models convert`: read flows in one format, cut and filter them, write another format.
 
-use crate::cut::Cut;
-use crate::input::{self, CutArgs, InputArgs, InputFormat};
+use crate::input::{self, InputArgs, InputFormat, OutCutArgs};
 use crate::{progress, report, session};
 use clap::ValueEnum;
 use datafusion::common::Result;
@@ -71,13 +70,7 @@ pub struct Args {
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]
-    pub cut: CutArgs,
-    /// Number of flows to skip after filtering
-    #[arg(long, default_value_t = 0)]
-    pub skip_out: usize,
-    /// Number of flows to write after filtering
-    #[arg(long)]
-    pub count_out: Option<usize>,
+    pub cut: OutCutArgs,
     /// Read on the Ballista cluster of this scheduler (df://HOST:PORT): the executors read
     /// the partitions of binary traces (other formats in one task), one merges them in input
     /// order; the flows are written here
@@ -109,11 +102,7 @@ pub async fn run_with(
         // In input order across the partitions the cluster reads.
         input.df = sorted_frame(&ctx, input.df.into_view(), &[], false)?;
     }
-    let cut = Cut {
-        skip_out: args.skip_out,
-        count_out: args.count_out,
-        ..args.cut.cut()
-    };
+    let cut = args.cut.cut();
     let total = input.rows.map(|rows| cut.rows_read(rows));
     let plan = transform(cut.apply(input.df)?)?
         .create_physical_plan()

@@ -29,9 +29,9 @@ pub async fn run(args: Args) -> Result<()> {
     let a = &args.convert;
     let copy = matches!(a.input.in_format, crate::input::InputFormat::Binary)
         && matches!(a.out.out_format, convert::OutFormat::Binary)
-        && a.cut.filter.is_none()
-        && a.skip_out == 0
-        && a.count_out.is_none()
+        && a.cut.input.filter.is_none()
+        && a.cut.skip_out == 0
+        && a.cut.count_out.is_none()
         && a.input.inputs.len() == 1
         && a.out.output != "-"
         && a.remote.is_none()
@@ -45,7 +45,7 @@ pub async fn run(args: Args) -> Result<()> {
     let (input, output) = (Path::new(&a.input.inputs[0]), Path::new(&a.out.output));
     let rows = SpawnedTask::spawn_blocking({
         let (input, output) = (input.to_path_buf(), output.to_path_buf());
-        let (skip, count) = (a.cut.skip_in, a.cut.count_in);
+        let (skip, count) = (a.cut.input.skip_in, a.cut.input.count_in);
         move || cut_trace(&input, &output, skip, count)
     })
     .join_unwind()

@@ -9,6 +9,8 @@ pub mod generate;
 pub mod hist;
 pub mod merge;
 pub mod plot;
+pub mod series;
+pub mod series_plot;
 pub mod sort;
 pub mod sql;
 pub mod summary;

@@ -18,6 +18,15 @@ pub enum Format {
     Svg,
 }
 
+impl From<Format> for ImageFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Png => ImageFormat::Png,
+            Format::Svg => ImageFormat::Svg,
+        }
+    }
+}
+
 /// Plots of a flow histogram and its mixture models (like flow_models.plot).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
@@ -157,11 +166,7 @@ pub async fn run(args: Args) -> Result<()> {
     if let Some(dir) = &args.data_out {
         write_data(&figs, dir)?;
     }
-    let format = match args.format {
-        Format::Png => ImageFormat::Png,
-        Format::Svg => ImageFormat::Svg,
-    };
-    for path in plot_to_dir(&figs, format, args.single, &args.output)? {
+    for path in plot_to_dir(&figs, args.format.into(), args.single, &args.output)? {
         eprintln!("flow-models plot: wrote {}", path.display());
     }
     Ok(())

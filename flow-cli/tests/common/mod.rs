@@ -91,3 +91,18 @@ pub fn wait_for_port(port: u16, what: &str, secs: u64) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Output bytes as text.
+#[allow(dead_code)] // Not every test binary reads output.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `flow-models args`' standard output, once it succeeded (the test fails with its stderr
+/// otherwise).
+#[allow(dead_code)] // Not every test binary runs the tool this way.
+pub fn ok(args: &[&str]) -> String {
+    let o = flow_models(args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+    text(&o.stdout)
+}

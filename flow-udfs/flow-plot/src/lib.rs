@@ -28,7 +28,7 @@ pub use figures::{
     unit,
 };
 pub use input::{HistData, MixtureSet, Source, What};
-pub use render::{ImageFormat, render, render_single};
+pub use render::{ImageFormat, render, render_single, render_time_series};
 pub use series::{LINE_NBINS, line_grid};
 
 use datafusion::common::{DataFusionError, Result};

@@ -55,12 +55,84 @@ fn register_font() -> Result<()> {
 
 /// `figure` as a PNG or SVG image.
 pub fn render(figure: &Figure, format: ImageFormat) -> Result<Vec<u8>> {
-    draw_image(format, SIZE, &[figure])
+    draw_image(format, SIZE, &Figures(&[figure]))
 }
 
 /// The CDF and the three PDF figures in one 2×2 image (`--single`).
 pub fn render_single(figures: &[&Figure], format: ImageFormat) -> Result<Vec<u8>> {
-    draw_image(format, SINGLE_SIZE, figures)
+    draw_image(format, SINGLE_SIZE, &Figures(figures))
+}
+
+/// A time series as a thin black line on linear axes (flow-models' `series_plot`): `y` at
+/// 0, 1, 2, … over `x_range`, y from 0 up; `labels` of the x and y axes.
+pub fn render_time_series(
+    y: &[f64],
+    x_range: (f64, f64),
+    labels: (&str, &str),
+    format: ImageFormat,
+) -> Result<Vec<u8>> {
+    draw_image(format, SIZE, &TimeSeries { y, x_range, labels })
+}
+
+/// What [`render_time_series`] draws.
+struct TimeSeries<'a> {
+    y: &'a [f64],
+    x_range: (f64, f64),
+    labels: (&'a str, &'a str),
+}
+
+impl Paint for TimeSeries<'_> {
+    fn paint<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        paint_time_series(area, self.y, self.x_range, self.labels)
+    }
+}
+
+fn paint_time_series<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    y: &[f64],
+    x_range: (f64, f64),
+    (x_label, y_label): (&str, &str),
+) -> Result<()> {
+    let top = y
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let y_top = if top > 0.0 { top * 1.05 } else { 1.0 };
+    area.fill(&WHITE).map_err(plot_err)?;
+    let text = (FONT, FONT_PX).into_font();
+    let mut chart = framed(area)
+        .y_label_area_size(220)
+        .build_cartesian_2d(x_range.0..x_range.1, 0.0..y_top)
+        .map_err(plot_err)?;
+    let x_span = x_range.1 - x_range.0;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style(text.clone())
+        .axis_desc_style(text)
+        .x_label_formatter(&|v: &f64| linear_label(*v, x_span))
+        .y_label_formatter(&|v: &f64| linear_label(*v, y_top))
+        .x_labels(10)
+        .y_labels(8)
+        .axis_style(BLACK.stroke_width(1))
+        .set_all_tick_mark_size(10)
+        .draw()
+        .map_err(plot_err)?;
+    chart
+        .draw_series(std::iter::once(Rectangle::new(
+            [(x_range.0, 0.0), (x_range.1, y_top)],
+            BLACK.stroke_width(1),
+        )))
+        .map_err(plot_err)?;
+    // matplotlib's 0.2 pt line is under a pixel: one pixel here.
+    let points = (y.iter().enumerate()).filter(|(_, v)| v.is_finite());
+    chart
+        .draw_series(LineSeries::new(points.map(|(i, &v)| (i as f64, v)), BLACK))
+        .map_err(plot_err)?;
+    area.present().map_err(plot_err)
 }
 
 /// One figure on the whole area, or up to four in a 2×2 grid.
@@ -77,14 +149,42 @@ fn paint<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, figures: &[&Figure])
     area.present().map_err(plot_err)
 }
 
-fn draw_image(format: ImageFormat, (w, h): (u32, u32), figures: &[&Figure]) -> Result<Vec<u8>> {
+/// A chart builder with the margins and the x label area of every figure.
+fn framed<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin_top(20)
+        .margin_right(40)
+        .margin_left(20)
+        .margin_bottom(10)
+        .x_label_area_size(100);
+    builder
+}
+
+/// Something drawn on a whole image, whichever the backend.
+trait Paint {
+    fn paint<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()>;
+}
+
+/// One figure, or up to four in a 2×2 grid.
+struct Figures<'a>(&'a [&'a Figure]);
+
+impl Paint for Figures<'_> {
+    fn paint<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        paint(area, self.0)
+    }
+}
+
+fn draw_image(format: ImageFormat, (w, h): (u32, u32), what: &impl Paint) -> Result<Vec<u8>> {
     register_font()?;
     match format {
         ImageFormat::Png => {
             let mut rgb = vec![0u8; w as usize * h as usize * 3];
             {
                 let area = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-                paint(&area, figures)?;
+                what.paint(&area)?;
             }
             encode_png(&rgb, w, h)
         }
@@ -92,7 +192,7 @@ fn draw_image(format: ImageFormat, (w, h): (u32, u32), figures: &[&Figure]) -> R
             let mut svg = String::new();
             {
                 let area = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-                paint(&area, figures)?;
+                what.paint(&area)?;
             }
             Ok(svg.into_bytes())
         }
@@ -211,12 +311,7 @@ where
     Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let text = (FONT, FONT_PX).into_font();
-    let mut chart = ChartBuilder::on(area)
-        .margin_top(20)
-        .margin_right(40)
-        .margin_left(20)
-        .margin_bottom(10)
-        .x_label_area_size(100)
+    let mut chart = framed(area)
         .y_label_area_size(150)
         .build_cartesian_2d(x, y)
         .map_err(plot_err)?;
