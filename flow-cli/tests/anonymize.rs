@@ -69,6 +69,56 @@ fn non_ipv4_flows_are_dropped_as_the_original_does() {
 }
 
 #[test]
+fn ipv6_flows_are_anonymized_as_128_bit_addresses_with_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("v6.csv");
+    // Two IPv6 flows whose sources share the first 64 bits (2001:db8:85a3:0::/64) and whose
+    // destinations are equal; then an IPv4 flow.
+    let v6 = |sa2: u32, sa3: u32| {
+        format!(
+            "10, 6, 0, 0, 536939960, 2242052096, {sa2}, {sa3}, 536939960, 1, 2, 3, 1, 2, 100, 0, 101, 0, 3, 300, 1\n"
+        )
+    };
+    let v4 =
+        "2, 6, 0, 0, 0, 0, 0, 167772161, 0, 0, 0, 167772162, 1, 2, 100, 0, 101, 0, 3, 300, 1\n";
+    std::fs::write(
+        &csv,
+        [v6(7, 9), v6(0x8000_0000, 9), v4.to_string()].concat(),
+    )
+    .unwrap();
+    let anonymize = |extra: &[&str]| {
+        let args = ["anonymize", "-i", "csv_flow", "-O", "-", "--key", KEY];
+        let o = run(&[&args[..], extra, &[csv.to_str().unwrap()]].concat());
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let (with, without) = (anonymize(&["--ipv6"]), anonymize(&[]));
+    let rows: Vec<Vec<u32>> = (with.lines())
+        .map(|l| l.split(", ").map(|f| f.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{with}");
+    // The IPv4 flow is what it is without the flag.
+    assert_eq!(with.lines().nth(2), without.lines().next());
+    assert_eq!(without.lines().count(), 1);
+    let address =
+        |r: &[u32], from: usize| (0..4).fold(0u128, |a, i| (a << 32) | u128::from(r[from + i]));
+    let (s0, s1) = (address(&rows[0], 4), address(&rows[1], 4));
+    let plain0 = (536939960u128 << 96) | (2242052096u128 << 64) | (7 << 32) | 9;
+    assert_ne!(s0, plain0, "the source changed");
+    // Prefix-preserving over 128 bits: the sources first differ at bit 64, as the plain ones.
+    assert_eq!((s0 ^ s1).leading_zeros(), 64);
+    // One address, one anonymized address; the same as the SQL function gives.
+    assert_eq!(address(&rows[0], 8), address(&rows[1], 8));
+    let q = format!(
+        "SELECT cryptopan6(536939960, 2242052096, 7, 9, '{KEY}')['w0'], \
+         cryptopan6(536939960, 2242052096, 7, 9, '{KEY}')['w3']"
+    );
+    let sql = common::ok(&["sql", "-q", "--format", "csv", "-c", &q]);
+    let want = format!("{},{}", rows[0][4], rows[0][7]);
+    assert_eq!(sql.lines().nth(1), Some(want.as_str()), "{sql}");
+}
+
+#[test]
 fn a_wrong_key_is_an_error_without_the_key() {
     for key in ["tooshort-secret", "a-key-of-thirty-three-characters!"] {
         let o = run(&[

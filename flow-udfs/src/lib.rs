@@ -57,7 +57,14 @@ pub fn cryptopan() -> datafusion::logical_expr::ScalarUDF {
     datafusion::logical_expr::ScalarUDF::from(udf::CryptoPanUdf::new())
 }
 
-/// The scalar functions (`log_bin`, `log_bin_hi`, `flow_duration`, `flow_rate`, `cryptopan`)
+/// The SQL function `cryptopan6(w0, w1, w2, w3, key)` (Crypto-PAn over 128 bits of an IPv6
+/// address as four u32 words; a struct of the four anonymized words `w0`…`w3`).
+pub fn cryptopan6() -> datafusion::logical_expr::ScalarUDF {
+    datafusion::logical_expr::ScalarUDF::from(udf::CryptoPan6Udf::new())
+}
+
+/// The scalar functions (`log_bin`, `log_bin_hi`, `flow_duration`, `flow_rate`, `cryptopan`,
+/// `cryptopan6`)
 /// and `flow_hist`.
 fn register_hist(ctx: &SessionContext) {
     udf::all().into_iter().for_each(|f| ctx.register_udf(f));

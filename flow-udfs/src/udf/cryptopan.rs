@@ -3,12 +3,21 @@
 //! the same 32-byte key: AES-128 keyed with the key's first 16 bytes; the pad is the encryption
 //! of its last 16. Addresses sharing a k-bit prefix keep a common k-bit prefix. The key is
 //! never part of an error message.
+//!
+//! `cryptopan6(w0, w1, w2, w3, key)` is the same scheme over 128 bits for IPv6 addresses held
+//! as four u32 words (`sa0..sa3`, `w0` the most significant), an extension of this project (the
+//! original anonymizes IPv4 only): bit i (from the top) is flipped by the top bit of the AES
+//! encryption of the address's first i bits followed by the pad's bits below them (the whole
+//! 16-byte pad, where IPv4 uses its first 4 bytes for the address and the other 12 as they are).
+//! An IPv4 address in the top 32 bits gets exactly its `cryptopan` bits, so both are one
+//! function of the prefix. The result is a struct of the four words (`w0` … `w3`).
 
 use super::arrays;
 use aes::Aes128;
 use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
-use arrow::array::{Array, AsArray, UInt32Array};
-use arrow::datatypes::{DataType, UInt32Type};
+use arrow::array::{Array, ArrayRef, AsArray, StructArray, UInt32Array};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType, Field, Fields, UInt32Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
@@ -60,6 +69,34 @@ impl CryptoPan {
             .fold(0u32, |acc, b| (acc << 1) | u32::from(b[0] >> 7));
         flips ^ address
     }
+
+    /// [`CryptoPan::anonymize`] over 128 bits: the pad fills every bit below a prefix.
+    pub fn anonymize_v6(&self, address: u128) -> u128 {
+        let fill = u128::from_be_bytes(self.pad);
+        let mut blocks = [GenericArray::<u8, aes::cipher::consts::U16>::default(); 128];
+        for (p, block) in blocks.iter_mut().enumerate() {
+            let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+            block.copy_from_slice(&((address & mask) | (fill & !mask)).to_be_bytes());
+        }
+        self.aes.encrypt_blocks(&mut blocks);
+        let flips = blocks
+            .iter()
+            .fold(0u128, |acc, b| (acc << 1) | u128::from(b[0] >> 7));
+        flips ^ address
+    }
+}
+
+/// The Crypto-PAn instance of a constant key argument of `function`.
+fn instance(function: &str, key: &ColumnarValue) -> Result<CryptoPan> {
+    let key = match key {
+        ColumnarValue::Scalar(ScalarValue::Utf8(Some(k))) => k.as_bytes(),
+        ColumnarValue::Scalar(_) => return exec_err!("{function}: the key is NULL"),
+        ColumnarValue::Array(_) => {
+            return exec_err!("{function}: the key must be a constant, not a column");
+        }
+    };
+    CryptoPan::new(key)
+        .map_err(|e| datafusion::common::DataFusionError::Execution(format!("{function}: {e}")))
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -111,16 +148,7 @@ impl ScalarUDFImpl for CryptoPanUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let key = match &args.args[1] {
-            ColumnarValue::Scalar(ScalarValue::Utf8(Some(k))) => k.as_bytes().to_vec(),
-            ColumnarValue::Scalar(_) => return exec_err!("cryptopan: the key is NULL"),
-            ColumnarValue::Array(_) => {
-                return exec_err!("cryptopan: the key must be a constant, not a column");
-            }
-        };
-        let cp = CryptoPan::new(&key).map_err(|e| {
-            datafusion::common::DataFusionError::Execution(format!("cryptopan: {e}"))
-        })?;
+        let cp = instance("cryptopan", &args.args[1])?;
         let addr = arrays(
             "cryptopan",
             &args.args[..1],
@@ -137,6 +165,93 @@ impl ScalarUDFImpl for CryptoPanUdf {
             .collect();
         let out = UInt32Array::new(values.into(), addr.nulls().cloned());
         Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// The struct `cryptopan6` returns: the anonymized address's four words.
+fn words() -> Fields {
+    (0..4)
+        .map(|i| Field::new(format!("w{i}"), DataType::UInt32, false))
+        .collect()
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CryptoPan6Udf {
+    signature: Signature,
+}
+
+impl CryptoPan6Udf {
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for CryptoPan6Udf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for CryptoPan6Udf {
+    fn name(&self) -> &str {
+        "cryptopan6"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        let integer = |t: &DataType| t.is_integer() || t.is_null();
+        match args {
+            [w @ .., k]
+                if w.len() == 4 && w.iter().all(integer) && (k.is_string() || k.is_null()) =>
+            {
+                Ok([vec![DataType::UInt32; 4], vec![DataType::Utf8]].concat())
+            }
+            _ => plan_err!(
+                "cryptopan6(w0, w1, w2, w3, key): an IPv6 address as four 32-bit words (sa0..sa3, \
+                 da0..da3), key a 32-character string; got {} arguments",
+                args.len()
+            ),
+        }
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(words()))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let cp = instance("cryptopan6", &args.args[4])?;
+        let words_in = arrays(
+            "cryptopan6",
+            &args.args[..4],
+            &[const { DataType::UInt32 }; 4],
+            args.number_rows,
+        )?;
+        let w: Vec<&UInt32Array> = words_in.iter().map(|a| a.as_primitive()).collect();
+        let nulls = w
+            .iter()
+            .fold(None, |n, a| NullBuffer::union(n.as_ref(), a.nulls()));
+        let mut out = [(); 4].map(|_| Vec::with_capacity(args.number_rows));
+        let mut seen: HashMap<u128, u128> = HashMap::new();
+        for row in 0..args.number_rows {
+            let address = (0..4).fold(0u128, |a, i| (a << 32) | u128::from(w[i].value(row)));
+            let anon = *seen
+                .entry(address)
+                .or_insert_with(|| cp.anonymize_v6(address));
+            for (i, o) in out.iter_mut().enumerate() {
+                o.push((anon >> (96 - 32 * i)) as u32);
+            }
+        }
+        let columns: Vec<ArrayRef> = out
+            .into_iter()
+            .map(|v| Arc::new(UInt32Array::from(v)) as ArrayRef)
+            .collect();
+        let array = StructArray::try_new(words(), columns, nulls)?;
+        Ok(ColumnarValue::Array(Arc::new(array)))
     }
 }
 
@@ -166,5 +281,31 @@ mod tests {
             assert_eq!(cp.anonymize(ip(plain)), ip(anon), "{plain}");
         }
         assert!(CryptoPan::new(b"short").is_err());
+        // An IPv4 address in the top 32 bits of an IPv6 one keeps its IPv4 anonymization.
+        for (plain, anon) in [
+            ("128.11.68.132", "135.242.180.132"),
+            ("152.163.225.39", "151.140.114.167"),
+        ] {
+            let v6 = cp.anonymize_v6(u128::from(ip(plain)) << 96);
+            assert_eq!((v6 >> 96) as u32, ip(anon), "{plain}");
+        }
+    }
+
+    /// Prefix preservation over 128 bits: two addresses whose first differing bit is k give
+    /// anonymized addresses whose first differing bit is k.
+    #[test]
+    fn ipv6_prefixes_are_preserved() {
+        let cp = CryptoPan::new(b"boojahyoo3vaeToong0Eijee7Ahz3yee").unwrap();
+        let a: u128 = u128::from(std::net::Ipv6Addr::new(
+            0x2001, 0xdb8, 0x85a3, 0, 0, 0x8a2e, 0x370, 0x7334,
+        ));
+        let anon_a = cp.anonymize_v6(a);
+        assert_ne!(anon_a, a);
+        for k in [0u32, 1, 31, 32, 63, 64, 100, 127] {
+            let b = a ^ (1u128 << (127 - k));
+            let common = (cp.anonymize_v6(b) ^ anon_a).leading_zeros();
+            assert_eq!(common, k, "flipping bit {k}");
+        }
+        assert_eq!(cp.anonymize_v6(a), anon_a, "deterministic");
     }
 }

@@ -13,7 +13,7 @@ use arrow::datatypes::DataType;
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
 
-pub use cryptopan::CryptoPanUdf;
+pub use cryptopan::{CryptoPan6Udf, CryptoPanUdf};
 pub use flow_duration::FlowDuration;
 pub use flow_rate::FlowRate;
 pub use log_bin::{LogBin, LogBinEdge};
@@ -26,6 +26,7 @@ pub fn all() -> Vec<ScalarUDF> {
         ScalarUDF::from(FlowDuration::new()),
         ScalarUDF::from(FlowRate::new()),
         ScalarUDF::from(CryptoPanUdf::new()),
+        ScalarUDF::from(CryptoPan6Udf::new()),
     ]
 }
 
