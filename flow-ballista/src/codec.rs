@@ -46,6 +46,7 @@ use flow_udfs::merge::{MergeExec, MergeParams, MergeTable, Mode};
 use flow_udfs::mixture::{GenerateExec, GenerateParams, GenerateTable};
 use flow_udfs::row_index::{RowIndexExec, RowIndexTable};
 use flow_udfs::series::{SecondsExec, SecondsTable};
+use flow_udfs::sort::SortTable;
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
@@ -177,6 +178,13 @@ pub struct FlowLogicalCodec {
 }
 
 impl FlowLogicalCodec {
+    /// A table encoded as the view of `plan`.
+    fn encode_view(&self, plan: &LogicalPlan, buf: &mut Vec<u8>) -> Result<()> {
+        let mut bytes = Vec::new();
+        LogicalPlanNode::try_from_logical_plan(plan, self)?.try_encode(&mut bytes)?;
+        encode(&Node::View, &bytes, buf)
+    }
+
     /// The encoding of a table inside one of ours (its payload).
     fn encoded(
         &self,
@@ -302,6 +310,11 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
             let params = table.params();
             return encode(&Node::MergeTable { params }, &inner, buf);
         }
+        if let Some(table) = node.downcast_ref::<SortTable>() {
+            // flow_sort as DataFusion's sort with the positions as the last key: the executors
+            // sort their partitions, one task merges them (same order, another way).
+            return self.encode_view(&table.distributed_plan()?, buf);
+        }
         if let Some(table) = node.downcast_ref::<SecondsTable>() {
             let source = self.encoded(table_ref, table.source())?;
             let name = table.name().to_string();
@@ -327,9 +340,7 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
             return encode(&node, &[], buf);
         }
         if let Some(plan) = node.get_logical_plan() {
-            let mut bytes = Vec::new();
-            LogicalPlanNode::try_from_logical_plan(&plan, self)?.try_encode(&mut bytes)?;
-            return encode(&Node::View, &bytes, buf);
+            return self.encode_view(&plan, buf);
         }
         theirs(buf, |buf| {
             self.inner.try_encode_table_provider(table_ref, node, buf)

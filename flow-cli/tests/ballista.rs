@@ -258,6 +258,9 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         // The time series: each flow spread over its seconds where the partitions are read,
         // summed per second by DataFusion's distributed aggregate.
         format!("SELECT * FROM flow_series('{sample}') WHERE flows > 3 ORDER BY day, second"),
+        // The stable sort (on a cluster: each partition sorted with the positions as the last
+        // key, merged in one task): every row in the local order, ties included.
+        format!("SELECT * FROM flow_sort('{sample}', 'prot', 'dp', true)"),
     ];
     // Every query runs after this view is made (on the client: its plan goes with a query).
     let view = format!("CREATE VIEW tcp AS SELECT * FROM flowbin('{sample}') WHERE prot = 6");

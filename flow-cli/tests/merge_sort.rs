@@ -217,3 +217,58 @@ fn keys_too_wide_to_pack_fall_back_to_the_external_sort() {
         .collect();
     assert!(rows.windows(2).all(|w| w[0] <= w[1]), "not in key order");
 }
+
+/// `flow_sort` in SQL, written by `COPY … STORED AS FLOWBIN`, gives the trace `sort` writes,
+/// byte for byte: sorted in memory, under a memory limit (DataFusion's sort, spilling), in
+/// reverse, and with keys too wide to pack.
+#[test]
+fn flow_sort_in_sql_writes_the_trace_sort_writes() {
+    let trace = fixtures().join("trace20k");
+    let trace = trace.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wide = ["sa3", "da3", "octets", "packets", "sp", "dp"];
+    let cases: [(&[&str], bool, Option<&str>); 5] = [
+        (&["first", "first_ms"], false, None),
+        (&["sa3", "da3", "sp"], true, None),
+        (&["prot", "octets"], false, Some("64M")),
+        (&["af", "dp"], true, Some("64M")),
+        (&wide, false, None),
+    ];
+    for (i, (keys, reverse, limit)) in cases.into_iter().enumerate() {
+        let (cli, sql) = (
+            dir.path().join(format!("cli{i}")),
+            dir.path().join(format!("sql{i}")),
+        );
+        let mut args = vec!["sort", "-k"];
+        args.extend_from_slice(keys);
+        args.extend(reverse.then_some("--reverse"));
+        args.extend(["-O", cli.to_str().unwrap(), trace]);
+        let (ok, err) = flow_models(&args);
+        assert!(ok, "{args:?}: {err}");
+        let quoted: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
+        let q = format!(
+            "COPY (SELECT * FROM flow_sort('{trace}', {}{})) TO '{}' STORED AS FLOWBIN",
+            quoted.join(", "),
+            if reverse { ", true" } else { "" },
+            sql.display()
+        );
+        let mut args = vec!["sql", "-q", "-c", &q];
+        if let Some(l) = limit {
+            args.extend(["--memory-limit", l]);
+        }
+        let (ok, err) = flow_models(&args);
+        assert!(ok, "{q}: {err}");
+        let mut names: Vec<_> = std::fs::read_dir(&cli)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 21);
+        for name in names {
+            assert!(
+                std::fs::read(cli.join(&name)).unwrap() == std::fs::read(sql.join(&name)).unwrap(),
+                "{keys:?} reverse={reverse} limit={limit:?}: {name:?} differs"
+            );
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! flow-models functions for DataFusion. [`register_all`] is the single entry point that
 //! installs every format (from `flow-provider`) and every function of the project: the
 //! histogram (`flow_hist`, `log_bin`, `log_bin_hi`, `flow_duration`, `flow_rate`), the merge
-//! (`flow_merge`), mixtures (`mixture_fit`, `mixture_pdf`, `mixture_cdf`, `mixture_generate`),
+//! (`flow_merge`), the sort (`flow_sort`), mixtures (`mixture_fit`, `mixture_pdf`, `mixture_cdf`, `mixture_generate`),
 //! summaries of a histogram (`flow_summary`, `flow_cdf_summary`), time series (`flow_series`).
 //! The modules [`hist`], [`merge`], [`sort`], [`mixture`], [`summary`] and [`series`] give the
 //! same tools to Rust code.
@@ -48,6 +48,7 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     ctx.register_udtf("flow_summary", Arc::new(summary::SummaryFunc));
     ctx.register_udtf("flow_cdf_summary", Arc::new(summary::CdfSummaryFunc));
     ctx.register_udtf("flow_series", Arc::new(series::FlowSeriesFunc));
+    ctx.register_udtf("flow_sort", Arc::new(sort::FlowSortFunc));
     Ok(())
 }
 

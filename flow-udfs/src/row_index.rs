@@ -120,7 +120,10 @@ impl ExecutionPlan for RowIndexExec {
     }
 
     fn maintains_input_order(&self) -> Vec<bool> {
-        vec![true]
+        // Its own ordering (positions ascending) is declared; saying the input's passes through
+        // would let an optimizer push a sort on the positions below it (a distributed engine's
+        // re-planning did, and failed), where there are none.
+        vec![false]
     }
 
     fn benefits_from_input_partitioning(&self) -> Vec<bool> {

@@ -112,11 +112,12 @@ impl TraceMergeExec {
             && keys.iter().all(|c| scan.schema().index_of(c).is_ok())
         {
             let sort_ctx = ctx.clone();
-            let sorted =
-                SpawnedTask::spawn_blocking(move || sorted_trace_plan(&trace, &keys, &sort_ctx))
-                    .join_unwind()
-                    .await
-                    .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))??;
+            let sorted = SpawnedTask::spawn_blocking(move || {
+                sorted_trace_plan(&trace, &keys, false, &sort_ctx)
+            })
+            .join_unwind()
+            .await
+            .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))??;
             if let Some(sorted) = sorted {
                 let mode = Mode::Ordered { partitions: 1 };
                 return Ok((Strategy::SortedInMemory, merge(sorted, mode)?));

@@ -7,7 +7,8 @@
 //!   input and under a memory limit, spilling to disk.
 //!
 //! [`sort_into`] picks one and writes the result; [`sort_plan`] is the DataFusion plan alone,
-//! [`sorted_frame`] the same order as a logical plan (what a cluster runs).
+//! [`sorted_frame`] the same order as a logical plan (what a cluster runs), [`FlowSortFunc`]
+//! the SQL table function `flow_sort` (either sort, chosen when it runs).
 
 mod columns;
 mod gather;
@@ -15,9 +16,11 @@ mod packed;
 mod radix;
 mod recycled;
 mod spilling;
+mod table;
 mod trace_plan;
 
-pub use spilling::{SortPlan, Spill, sort_plan, sorted_frame};
+pub use spilling::{SortPlan, Spill, sort_plan, sorted_frame, sorted_plan};
+pub use table::{FlowSortExec, FlowSortFunc, SortTable};
 use trace_plan::is_local;
 pub(crate) use trace_plan::sorted_trace_plan;
 

@@ -6,7 +6,8 @@ use crate::row_index::{ROW_COLUMN, RowIndexExec, RowIndexTable};
 use arrow::compute::SortOptions;
 use datafusion::catalog::TableProvider;
 use datafusion::common::{DataFusionError, Result};
-use datafusion::logical_expr::{SortExpr, col as column};
+use datafusion::datasource::provider_as_source;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr};
 use datafusion::physical_expr::expressions::{Column, col};
 use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::ExecutionPlan;
@@ -46,29 +47,44 @@ fn no_field(k: &str) -> DataFusionError {
 }
 
 /// `input` sorted by `keys` as [`sort_plan`] sorts it, or with no keys in input order, as a
-/// DataFrame of `ctx`: a logical plan (the positions from [`RowIndexTable`] the last key) that
-/// DataFusion plans as a sort of each partition and an order-preserving merge of them. On a
-/// cluster the partitions are read and sorted by the executors (spilling there) and merged in
-/// a final task; in input order (no keys) the partitions are already sorted and only merged.
-/// `input`'s partitions must be those of a flowbin scan or one partition.
+/// logical plan (the positions from [`RowIndexTable`] the last key) that DataFusion plans as a
+/// sort of each partition and an order-preserving merge of them. On a cluster the partitions
+/// are read and sorted by the executors (spilling there) and merged in a final task; in input
+/// order (no keys) the partitions are already sorted and only merged. `input`'s partitions
+/// must be those of a flowbin scan or one partition.
+pub fn sorted_plan(
+    input: Arc<dyn TableProvider>,
+    keys: &[String],
+    reverse: bool,
+) -> Result<LogicalPlan> {
+    let schema = input.schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    if let Some(k) = keys.iter().find(|k| !names.contains(&k.as_str())) {
+        return Err(no_field(k));
+    }
+    let column = |name: &str| Expr::Column(datafusion::common::Column::from_name(name));
+    let order: Vec<SortExpr> = (keys.iter().map(String::as_str))
+        .chain([ROW_COLUMN])
+        .map(|k| SortExpr::new(column(k), !reverse, !reverse))
+        .collect();
+    let indexed = provider_as_source(Arc::new(RowIndexTable::new(input)));
+    LogicalPlanBuilder::scan("sorted", indexed, None)?
+        .sort(order)?
+        .project(names.iter().map(|n| column(n)))?
+        .build()
+}
+
+/// [`sorted_plan`] as a DataFrame of `ctx`.
 pub fn sorted_frame(
     ctx: &SessionContext,
     input: Arc<dyn TableProvider>,
     keys: &[String],
     reverse: bool,
 ) -> Result<DataFrame> {
-    let schema = input.schema();
-    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    if let Some(k) = keys.iter().find(|k| !names.contains(&k.as_str())) {
-        return Err(no_field(k));
-    }
-    let order = (keys.iter().map(String::as_str))
-        .chain([ROW_COLUMN])
-        .map(|k| SortExpr::new(column(format!("\"{k}\"")), !reverse, !reverse))
-        .collect();
-    ctx.read_table(Arc::new(RowIndexTable::new(input)))?
-        .sort(order)?
-        .select_columns(&names)
+    Ok(DataFrame::new(
+        ctx.state(),
+        sorted_plan(input, keys, reverse)?,
+    ))
 }
 
 /// `scan` (a flowbin scan or any single-partition input) sorted by `keys`, ascending, or the

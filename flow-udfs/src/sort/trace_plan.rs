@@ -21,7 +21,7 @@ pub(crate) fn is_local(trace: &TraceDir) -> bool {
     matches!(trace.location, Location::Local(_))
 }
 
-/// One trace in `keys` order as a one-partition plan whose batches are gathered from the mapped
+/// One trace in `keys` order (`reverse`: the exact reverse) as a one-partition plan whose batches are gathered from the mapped
 /// columns as it is read (in-memory packed sort; ties in input order). `None` when the keys do
 /// not pack, or the memory pool of `ctx` cannot grant the 16 bytes per record the sort needs (the
 /// order's 8 or 16 bytes per record stay reserved while the plan lives): the caller then plans a
@@ -29,6 +29,7 @@ pub(crate) fn is_local(trace: &TraceDir) -> bool {
 pub fn sorted_trace_plan(
     trace: &TraceDir,
     keys: &[String],
+    reverse: bool,
     ctx: &TaskContext,
 ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     if !is_local(trace) {
@@ -39,7 +40,7 @@ pub fn sorted_trace_plan(
         return Ok(None);
     }
     let (schema, columns) = mapped_columns(trace)?;
-    let Some(order) = packed_order(&schema, &columns, keys, false)? else {
+    let Some(order) = packed_order(&schema, &columns, keys, reverse)? else {
         return Ok(None);
     };
     reservation.shrink((16 - order.width()) * trace.rows);

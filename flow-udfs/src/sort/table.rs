@@ -1,0 +1,238 @@
+//! `flow_sort('<table or path>', 'key', … [, true])`: the stable flow sort as a SQL table
+//! function (a trailing `true` gives the exact reverse order, as `sort --reverse`). The rows of
+//! the source in key order, ties in input order: what `flow-models sort` writes.
+//!
+//! [`FlowSortExec`] decides when it runs, not when it is planned: one local binary trace read
+//! whole, keys that pack and no memory limit → the in-memory packed sort ([`sorted_trace_plan`]);
+//! anything else → DataFusion's sort with the input position as the last key ([`sort_plan`]),
+//! spilling under the session's memory pool.
+
+use super::trace_plan::is_local;
+use super::{sort_plan, sorted_plan, sorted_trace_plan};
+use crate::row_index::flowbin_traces;
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::runtime::SpawnedTask;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result, ScalarValue, internal_err, plan_err};
+use datafusion::execution::memory_pool::MemoryLimit;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, LogicalPlan, TableType};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, execute_stream,
+};
+use futures::TryStreamExt;
+use std::fmt;
+use std::sync::Arc;
+
+const USAGE: &str = "flow_sort('table or trace dir', 'key', ... [, true for the reverse order])";
+
+#[derive(Debug)]
+pub struct FlowSortFunc;
+
+impl TableFunctionImpl for FlowSortFunc {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let exprs = args.exprs();
+        let Some(source) = exprs.first().and_then(flow_provider::args::string) else {
+            return plan_err!("{USAGE}: the first argument must be a table name or a path");
+        };
+        let (mut keys, mut reverse) = (Vec::new(), false);
+        for (i, e) in exprs.iter().enumerate().skip(1) {
+            match (
+                flow_provider::args::string(e),
+                flow_provider::args::literal(e),
+            ) {
+                (Some(k), _) => keys.push(k.to_string()),
+                (None, Some(ScalarValue::Boolean(Some(r)))) if i == exprs.len() - 1 => reverse = *r,
+                _ => return plan_err!("{USAGE}: expected a key name in quotes, got {e}"),
+            }
+        }
+        if keys.is_empty() {
+            return plan_err!("{USAGE}: give at least one key");
+        }
+        let table = crate::source_table(args.session(), "flow_sort", source)?;
+        let schema = table.schema();
+        if let Some(k) = keys.iter().find(|k| schema.field_with_name(k).is_err()) {
+            return plan_err!("flow_sort: no field '{k}' in '{source}'");
+        }
+        if let Some(k) = (keys.iter()).find(|k| {
+            let t = schema.field_with_name(k).map(|f| f.data_type().clone());
+            !t.is_ok_and(|t| t.is_integer())
+        }) {
+            return plan_err!("flow_sort: key '{k}' is not an integer field");
+        }
+        Ok(Arc::new(SortTable {
+            source: table,
+            keys,
+            reverse,
+        }))
+    }
+}
+
+/// A table sorted by keys (stable), as a table.
+#[derive(Debug)]
+pub struct SortTable {
+    source: Arc<dyn TableProvider>,
+    keys: Vec<String>,
+    reverse: bool,
+}
+
+impl SortTable {
+    /// The same sort as a logical plan of DataFusion's own operators ([`sorted_plan`]): what a
+    /// distributed engine runs (each partition sorted where it is read, then merged).
+    pub fn distributed_plan(&self) -> Result<LogicalPlan> {
+        sorted_plan(self.source.clone(), &self.keys, self.reverse)
+    }
+}
+
+#[async_trait]
+impl TableProvider for SortTable {
+    fn schema(&self) -> SchemaRef {
+        self.source.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        session: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let scan = self.source.scan(session, None, &[], None).await?;
+        let sort = FlowSortExec::new(scan, self.keys.clone(), self.reverse);
+        crate::projected(Arc::new(sort), projection)
+    }
+}
+
+/// Its input sorted by `keys` (stable; `reverse`: the exact reverse), in one partition, by
+/// whichever sort fits when it runs (see the module).
+#[derive(Debug)]
+pub struct FlowSortExec {
+    input: Arc<dyn ExecutionPlan>,
+    keys: Vec<String>,
+    reverse: bool,
+    properties: Arc<PlanProperties>,
+}
+
+impl FlowSortExec {
+    pub fn new(input: Arc<dyn ExecutionPlan>, keys: Vec<String>, reverse: bool) -> Self {
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(input.schema()),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        Self {
+            input,
+            keys,
+            reverse,
+            properties,
+        }
+    }
+
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    pub fn reverse(&self) -> bool {
+        self.reverse
+    }
+}
+
+impl DisplayAs for FlowSortExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "FlowSortExec: keys={:?}, reverse={}",
+            self.keys, self.reverse
+        )
+    }
+}
+
+/// The in-memory sort's plan, when `scan` is one whole local trace, the session has no memory
+/// limit and the keys pack.
+async fn in_memory(
+    scan: &Arc<dyn ExecutionPlan>,
+    keys: &[String],
+    reverse: bool,
+    ctx: &Arc<TaskContext>,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    if !matches!(ctx.memory_pool().memory_limit(), MemoryLimit::Infinite) {
+        return Ok(None);
+    }
+    let trace = match flowbin_traces(scan) {
+        Some([trace]) if trace.columns.len() == scan.schema().fields().len() && is_local(trace) => {
+            trace.clone()
+        }
+        _ => return Ok(None),
+    };
+    let (keys, ctx) = (keys.to_vec(), ctx.clone());
+    SpawnedTask::spawn_blocking(move || sorted_trace_plan(&trace, &keys, reverse, &ctx))
+        .join_unwind()
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+}
+
+impl ExecutionPlan for FlowSortExec {
+    fn name(&self) -> &str {
+        "FlowSortExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = crate::only_child("FlowSortExec", children)?;
+        Ok(Arc::new(Self::new(input, self.keys.clone(), self.reverse)))
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        // The positions of the input's rows are known only for its own partitions.
+        vec![false]
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        ctx: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        if partition != 0 {
+            return internal_err!("FlowSortExec has one partition, asked for {partition}");
+        }
+        let (input, keys, reverse) = (self.input.clone(), self.keys.clone(), self.reverse);
+        let sorted = async move {
+            let plan = match in_memory(&input, &keys, reverse, &ctx).await? {
+                Some(plan) => plan,
+                None => sort_plan(input, &keys, reverse)?.plan,
+            };
+            execute_stream(plan, ctx)
+        };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.input.schema(),
+            futures::stream::once(sorted).try_flatten(),
+        )))
+    }
+}
