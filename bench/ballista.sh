@@ -7,8 +7,11 @@
 # started from the same binary on 127.0.0.1 (one scheduler; each executor with one task slot per
 # core). On one 2-core machine the executors share the cores: what is measured is the overhead
 # of distribution (planning on the scheduler, shipping plans, tasks, shuffles through the
-# executors' work directories). Outputs are checked equal to the local ones.
-# Usage: [REPS=5] [TRACE=/work/bench-data/t50m] [BIN=release binary] bench/ballista.sh
+# executors' work directories). Then `sort -k first first_ms` of SORT_TRACE (default the 10 M
+# trace in export order) locally and with --remote (each executor sorts its partitions, one
+# merges). Outputs are checked equal to the local ones.
+# Usage: [REPS=5] [TRACE=/work/bench-data/t50m] [SORT_TRACE=/work/bench-data/t10m_export]
+#        [BIN=release binary] bench/ballista.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/timing.sh
@@ -42,7 +45,11 @@ local_sums=("$BIN" sql -q --format csv -c "$SUMS")
 local_hist=("$BIN" sql -q --format csv -c "$TABLE" -c "$HIST")
 local_fast=("$BIN" hist -x length -b 12 "$TRACE")
 local_merge=("$BIN" sql -q --format csv -c "SELECT count(*), sum(packets), sum(octets), sum(aggs) FROM flow_merge('$TRACE')")
+SORT_TRACE=$(realpath "${SORT_TRACE:-/work/bench-data/t10m_export}")
+local_sort=("$BIN" sort -k first first_ms -O "$TMP/sorted" "$SORT_TRACE")
 echo "ballista bench: $(nproc) cores, trace $TRACE, REPS=$REPS, $BIN"
+run_reps local-sort "$REPS" "${local_sort[@]}"
+mv "$TMP/sorted" "$TMP/sorted-local"
 run_reps local-sums "$REPS" "${local_sums[@]}"
 run_reps local-hist "$REPS" "${local_hist[@]}"
 run_reps local-fast "$REPS" "${local_fast[@]}"
@@ -57,12 +64,14 @@ for n in 1 2; do
     run_reps "$n-exec-hist" "$REPS" "${local_hist[@]}" --remote "$URL"
     run_reps "$n-exec-fast" "$REPS" "${local_fast[@]}" --remote "$URL"
     run_reps "$n-exec-merge" "$REPS" "${local_merge[@]}" --remote "$URL"
+    run_reps "$n-exec-sort" "$REPS" "${local_sort[@]}" --remote "$URL"
+    diff -r "$TMP/sorted" "$TMP/sorted-local" >/dev/null && echo "  sort --remote on $n executor(s) = local" || echo "  sort --remote on $n executor(s): DIFFER"
     [ "$("${local_merge[@]}" --remote "$URL")" = "$want_merge" ] && echo "  merge on $n executor(s) = local" || echo "  merge on $n executor(s): DIFFER"
     [ "$("${local_fast[@]}" --remote "$URL")" = "$want_fast" ] && echo "  hist --remote on $n executor(s) = local" || echo "  hist --remote on $n executor(s): DIFFER"
     [ "$("${local_sums[@]}" --remote "$URL")" = "$want_sums" ] && echo "  sums on $n executor(s) = local" || echo "  sums on $n executor(s): DIFFER"
     [ "$("${local_hist[@]}" --remote "$URL" | cut -d, -f1-6,8)" = "$want_hist" ] && echo "  hist on $n executor(s) = local (but rate_sum's last digits)" || echo "  hist on $n executor(s): DIFFER"
 done
-for q in sums hist fast merge; do
+for q in sums hist fast merge sort; do
     for n in 1 2; do
         printf '%s on %d executor(s) takes %.1fx the local time\n' "$q" "$n" \
             "$(echo "${MEDIAN[$n-exec-$q]} / ${MEDIAN[local-$q]}" | bc -l)"

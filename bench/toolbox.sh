@@ -45,3 +45,12 @@ unset BEFORE_EACH
 ratio series_orig series_ours
 "$BIN" series -i binary -O "$TMP/series_ours" "$TRACE" 2>/dev/null
 diff -r "$TMP/series_ours" "$TMP/series_orig" >/dev/null && echo "  series outputs identical" || echo "  series outputs DIFFER"
+
+# series_plot: the original globs *.flows, *.packets, *.octets in the working directory and
+# writes PDF; ours takes the files and writes PNG.
+PLOTS="$TMP/series_plot"
+mkdir -p "$PLOTS"
+cp "$TMP"/series_ours/* "$PLOTS"/
+run_reps series_plot_ours "$REPS" "$BIN" series-plot -O "$PLOTS" "$PLOTS"/*.flows "$PLOTS"/*.packets "$PLOTS"/*.octets
+run_reps series_plot_orig "$SERIES_ORIG_REPS" bash -c "cd '$PLOTS' && '$PY' -m flow_models.series_plot"
+ratio series_plot_orig series_plot_ours
