@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 fn context() -> SessionContext {
     // Two partitions, like the CI machine's cores, so plans and results don't depend on the host.
     let config = SessionConfig::new().with_target_partitions(2);
-    let ctx = SessionContext::new_with_config(config).enable_url_table();
-    flow_models::register_all(&ctx).expect("register_all");
-    ctx
+    let runtime = std::sync::Arc::new(datafusion::execution::runtime_env::RuntimeEnv::default());
+    flow_models::context(config, runtime)
+        .expect("flow_models::context")
+        .enable_url_table()
 }
 
 async fn run_file(path: &Path, complete: bool) -> Result<(), String> {

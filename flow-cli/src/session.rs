@@ -30,9 +30,7 @@ pub fn context(ordered: bool) -> Result<SessionContext> {
 pub fn spilling_context(ordered: bool, spill: SpillArgs) -> Result<SessionContext> {
     let config = config(ordered)?;
     let runtime = spilling_runtime(spill.memory_limit, spill.temp_dir)?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
-    flow_udfs::register_all(&ctx)?;
-    Ok(ctx)
+    Ok(flow_udfs::context(config, runtime)?.enable_url_table())
 }
 
 /// A context whose queries run on the Ballista cluster of the scheduler at `url`

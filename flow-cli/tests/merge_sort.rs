@@ -218,11 +218,11 @@ fn keys_too_wide_to_pack_fall_back_to_the_external_sort() {
     assert!(rows.windows(2).all(|w| w[0] <= w[1]), "not in key order");
 }
 
-/// `flow_sort` in SQL, written by `COPY … STORED AS FLOWBIN`, gives the trace `sort` writes,
+/// `flow_sort` and `ORDER BY` in SQL, written by `COPY … STORED AS FLOWBIN`, give the trace `sort` writes,
 /// byte for byte: sorted in memory, under a memory limit (DataFusion's sort, spilling), in
 /// reverse, and with keys too wide to pack.
 #[test]
-fn flow_sort_in_sql_writes_the_trace_sort_writes() {
+fn flow_sort_and_order_by_write_the_trace_sort_writes() {
     let trace = fixtures().join("trace20k");
     let trace = trace.to_str().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -252,12 +252,23 @@ fn flow_sort_in_sql_writes_the_trace_sort_writes() {
             if reverse { ", true" } else { "" },
             sql.display()
         );
-        let mut args = vec!["sql", "-q", "-c", &q];
-        if let Some(l) = limit {
-            args.extend(["--memory-limit", l]);
+        // The same with ORDER BY (FlowSortRule makes it the stable sort).
+        let order = dir.path().join(format!("order{i}"));
+        let direction = if reverse { " DESC" } else { "" };
+        let by: Vec<String> = keys.iter().map(|k| format!("{k}{direction}")).collect();
+        let q2 = format!(
+            "COPY (SELECT * FROM flowbin('{trace}') ORDER BY {}) TO '{}' STORED AS FLOWBIN",
+            by.join(", "),
+            order.display()
+        );
+        for q in [&q, &q2] {
+            let mut args = vec!["sql", "-q", "-c", q.as_str()];
+            if let Some(l) = limit {
+                args.extend(["--memory-limit", l]);
+            }
+            let (ok, err) = flow_models(&args);
+            assert!(ok, "{q}: {err}");
         }
-        let (ok, err) = flow_models(&args);
-        assert!(ok, "{q}: {err}");
         let mut names: Vec<_> = std::fs::read_dir(&cli)
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -265,10 +276,13 @@ fn flow_sort_in_sql_writes_the_trace_sort_writes() {
         names.sort();
         assert_eq!(names.len(), 21);
         for name in names {
-            assert!(
-                std::fs::read(cli.join(&name)).unwrap() == std::fs::read(sql.join(&name)).unwrap(),
-                "{keys:?} reverse={reverse} limit={limit:?}: {name:?} differs"
-            );
+            let want = std::fs::read(cli.join(&name)).unwrap();
+            for (how, out) in [("flow_sort", &sql), ("ORDER BY", &order)] {
+                assert!(
+                    want == std::fs::read(out.join(&name)).unwrap(),
+                    "{how} {keys:?} reverse={reverse} limit={limit:?}: {name:?} differs"
+                );
+            }
         }
     }
 }

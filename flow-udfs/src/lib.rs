@@ -39,6 +39,25 @@ use datafusion::prelude::SessionContext;
 pub(crate) use flow_provider::named;
 use std::sync::Arc;
 
+/// A session with this project's physical optimizer rule (`ORDER BY` over a binary trace as
+/// the stable flow sort, [`sort::FlowSortRule`]) and every format and function
+/// ([`register_all`]): how every session of this project is made (a `SessionContext` cannot
+/// take physical rules once built).
+pub fn context(
+    config: datafusion::prelude::SessionConfig,
+    runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+) -> Result<SessionContext> {
+    let state = datafusion::execution::SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(sort::FlowSortRule))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    register_all(&ctx)?;
+    Ok(ctx)
+}
+
 /// Installs all flow formats, table functions and functions into `ctx`.
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
     flow_provider::register(ctx)?;

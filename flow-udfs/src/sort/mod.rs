@@ -15,10 +15,12 @@ mod gather;
 mod packed;
 mod radix;
 mod recycled;
+mod rule;
 mod spilling;
 mod table;
 mod trace_plan;
 
+pub use rule::FlowSortRule;
 pub use spilling::{SortPlan, Spill, sort_plan, sorted_frame, sorted_plan};
 pub use table::{FlowSortExec, FlowSortFunc, SortTable};
 use trace_plan::is_local;

@@ -10,6 +10,7 @@
 use super::trace_plan::is_local;
 use super::{sort_plan, sorted_plan, sorted_trace_plan};
 use crate::row_index::flowbin_traces;
+use arrow::compute::SortOptions;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
@@ -19,7 +20,10 @@ use datafusion::common::{DataFusionError, Result, ScalarValue, internal_err, pla
 use datafusion::execution::memory_pool::MemoryLimit;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, LogicalPlan, TableType};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr,
+};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
@@ -124,8 +128,22 @@ pub struct FlowSortExec {
 
 impl FlowSortExec {
     pub fn new(input: Arc<dyn ExecutionPlan>, keys: Vec<String>, reverse: bool) -> Self {
+        // Its output is in key order (DataFusion's default null placement: ASC NULLS LAST,
+        // DESC NULLS FIRST), which what is planned above it may rely on.
+        let schema = input.schema();
+        let options = SortOptions {
+            descending: reverse,
+            nulls_first: reverse,
+        };
+        let ordering = (keys.iter())
+            .filter_map(|k| schema.index_of(k).ok().map(|i| (k, i)))
+            .map(|(k, i)| PhysicalSortExpr::new(Arc::new(Column::new(k, i)), options));
+        let mut eq = EquivalenceProperties::new(schema.clone());
+        if let Some(ordering) = LexOrdering::new(ordering) {
+            eq = EquivalenceProperties::new_with_orderings(schema, [ordering]);
+        }
         let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(input.schema()),
+            eq,
             Partitioning::UnknownPartitioning(1),
             EmissionType::Final,
             Boundedness::Bounded,
