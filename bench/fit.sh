@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${1:-5}
-PYTHON=${PYTHON:-/work/venv/fm/bin/python}
+PYTHON=${PYTHON:-$HOME/.cache/flow-models/venv/bin/python}
 REF=${REF:-$(cd .. && pwd)/shared/reference/agh_2015061019_IPv4_anon}
 [ -d "$REF" ] || REF=/work/shared/reference/agh_2015061019_IPv4_anon
 TARGET=${CARGO_TARGET_DIR:-target}

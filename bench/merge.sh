@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 TRACE=${1:-/work/bench-data/t1m}
 REPS=${REPS:-5}
 ORIG_REPS=${ORIG_REPS:-3}
-PY=${PY:-/work/venv/fm/bin/python}
+PY=${PY:-$HOME/.cache/flow-models/venv/bin/python}
 source bench/timing.sh
 release_binary_and_scratch merge
 

@@ -6,9 +6,12 @@
 # (the sort writes such columns before it has the order; MIXED=0 skips this). Then sorts the
 # 50 M-record trace by (sa3, da3) under --memory-limit 2G, reports peak RSS and the spill, and
 # checks the result against the original's ordering (numpy lexsort, as flow_models.sort
-# computes it).
+# computes it). On the 10 M trace the SQL routes too (SQL=0 skips them): `COPY (SELECT * FROM
+# flow_sort(t, 'first', 'first_ms')) … STORED AS FLOWBIN` and `COPY (SELECT * FROM flowbin(t)
+# ORDER BY first, first_ms) … STORED AS FLOWBIN` (FlowSortRule), checked byte-identical to ours.
 #
-#   bench/sort.sh     (REPS=3 ORIG_REPS=3 T10M=... T50M=... BIG=0 to skip the 50 M run, MIXED=0)
+#   bench/sort.sh     (REPS=3 ORIG_REPS=3 T10M=... T50M=... BIG=0 to skip the 50 M run, MIXED=0,
+#                      SQL=0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T10M=${T10M:-/work/bench-data/t10m_export}
@@ -17,7 +20,8 @@ REPS=${REPS:-3}
 ORIG_REPS=${ORIG_REPS:-3}
 BIG=${BIG:-1}
 MIXED=${MIXED:-1}
-PY=${PY:-/work/venv/fm/bin/python}
+SQL=${SQL:-1}
+PY=${PY:-$HOME/.cache/flow-models/venv/bin/python}
 source bench/timing.sh
 release_binary_and_scratch sort
 
@@ -35,6 +39,21 @@ sort_10m() {
     BEFORE_EACH="rm -rf '$TMP/orig'; sync" run_reps orig+sync "$ORIG_REPS" bash -c '"$@" && sync' _ "$PY" -m flow_models.sort -k first first_ms -O "$TMP/orig" "$1"
     ratio original ours
     ratio orig+sync ours
+    if [ "$SQL" = 1 ]; then
+        local copy="STORED AS FLOWBIN" q f
+        for q in flow_sort order_by; do
+            case $q in
+                flow_sort) f="SELECT * FROM flow_sort('$1', 'first', 'first_ms')" ;;
+                order_by) f="SELECT * FROM flowbin('$1') ORDER BY first, first_ms" ;;
+            esac
+            BEFORE_EACH="rm -rf '$TMP/$q'; sync" run_reps "$q" "$REPS" "$BIN" sql -q -c "COPY ($f) TO '$TMP/$q' $copy"
+            ratio "$q" ours
+            cmp_dirs=yes
+            for f in "$TMP"/ours/*; do cmp -s "$f" "$TMP/$q/$(basename "$f")" || cmp_dirs=no; done
+            echo "  $q output byte-identical to sort's: $cmp_dirs"
+            rm -rf "${TMP:?}/$q"
+        done
+    fi
     local same=yes f
     for f in "$TMP"/orig/*; do cmp -s "$f" "$TMP/ours/$(basename "$f")" || { same=no; echo "differs: $(basename "$f")"; }; done
     echo "byte-identical to the original: $same ($(ls "$TMP/orig" | wc -l) column files)"
