@@ -150,6 +150,21 @@ pub(crate) fn source_table(
     Ok(Arc::new(trace))
 }
 
+/// The physical plan of `exprs` over the table `source` (called `name` in the plan): the input
+/// of an operator that reads a table function's source.
+pub(crate) async fn source_input(
+    session: &dyn datafusion::catalog::Session,
+    name: &str,
+    source: &Arc<dyn datafusion::catalog::TableProvider>,
+    exprs: Vec<datafusion::logical_expr::Expr>,
+) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+    let source = datafusion::datasource::provider_as_source(source.clone());
+    let plan = datafusion::logical_expr::LogicalPlanBuilder::scan(name, source, None)?
+        .project(exprs)?
+        .build()?;
+    session.create_physical_plan(&plan).await
+}
+
 /// The one child handed to `with_new_children` of a single-input operator `name`.
 pub(crate) fn only_child(
     name: &str,

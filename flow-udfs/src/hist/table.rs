@@ -9,8 +9,7 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, ScalarValue, plan_datafusion_err, plan_err};
-use datafusion::datasource::provider_as_source;
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableType};
+use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use flow_provider::args;
 use std::sync::Arc;
@@ -113,11 +112,8 @@ impl TableProvider for HistTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let source = provider_as_source(self.source.clone());
-        let plan = LogicalPlanBuilder::scan(self.name.as_str(), source, None)?
-            .project(self.spec.input_exprs())?
-            .build()?;
-        let input = session.create_physical_plan(&plan).await?;
+        let exprs = self.spec.input_exprs();
+        let input = crate::source_input(session, &self.name, &self.source, exprs).await?;
         crate::projected(hist_plan(input, self.spec.clone()), projection)
     }
 }

@@ -119,12 +119,8 @@ impl TableProvider for SecondsTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let columns = INPUT.map(|(c, t)| cast(col(c), t).alias(c));
-        let source = provider_as_source(self.source.clone());
-        let plan = LogicalPlanBuilder::scan(self.name.as_str(), source, None)?
-            .project(columns)?
-            .build()?;
-        let input = session.create_physical_plan(&plan).await?;
+        let columns = INPUT.map(|(c, t)| cast(col(c), t).alias(c)).to_vec();
+        let input = crate::source_input(session, &self.name, &self.source, columns).await?;
         crate::projected(Arc::new(SecondsExec::new(input)), projection)
     }
 }

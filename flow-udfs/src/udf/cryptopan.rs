@@ -54,35 +54,30 @@ impl CryptoPan {
     /// The anonymised address: bit i (from the top) flipped by the top bit of the encryption of
     /// the address's first i bits followed by the pad's bits.
     pub fn anonymize(&self, address: u32) -> u32 {
-        let fill = u32::from_be_bytes([self.pad[0], self.pad[1], self.pad[2], self.pad[3]]);
-        // The 32 blocks are independent: encrypted together (pipelined AES-NI).
-        let mut blocks = [GenericArray::<u8, aes::cipher::consts::U16>::default(); 32];
-        for (p, block) in blocks.iter_mut().enumerate() {
-            let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
-            let input = (address & mask) | (fill & !mask);
-            block[..4].copy_from_slice(&input.to_be_bytes());
-            block[4..].copy_from_slice(&self.pad[4..]);
-        }
-        self.aes.encrypt_blocks(&mut blocks);
-        let flips = blocks
-            .iter()
-            .fold(0u32, |acc, b| (acc << 1) | u32::from(b[0] >> 7));
-        flips ^ address
+        let top = u128::from(address) << 96;
+        address ^ (self.flips(top, 32) >> 96) as u32
     }
 
     /// [`CryptoPan::anonymize`] over 128 bits: the pad fills every bit below a prefix.
     pub fn anonymize_v6(&self, address: u128) -> u128 {
+        address ^ self.flips(address, 128)
+    }
+
+    /// The flips of the first `bits` bits of `address` (left-aligned in 128 bits), in the top
+    /// `bits` bits: block p is the address's first p bits, then the pad's; the blocks are
+    /// independent, encrypted together (pipelined AES-NI). An IPv4 address's blocks are its
+    /// 4 bytes (pad bits below the prefix) and the pad's other 12, as pycryptopan builds them.
+    fn flips(&self, address: u128, bits: usize) -> u128 {
         let fill = u128::from_be_bytes(self.pad);
         let mut blocks = [GenericArray::<u8, aes::cipher::consts::U16>::default(); 128];
+        let blocks = &mut blocks[..bits];
         for (p, block) in blocks.iter_mut().enumerate() {
             let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
             block.copy_from_slice(&((address & mask) | (fill & !mask)).to_be_bytes());
         }
-        self.aes.encrypt_blocks(&mut blocks);
-        let flips = blocks
-            .iter()
-            .fold(0u128, |acc, b| (acc << 1) | u128::from(b[0] >> 7));
-        flips ^ address
+        self.aes.encrypt_blocks(blocks);
+        let flips = (blocks.iter()).fold(0u128, |acc, b| (acc << 1) | u128::from(b[0] >> 7));
+        flips << (128 - bits)
     }
 }
 
