@@ -8,10 +8,14 @@
 # checks the result against the original's ordering (numpy lexsort, as flow_models.sort
 # computes it). On the 10 M trace the SQL routes too (SQL=0 skips them): `COPY (SELECT * FROM
 # flow_sort(t, 'first', 'first_ms')) … STORED AS FLOWBIN` and `COPY (SELECT * FROM flowbin(t)
-# ORDER BY first, first_ms) … STORED AS FLOWBIN` (FlowSortRule), checked byte-identical to ours.
+# ORDER BY first, first_ms) … STORED AS FLOWBIN` (FlowSortRule), checked byte-identical to ours,
+# and DuckDB's `COPY (SELECT * FROM read_parquet(…) ORDER BY first, first_ms) TO '….parquet'`
+# on a Parquet copy of the trace (DuckDB cannot write the binary format; its sort is not
+# stable, so its output is not compared).
 #
 #   bench/sort.sh     (REPS=3 ORIG_REPS=3 T10M=... T50M=... BIG=0 to skip the 50 M run, MIXED=0,
-#                      SQL=0)
+#                      SQL=0, DUCKDB_VENV=~/.cache/flow-models/duckdb: made with duckdb==1.5.5
+#                      when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T10M=${T10M:-/work/bench-data/t10m_export}
@@ -22,8 +26,13 @@ BIG=${BIG:-1}
 MIXED=${MIXED:-1}
 SQL=${SQL:-1}
 PY=${PY:-$HOME/.cache/flow-models/venv/bin/python}
+DUCKDB_VENV=${DUCKDB_VENV:-$HOME/.cache/flow-models/duckdb}
 source bench/timing.sh
 release_binary_and_scratch sort
+if [ "$SQL" = 1 ] && ! "$DUCKDB_VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
+    { python3 -m venv "$DUCKDB_VENV" && "$DUCKDB_VENV/bin/pip" install -q duckdb==1.5.5; } \
+        >/dev/null 2>&1 || echo "could not install duckdb from PyPI: no DuckDB row"
+fi
 
 # Our writer fsyncs every output file before the atomic rename (durable output); the original
 # leaves its 600 MB to the kernel's writeback, which later runs then wait for. So before every
@@ -53,6 +62,16 @@ sort_10m() {
             echo "  $q output byte-identical to sort's: $cmp_dirs"
             rm -rf "${TMP:?}/$q"
         done
+        if "$DUCKDB_VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
+            "$BIN" convert -o parquet -O "$TMP/trace.parquet" "$1" 2>/dev/null
+            BEFORE_EACH="rm -f '$TMP/duck.parquet'; sync" run_reps duckdb "$REPS" \
+                "$DUCKDB_VENV/bin/python" -c 'import duckdb, sys; duckdb.sql(
+                    f"COPY (SELECT * FROM read_parquet(\x27{sys.argv[1]}\x27) ORDER BY first, first_ms) "
+                    f"TO \x27{sys.argv[2]}\x27 (FORMAT parquet)")' "$TMP/trace.parquet" "$TMP/duck.parquet"
+            ratio duckdb ours
+            ratio duckdb flow_sort
+            rm -f "$TMP/trace.parquet" "$TMP/duck.parquet"
+        fi
     fi
     local same=yes f
     for f in "$TMP"/orig/*; do cmp -s "$f" "$TMP/ours/$(basename "$f")" || { same=no; echo "differs: $(basename "$f")"; }; done

@@ -10,7 +10,7 @@
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::common::Result;
 use datafusion::execution::runtime_env::RuntimeEnv;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionConfig;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -24,8 +24,7 @@ async fn main() -> Result<()> {
     let remote =
         flow_ballista::remote_context(&url, SessionConfig::new(), Arc::new(RuntimeEnv::default()))
             .await?;
-    let local = SessionContext::new();
-    flow_models::register_all(&local)?;
+    let local = flow_models::context(SessionConfig::new(), Arc::new(RuntimeEnv::default()))?;
     let table = format!("CREATE EXTERNAL TABLE flows STORED AS FLOWBIN LOCATION '{trace}'");
     let hist = include_str!("../sql/hist.sql");
     let hist = hist.trim_end().trim_end_matches(';');

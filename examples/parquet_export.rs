@@ -4,8 +4,10 @@
 //! Run: `cargo run --example parquet_export [TRACE_DIR] [OUT.parquet]`
 
 use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::prelude::{ParquetReadOptions, SessionContext, col, lit};
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, col, lit};
 use flow_models::flow_provider::SessionContextFlowExt;
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> datafusion::error::Result<()> {
@@ -13,8 +15,8 @@ async fn main() -> datafusion::error::Result<()> {
     let trace = args.next().unwrap_or_else(|| "examples/data/sample".into());
     let out = args.next().unwrap_or_else(|| "tcp_flows.parquet".into());
 
-    let ctx = SessionContext::new();
-    flow_models::register_all(&ctx)?;
+    // A session with every flow format, function and rule.
+    let ctx = flow_models::context(SessionConfig::new(), Arc::new(RuntimeEnv::default()))?;
     let tcp = ctx
         .read_flowbin(&[&trace])?
         .filter(col("prot").eq(lit(6u8)))?;

@@ -3,4 +3,4 @@
 
 pub use flow_provider;
 pub use flow_udfs;
-pub use flow_udfs::{context, register_all};
+pub use flow_udfs::{context, register_all, with_rules};

@@ -22,6 +22,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use flow_udfs::sort::FlowSortRule;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,9 +64,18 @@ pub async fn remote_context(
     Ok(ctx)
 }
 
-/// The scheduler's session for a query: Ballista's, with every flow function registered.
+/// The scheduler's session for a query: Ballista's, with every flow function registered and
+/// `ORDER BY` over a trace made stable (`FlowSortRule::distributed`). Jobs are planned by
+/// Ballista's static planner, which runs the session's physical optimizer rules: its adaptive
+/// planner (AQE, on by default in Ballista 55) plans stages with a fixed list of rules of its
+/// own (`state/aqe/planner.rs`), so a job would run a plan other than the one `EXPLAIN` shows:
+/// DataFusion's unstable sort, and a `COPY` of `flow_sort` whose ties lose their order.
 fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
+    let config = config.with_ballista_adaptive_query_planner(false);
     let state = ballista_core::utils::default_session_builder(config)?;
+    let state = SessionStateBuilder::new_from_existing(state)
+        .with_physical_optimizer_rule(Arc::new(FlowSortRule::distributed()))
+        .build();
     let ctx = SessionContext::new_with_state(state);
     flow_udfs::register_all(&ctx)?;
     Ok(ctx.state())

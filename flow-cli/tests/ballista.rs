@@ -261,6 +261,8 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
         // The stable sort (on a cluster: each partition sorted with the positions as the last
         // key, merged in one task): every row in the local order, ties included.
         format!("SELECT * FROM flow_sort('{sample}', 'prot', 'dp', true)"),
+        // ORDER BY over a trace: stable on the cluster too (FlowSortRule::distributed).
+        format!("SELECT * FROM flowbin('{sample}') ORDER BY prot DESC, dp DESC"),
     ];
     // Every query runs after this view is made (on the client: its plan goes with a query).
     let view = format!("CREATE VIEW tcp AS SELECT * FROM flowbin('{sample}') WHERE prot = 6");
@@ -390,7 +392,8 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
     );
 
     // `sort --remote` (each partition sorted by an executor, merged by one) writes the trace
-    // `sort` writes, byte for byte: stable, and the exact reverse with --reverse.
+    // `sort` writes, byte for byte: stable, and the exact reverse with --reverse; so do an
+    // executor's COPY of `flow_sort` and of `ORDER BY`.
     for reverse in [false, true] {
         let sorted = |name: &str, remote: bool| {
             let target = out.path().join(name);
@@ -400,20 +403,48 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
             cluster.run(&args, remote);
             target
         };
-        let (want, got) = (sorted("sorted", false), sorted("sorted-remote", true));
+        let copied = |name: &str, query: String| {
+            let target = out.path().join(name);
+            let copy = format!("COPY ({query}) TO '{}' STORED AS FLOWBIN", target.display());
+            cluster.run(&["sql", "-q", "-c", &copy], true);
+            target
+        };
+        let (direction, flag) = if reverse {
+            (" DESC", ", true")
+        } else {
+            ("", "")
+        };
+        let want = sorted("sorted", false);
+        let got = [
+            sorted("sorted-remote", true),
+            copied(
+                "flow_sort-remote",
+                format!("SELECT * FROM flow_sort('{sample}', 'prot', 'dp'{flag})"),
+            ),
+            copied(
+                "order-by-remote",
+                format!(
+                    "SELECT * FROM flowbin('{sample}') ORDER BY prot{direction}, dp{direction}"
+                ),
+            ),
+        ];
         let mut files = 0;
         for file in std::fs::read_dir(&want).unwrap() {
             let name = file.unwrap().file_name();
-            let (a, b) = (want.join(&name), got.join(&name));
-            assert!(
-                std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
-                "sort --reverse={reverse}: {name:?} differs on the cluster"
-            );
+            for got in &got {
+                let (a, b) = (want.join(&name), got.join(&name));
+                assert!(
+                    std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+                    "{got:?} --reverse={reverse}: {name:?} differs from sort's"
+                );
+            }
             files += 1;
         }
         assert_eq!(files, 21);
         std::fs::remove_dir_all(want).unwrap();
-        std::fs::remove_dir_all(got).unwrap();
+        for got in got {
+            std::fs::remove_dir_all(got).unwrap();
+        }
     }
     // `convert --remote` keeps the input order (the partitions merged by position), so cuts
     // by record count give what they give locally; nfcapd files are read in one task.

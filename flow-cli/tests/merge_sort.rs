@@ -1,6 +1,8 @@
 //! The merge and sort subcommands end to end: counters and invariants on stderr, sorting in
 //! place, output identical to the original's (fixtures of tests/fixtures/merge).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -224,8 +226,6 @@ fn keys_too_wide_to_pack_fall_back_to_the_external_sort() {
 #[test]
 fn flow_sort_and_order_by_write_the_trace_sort_writes() {
     let trace = fixtures().join("trace20k");
-    let trace = trace.to_str().unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let wide = ["sa3", "da3", "octets", "packets", "sp", "dp"];
     let cases: [(&[&str], bool, Option<&str>); 5] = [
         (&["first", "first_ms"], false, None),
@@ -234,7 +234,85 @@ fn flow_sort_and_order_by_write_the_trace_sort_writes() {
         (&["af", "dp"], true, Some("64M")),
         (&wide, false, None),
     ];
-    for (i, (keys, reverse, limit)) in cases.into_iter().enumerate() {
+    sql_sorts_as_sort(&trace, &cases);
+}
+
+/// The same on a generated trace of 1 000 000 records in which every key value is shared by
+/// hundreds of records in scattered places (ties decide most of the order), in memory and
+/// spilling: EXPLAIN ANALYZE shows FlowSortExec spilled under the limit.
+#[test]
+fn flow_sort_keeps_ties_in_input_order_in_memory_and_spilling() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("ties");
+    tied_trace(&trace, 1_000_000);
+    let cases: [(&[&str], bool, Option<&str>); 5] = [
+        (&["first", "first_ms"], false, None),
+        (&["prot"], true, None),
+        (&["packets", "prot"], false, None),
+        (&["first", "first_ms"], false, Some("64M")),
+        (&["prot", "packets"], true, Some("64M")),
+    ];
+    sql_sorts_as_sort(&trace, &cases);
+    let t = trace.to_str().unwrap();
+    for (limit, want) in [(None, "sorted_in_memory=1"), (Some("64M"), "spill_count=")] {
+        let q =
+            format!("EXPLAIN ANALYZE SELECT count(*) FROM flow_sort('{t}', 'first', 'first_ms')");
+        let mut args = vec!["sql", "-q", "-c", q.as_str()];
+        args.extend(limit.iter().flat_map(|l| ["--memory-limit", l]));
+        let out = common::ok(&args);
+        let line = out
+            .lines()
+            .find(|l| l.contains("FlowSortExec"))
+            .unwrap_or("");
+        assert!(line.contains(want), "{limit:?}: {out}");
+        if limit.is_some() {
+            let spills = line.split("spill_count=").nth(1).unwrap_or("");
+            let n: usize = spills
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(n > 0, "no spill under {limit:?}: {line}");
+        }
+    }
+}
+
+/// Writes a trace of `rows` records with few distinct key values, each spread over the whole
+/// trace: 300 start seconds × 4 milliseconds, 3 protocols, 50 packet counts; the other
+/// columns tell the records apart.
+fn tied_trace(dir: &Path, rows: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mix = |i: u64, m: u64| (i.wrapping_mul(2_654_435_761) >> 7) % m;
+    let write = |name: &str, value: &dyn Fn(u64) -> Vec<u8>| {
+        let bytes: Vec<u8> = (0..rows).flat_map(value).collect();
+        std::fs::write(dir.join(name), bytes).unwrap();
+    };
+    write("first.I", &|i| {
+        (1_500_000_000 + mix(i, 300) as u32).to_le_bytes().to_vec()
+    });
+    write("first_ms.H", &|i| {
+        (mix(i + 7, 4) as u16 * 250).to_le_bytes().to_vec()
+    });
+    write("prot.B", &|i| vec![[6u8, 17, 1][mix(i + 3, 3) as usize]]);
+    write("packets.Q", &|i| {
+        (1 + mix(i + 11, 50)).to_le_bytes().to_vec()
+    });
+    write("octets.Q", &|i| {
+        (40 * (1 + mix(i + 11, 50)) + i % 1500)
+            .to_le_bytes()
+            .to_vec()
+    });
+    write("sp.H", &|i| ((i % 65_536) as u16).to_le_bytes().to_vec());
+    write("aggs.I", &|_| 1u32.to_le_bytes().to_vec());
+}
+
+/// For each (keys, reverse, memory limit): `sort`, `COPY` of `flow_sort` and `COPY` of
+/// `ORDER BY` write the same files.
+fn sql_sorts_as_sort(trace: &Path, cases: &[(&[&str], bool, Option<&str>)]) {
+    let trace = trace.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (i, &(keys, reverse, limit)) in cases.iter().enumerate() {
         let (cli, sql) = (
             dir.path().join(format!("cli{i}")),
             dir.path().join(format!("sql{i}")),
@@ -242,6 +320,7 @@ fn flow_sort_and_order_by_write_the_trace_sort_writes() {
         let mut args = vec!["sort", "-k"];
         args.extend_from_slice(keys);
         args.extend(reverse.then_some("--reverse"));
+        args.extend(limit.iter().flat_map(|l| ["--memory-limit", l]));
         args.extend(["-O", cli.to_str().unwrap(), trace]);
         let (ok, err) = flow_models(&args);
         assert!(ok, "{args:?}: {err}");
@@ -263,9 +342,7 @@ fn flow_sort_and_order_by_write_the_trace_sort_writes() {
         );
         for q in [&q, &q2] {
             let mut args = vec!["sql", "-q", "-c", q.as_str()];
-            if let Some(l) = limit {
-                args.extend(["--memory-limit", l]);
-            }
+            args.extend(limit.iter().flat_map(|l| ["--memory-limit", l]));
             let (ok, err) = flow_models(&args);
             assert!(ok, "{q}: {err}");
         }
@@ -274,7 +351,7 @@ fn flow_sort_and_order_by_write_the_trace_sort_writes() {
             .map(|e| e.unwrap().file_name())
             .collect();
         names.sort();
-        assert_eq!(names.len(), 21);
+        assert_eq!(names.len(), std::fs::read_dir(trace).unwrap().count());
         for name in names {
             let want = std::fs::read(cli.join(&name)).unwrap();
             for (how, out) in [("flow_sort", &sql), ("ORDER BY", &order)] {

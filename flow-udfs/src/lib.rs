@@ -47,15 +47,21 @@ pub fn context(
     config: datafusion::prelude::SessionConfig,
     runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
 ) -> Result<SessionContext> {
-    let state = datafusion::execution::SessionStateBuilder::new()
+    let builder = datafusion::execution::SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
-        .with_default_features()
-        .with_physical_optimizer_rule(Arc::new(sort::FlowSortRule))
-        .build();
-    let ctx = SessionContext::new_with_state(state);
+        .with_default_features();
+    let ctx = SessionContext::new_with_state(with_rules(builder).build());
     register_all(&ctx)?;
     Ok(ctx)
+}
+
+/// `builder` (an application's own session, with its settings and rules) with this project's
+/// physical optimizer rule added: for embedding, before [`register_all`] on the built context.
+pub fn with_rules(
+    builder: datafusion::execution::SessionStateBuilder,
+) -> datafusion::execution::SessionStateBuilder {
+    builder.with_physical_optimizer_rule(Arc::new(sort::FlowSortRule::default()))
 }
 
 /// Installs all flow formats, table functions and functions into `ctx`.

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 /// `path` (relative to the repository root) as an absolute path string.
+#[allow(dead_code)] // Not every test binary reads repository files.
 pub fn repo(path: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")

@@ -113,7 +113,8 @@ impl TraceMergeExec {
         {
             let sort_ctx = ctx.clone();
             let sorted = SpawnedTask::spawn_blocking(move || {
-                sorted_trace_plan(&trace, &keys, false, &sort_ctx)
+                let batch_rows = sort_ctx.session_config().batch_size();
+                sorted_trace_plan(&trace, &keys, false, batch_rows, &sort_ctx)
             })
             .join_unwind()
             .await

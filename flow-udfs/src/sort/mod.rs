@@ -23,14 +23,12 @@ mod trace_plan;
 pub use rule::FlowSortRule;
 pub use spilling::{SortPlan, Spill, sort_plan, sorted_frame, sorted_plan};
 pub use table::{FlowSortExec, FlowSortFunc, SortTable};
-use trace_plan::is_local;
+use trace_plan::in_memory_trace;
 pub(crate) use trace_plan::sorted_trace_plan;
 
-use crate::row_index::flowbin_traces;
 use arrow::datatypes::Schema;
 use columns::{constant_columns, mapped_columns};
 use datafusion::common::Result;
-use datafusion::execution::memory_pool::MemoryLimit;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::DataFrame;
 use flow_provider::binary::dir::TraceDir;
@@ -48,7 +46,7 @@ pub enum SortRun {
     Spilling(Spill, Arc<dyn ExecutionPlan>),
 }
 
-/// Rows per gathered output batch of the in-memory sort.
+/// Rows per gathered output batch of the in-memory sort (whatever the session's batch size).
 const BATCH_ROWS: usize = 262_144;
 
 /// Sorts every row of `input` by `keys` (stable; `reverse` flips the whole order) into the sink
@@ -78,15 +76,8 @@ pub async fn sort_into(
     mut progress: impl FnMut(usize),
 ) -> Result<(u64, SortRun)> {
     let task_ctx = Arc::new(input.task_ctx());
-    let unlimited = matches!(task_ctx.memory_pool().memory_limit(), MemoryLimit::Infinite);
     let scan = input.create_physical_plan().await?;
-    let trace = flowbin_traces(&scan).and_then(|traces| match traces {
-        [trace] if trace.columns.len() == scan.schema().fields().len() && is_local(trace) => {
-            Some(trace.clone())
-        }
-        _ => None,
-    });
-    if let Some(trace) = trace.filter(|_| unlimited)
+    if let Some(trace) = in_memory_trace(&scan, &task_ctx)
         && let Some(written) = in_memory(&trace, keys, reverse, &create, &mut progress).await?
     {
         return Ok((written, SortRun::InMemory));

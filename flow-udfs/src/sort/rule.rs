@@ -5,9 +5,15 @@
 //! the same direction with DataFusion's default null placement, and there is no `LIMIT` (TopK
 //! stays), the pair becomes [`FlowSortExec`]: the same rows, ties in input order (descending:
 //! the exact reverse), sorted in memory where it can be (see `FlowSortExec`). Anything else is
-//! left as it is.
+//! left as it is. Under a session memory limit the rule still applies: `FlowSortExec` then
+//! runs DataFusion's spilling sort with the input position as the last key (what `sort
+//! --memory-limit` runs), so the order stays stable and the memory bounded as before.
+//!
+//! On a cluster ([`FlowSortRule::distributed`], the Ballista scheduler's) the pair stays a
+//! partition-wise sort and a merge, with the input position as the last key ([`sort_plan`]):
+//! executors sort their partitions, one merges them, ties in input order all the same.
 
-use super::FlowSortExec;
+use super::{FlowSortExec, sort_plan};
 use crate::row_index::flowbin_traces;
 use arrow::datatypes::DataType;
 use datafusion::common::Result;
@@ -24,7 +30,18 @@ use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use std::sync::Arc;
 
 #[derive(Debug, Default)]
-pub struct FlowSortRule;
+pub struct FlowSortRule {
+    distributed: bool,
+}
+
+impl FlowSortRule {
+    /// The rule for a plan a distributed engine splits into tasks: the stable sort as
+    /// DataFusion's partition-wise sort and merge (by keys and input position), not as the one
+    /// partition of [`FlowSortExec`].
+    pub fn distributed() -> Self {
+        Self { distributed: true }
+    }
+}
 
 impl PhysicalOptimizerRule for FlowSortRule {
     fn optimize(
@@ -33,7 +50,7 @@ impl PhysicalOptimizerRule for FlowSortRule {
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         plan.transform_down(|node| {
-            Ok(match stable_sort(&node)? {
+            Ok(match stable_sort(&node, self.distributed)? {
                 Some(sorted) => Transformed::yes(sorted),
                 None => Transformed::no(node),
             })
@@ -66,7 +83,10 @@ fn full_sort(node: &Arc<dyn ExecutionPlan>) -> Option<(&LexOrdering, &Arc<dyn Ex
 }
 
 /// `node` as the stable sort of a flowbin scan, when it is a full sort the rule applies to.
-fn stable_sort(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+fn stable_sort(
+    node: &Arc<dyn ExecutionPlan>,
+    distributed: bool,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     let Some((ordering, input)) = full_sort(node) else {
         return Ok(None);
     };
@@ -120,7 +140,10 @@ fn stable_sort(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn Execution
         }
         keys.push(name);
     }
-    let sorted: Arc<dyn ExecutionPlan> = Arc::new(FlowSortExec::new(scan.clone(), keys, reverse));
+    let sorted: Arc<dyn ExecutionPlan> = match distributed {
+        true => sort_plan(scan.clone(), &keys, reverse)?.plan,
+        false => Arc::new(FlowSortExec::new(scan.clone(), keys, reverse)),
+    };
     Ok(Some(match projection {
         Some(_) => replace_children_if_necessary(input.clone(), vec![sorted])?,
         None => sorted,

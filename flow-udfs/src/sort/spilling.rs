@@ -65,7 +65,7 @@ pub fn sorted_plan(
     let column = |name: &str| Expr::Column(datafusion::common::Column::from_name(name));
     let order: Vec<SortExpr> = (keys.iter().map(String::as_str))
         .chain([ROW_COLUMN])
-        .map(|k| SortExpr::new(column(k), !reverse, !reverse))
+        .map(|k| SortExpr::new(column(k), !reverse, reverse))
         .collect();
     let indexed = provider_as_source(Arc::new(RowIndexTable::new(input)));
     LogicalPlanBuilder::scan("sorted", indexed, None)?
@@ -98,9 +98,11 @@ pub fn sort_plan(scan: Arc<dyn ExecutionPlan>, keys: &[String], reverse: bool) -
     let columns = scan.schema().fields().len();
     let indexed: Arc<dyn ExecutionPlan> = Arc::new(RowIndexExec::try_new(scan)?);
     let schema = indexed.schema();
+    // DataFusion's default NULL placement (ASC NULLS LAST, DESC NULLS FIRST), as FlowSortExec
+    // declares it: the reverse is still the exact reverse.
     let options = SortOptions {
         descending: reverse,
-        nulls_first: !reverse,
+        nulls_first: reverse,
     };
     let exprs = keys
         .iter()

@@ -7,9 +7,8 @@
 //! anything else → DataFusion's sort with the input position as the last key ([`sort_plan`]),
 //! spilling under the session's memory pool.
 
-use super::trace_plan::is_local;
-use super::{sort_plan, sorted_plan, sorted_trace_plan};
-use crate::row_index::flowbin_traces;
+use super::trace_plan::in_memory_trace;
+use super::{BATCH_ROWS, sort_plan, sorted_plan, sorted_trace_plan};
 use arrow::compute::SortOptions;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
@@ -17,7 +16,6 @@ use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TablePr
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result, ScalarValue, internal_err, plan_err};
-use datafusion::execution::memory_pool::MemoryLimit;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, LogicalPlan, TableType};
 use datafusion::physical_expr::expressions::Column;
@@ -25,11 +23,12 @@ use datafusion::physical_expr::{
     EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr,
 };
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, execute_stream,
 };
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use std::fmt;
 use std::sync::Arc;
 
@@ -124,6 +123,7 @@ pub struct FlowSortExec {
     keys: Vec<String>,
     reverse: bool,
     properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
 }
 
 impl FlowSortExec {
@@ -153,6 +153,7 @@ impl FlowSortExec {
             keys,
             reverse,
             properties,
+            metrics: ExecutionPlanMetricsSet::new(),
         }
     }
 
@@ -175,25 +176,21 @@ impl DisplayAs for FlowSortExec {
     }
 }
 
-/// The in-memory sort's plan, when `scan` is one whole local trace, the session has no memory
-/// limit and the keys pack.
+/// The in-memory sort's plan, when it can take `scan` ([`in_memory_trace`]) and the keys pack.
+/// Its batches are large (as `sort` writes them): a sink writes each column's share of a batch
+/// in one call, so 8192-row batches cost the COPY of a 10 M-record trace twice the time.
 async fn in_memory(
     scan: &Arc<dyn ExecutionPlan>,
     keys: &[String],
     reverse: bool,
     ctx: &Arc<TaskContext>,
 ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
-    if !matches!(ctx.memory_pool().memory_limit(), MemoryLimit::Infinite) {
+    let Some(trace) = in_memory_trace(scan, ctx) else {
         return Ok(None);
-    }
-    let trace = match flowbin_traces(scan) {
-        Some([trace]) if trace.columns.len() == scan.schema().fields().len() && is_local(trace) => {
-            trace.clone()
-        }
-        _ => return Ok(None),
     };
     let (keys, ctx) = (keys.to_vec(), ctx.clone());
-    SpawnedTask::spawn_blocking(move || sorted_trace_plan(&trace, &keys, reverse, &ctx))
+    let batch_rows = BATCH_ROWS.max(ctx.session_config().batch_size());
+    SpawnedTask::spawn_blocking(move || sorted_trace_plan(&trace, &keys, reverse, batch_rows, &ctx))
         .join_unwind()
         .await
         .map_err(|e| DataFusionError::External(Box::new(e)))?
@@ -227,6 +224,10 @@ impl ExecutionPlan for FlowSortExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
     fn benefits_from_input_partitioning(&self) -> Vec<bool> {
         // The positions of the input's rows are known only for its own partitions.
         vec![false]
@@ -241,12 +242,33 @@ impl ExecutionPlan for FlowSortExec {
             return internal_err!("FlowSortExec has one partition, asked for {partition}");
         }
         let (input, keys, reverse) = (self.input.clone(), self.keys.clone(), self.reverse);
+        let metrics = self.metrics.clone();
         let sorted = async move {
-            let plan = match in_memory(&input, &keys, reverse, &ctx).await? {
-                Some(plan) => plan,
-                None => sort_plan(input, &keys, reverse)?.plan,
+            let (plan, spilling) = match in_memory(&input, &keys, reverse, &ctx).await? {
+                Some(plan) => (plan, None),
+                None => {
+                    let sort = sort_plan(input, &keys, reverse)?;
+                    (sort.plan.clone(), Some(sort))
+                }
             };
-            execute_stream(plan, ctx)
+            let rows = execute_stream(plan, ctx)?;
+            // Once every row is out: how it sorted, for EXPLAIN ANALYZE.
+            let report = futures::stream::once(async move {
+                let metric = MetricBuilder::new(&metrics);
+                match spilling {
+                    None => metric.counter("sorted_in_memory", 0).add(1),
+                    Some(sort) => {
+                        let spill = sort.spill();
+                        metric.spill_count(0).add(spill.files);
+                        MetricBuilder::new(&metrics)
+                            .spilled_bytes(0)
+                            .add(spill.bytes);
+                        MetricBuilder::new(&metrics).spilled_rows(0).add(spill.rows);
+                    }
+                }
+                None
+            });
+            Ok::<_, DataFusionError>(rows.chain(report.filter_map(futures::future::ready)))
         };
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.input.schema(),

@@ -4,10 +4,11 @@
 use super::columns::{constant_columns, mapped_columns};
 use super::gather::gathered;
 use super::packed::{Order, packed_order};
+use crate::row_index::flowbin_traces;
 use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::Result;
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
@@ -21,15 +22,36 @@ pub(crate) fn is_local(trace: &TraceDir) -> bool {
     matches!(trace.location, Location::Local(_))
 }
 
+/// The trace `scan` reads, when the in-memory sort can take it: one local binary trace, every
+/// column of it (no projection: the packed sort gathers whole mapped columns), in a session
+/// without a memory limit (the CLI's rule: `--memory-limit` means DataFusion's spilling sort).
+/// `flow_sort`, `ORDER BY` (through [`FlowSortExec`](super::FlowSortExec)) and `sort` decide
+/// here.
+pub(crate) fn in_memory_trace(
+    scan: &Arc<dyn ExecutionPlan>,
+    ctx: &TaskContext,
+) -> Option<TraceDir> {
+    if !matches!(ctx.memory_pool().memory_limit(), MemoryLimit::Infinite) {
+        return None;
+    }
+    match flowbin_traces(scan)? {
+        [trace] if trace.columns.len() == scan.schema().fields().len() && is_local(trace) => {
+            Some(trace.clone())
+        }
+        _ => None,
+    }
+}
+
 /// One trace in `keys` order (`reverse`: the exact reverse) as a one-partition plan whose batches are gathered from the mapped
 /// columns as it is read (in-memory packed sort; ties in input order). `None` when the keys do
 /// not pack, or the memory pool of `ctx` cannot grant the 16 bytes per record the sort needs (the
 /// order's 8 or 16 bytes per record stay reserved while the plan lives): the caller then plans a
-/// DataFusion sort, which spills.
+/// DataFusion sort, which spills. Its batches have `batch_rows` rows.
 pub fn sorted_trace_plan(
     trace: &TraceDir,
     keys: &[String],
     reverse: bool,
+    batch_rows: usize,
     ctx: &TaskContext,
 ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     if !is_local(trace) {
@@ -49,6 +71,7 @@ pub fn sorted_trace_plan(
         constant: constant_columns(&columns),
         columns,
         order: Arc::new(order),
+        batch_rows,
         _reservation: reservation,
     };
     let plan = StreamingTableExec::try_new(schema, vec![Arc::new(sorted)], None, [], false, None)?;
@@ -63,6 +86,7 @@ struct SortedTrace {
     columns: Vec<ArrayRef>,
     constant: Vec<bool>,
     order: Arc<Order>,
+    batch_rows: usize,
     _reservation: MemoryReservation,
 }
 
@@ -71,14 +95,13 @@ impl PartitionStream for SortedTrace {
         &self.schema
     }
 
-    fn execute(&self, ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let batch_size = ctx.session_config().batch_size();
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         gathered(
             self.schema.clone(),
             self.columns.clone(),
             self.constant.clone(),
             self.order.clone(),
-            batch_size,
+            self.batch_rows,
         )
     }
 }
