@@ -35,6 +35,7 @@ pub mod summary;
 mod udf;
 
 use datafusion::common::Result;
+use datafusion::execution::SessionState;
 use datafusion::prelude::SessionContext;
 pub(crate) use flow_provider::named;
 use std::sync::Arc;
@@ -168,7 +169,21 @@ pub(crate) async fn source_input(
     let plan = datafusion::logical_expr::LogicalPlanBuilder::scan(name, source, None)?
         .project(exprs)?
         .build()?;
-    session.create_physical_plan(&plan).await
+    match session.as_any().downcast_ref::<SessionState>() {
+        Some(state) => state.create_physical_plan(&plan).await,
+        None => planning_state(session).create_physical_plan(&plan).await,
+    }
+}
+
+/// A session of this library with the configuration and runtime of `session`, a session of
+/// another library (a datafusion-python host reached through the FFI): planning our work
+/// there would mean sending our providers and operators to a host that cannot decode them.
+fn planning_state(session: &dyn datafusion::catalog::Session) -> SessionState {
+    with_rules(datafusion::execution::SessionStateBuilder::new())
+        .with_config(session.config().clone())
+        .with_runtime_env(session.runtime_env().clone())
+        .with_default_features()
+        .build()
 }
 
 /// The one child handed to `with_new_children` of a single-input operator `name`.

@@ -32,6 +32,7 @@ mod vexp;
 
 pub use dist::{Dist, Frozen};
 pub use em::{FitData, FitOptions, InitialOrMix, fit};
+pub use fit_udaf::parse_counts;
 pub use generate::{FlowGenerator, Source, clock_seed, flow_batches};
 pub use generate_udtf::{GenerateExec, GenerateParams, GenerateTable};
 pub use hist_csv::{Column as HistogramColumn, Histogram};

@@ -84,13 +84,21 @@ impl CryptoPan {
 /// The Crypto-PAn instance of a constant key argument of `function`.
 fn instance(function: &str, key: &ColumnarValue) -> Result<CryptoPan> {
     let key = match key {
-        ColumnarValue::Scalar(ScalarValue::Utf8(Some(k))) => k.as_bytes(),
+        ColumnarValue::Scalar(ScalarValue::Utf8(Some(k))) => k.clone(),
         ColumnarValue::Scalar(_) => return exec_err!("{function}: the key is NULL"),
-        ColumnarValue::Array(_) => {
-            return exec_err!("{function}: the key must be a constant, not a column");
+        // A constant that crossed an FFI boundary (a datafusion-python session) arrives as an
+        // array of the one value, repeated.
+        ColumnarValue::Array(a) => {
+            let a = arrow::compute::cast(a, &DataType::Utf8)?;
+            let keys = a.as_string::<i32>();
+            let first = (!keys.is_empty() && keys.is_valid(0)).then(|| keys.value(0));
+            match first {
+                Some(k) if keys.iter().all(|v| v == Some(k)) => k.to_string(),
+                _ => return exec_err!("{function}: the key must be a constant, not a column"),
+            }
         }
     };
-    CryptoPan::new(key)
+    CryptoPan::new(key.as_bytes())
         .map_err(|e| datafusion::common::DataFusionError::Execution(format!("{function}: {e}")))
 }
 
