@@ -110,6 +110,14 @@ fn add_carry(carries: &mut HashMap<usize, (u64, u64)>, k: usize, packets: u64, o
     c.1 += octets;
 }
 
+/// One row into a cell of the fast path (no carry possible: see `HistAcc::bound`).
+#[inline(always)]
+fn add(cell: &mut Cell, p: u64, o: u64) {
+    cell.flows += 1;
+    cell.packets = cell.packets.wrapping_add(p);
+    cell.octets = cell.octets.wrapping_add(o);
+}
+
 /// The exact sum of `values`, in two 64-bit sums of 32-bit halves (each takes 2^32 values
 /// without carrying, and the loop vectorizes).
 fn exact_sum(values: &[u64]) -> u128 {
@@ -286,34 +294,35 @@ impl HistAcc {
         } as u64;
         let dense = self.dense;
         let mut sparse_rows = Vec::new();
-        let (lanes, cells) = (&mut self.lanes, &mut self.cells);
-        let add = |cell: &mut Cell, p: u64, o: u64| {
-            cell.flows += 1;
-            cell.packets = cell.packets.wrapping_add(p);
-            cell.octets = cell.octets.wrapping_add(o);
-        };
-        // Row `i`, of value `x`, in lane `lane` when it is hot.
-        let mut row = |i: usize, lane: usize, x: u64, p: u64, o: u64| {
-            if x < exact {
-                add(&mut lanes[x as usize * LANES + lane], p, o);
-                return;
-            }
-            match dense.index(x) {
-                Some(k) if k < HOT => add(&mut lanes[k * LANES + lane], p, o),
-                Some(k) => add(&mut cells[k], p, o),
-                None => sparse_rows.push(i),
-            }
+        let (lanes, cells) = (&mut self.lanes[..], &mut self.cells[..]);
+        // A row outside the hot values: its dense cell (its lane when it is hot), else sparse.
+        let mut cold = |lanes: &mut [Cell], i: usize, lane: usize, x: u64, p: u64, o: u64| {
+            let cell = match dense.index(x) {
+                Some(k) if k < HOT => &mut lanes[k * LANES + lane],
+                Some(k) => &mut cells[k],
+                None => {
+                    sparse_rows.push(i);
+                    return;
+                }
+            };
+            add(cell, p, o);
         };
         // LANES rows at a time, row j of each group into lane j.
-        let groups = xs.len() / LANES;
-        for g in 0..groups {
-            let at = g * LANES;
+        let (xg, xr) = xs.as_chunks::<LANES>();
+        let (pg, pr) = packets.as_chunks::<LANES>();
+        let (og, or) = octets.as_chunks::<LANES>();
+        for (g, ((x, p), o)) in xg.iter().zip(pg).zip(og).enumerate() {
             for j in 0..LANES {
-                row(at + j, j, xs[at + j], packets[at + j], octets[at + j]);
+                if x[j] < exact {
+                    add(&mut lanes[x[j] as usize * LANES + j], p[j], o[j]);
+                } else {
+                    cold(lanes, g * LANES + j, j, x[j], p[j], o[j]);
+                }
             }
         }
-        for i in groups * LANES..xs.len() {
-            row(i, i % LANES, xs[i], packets[i], octets[i]);
+        let at = xg.len() * LANES;
+        for (j, ((&x, &p), &o)) in xr.iter().zip(pr).zip(or).enumerate() {
+            cold(lanes, at + j, j, x, p, o);
         }
         for i in sparse_rows {
             self.add_sparse(i, packets, octets, &[]);
