@@ -233,3 +233,16 @@ def test_the_study_example_runs_end_to_end(cli, tmp_path):
     cli("merge", "-i", "nfcapd", "-o", "binary", "-O", tmp_path / "merged", *NFCAPD_FILES)
     assert (study / "length.csv").read_bytes() == cli("hist", "-x", "length", "-b", "12",
                                                       tmp_path / "merged")
+
+
+def test_read_csv_flow_and_pipe_give_the_cli_numbers(ctx, cli):
+    from conftest import REPO
+
+    for read, fmt, path in [(fm.read_csv_flow, "csv_flow",
+                             REPO / "tests" / "data" / "original" / "head2000.csv_flow"),
+                            (fm.read_pipe, "pipe", REPO / "tests" / "data" / "pipe" / "nf171_sfipfix.pipe")]:
+        df = read(ctx, path)
+        want = cli("hist", "-i", fmt, "-x", "size", "-b", "12", "-c", "duration", path)
+        assert fm.to_csv_hist(fm.hist(df, x="size", bins=12, columns=["duration"])).encode() == want
+        q = f"SELECT count(*) AS n, sum(octets) AS o, max(dp) AS d FROM {fmt}('{path}')"
+        same_rows(pa.table(ctx.sql(q)), cli_table(cli("sql", "-q", "--format", "csv", "-c", q)))
