@@ -48,13 +48,21 @@ pub fn context(
     config: datafusion::prelude::SessionConfig,
     runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
 ) -> Result<SessionContext> {
+    let ctx = SessionContext::new_with_state(session_state(config, runtime));
+    register_all(&ctx)?;
+    Ok(ctx)
+}
+
+/// DataFusion's default session with this project's rule (no functions registered).
+fn session_state(
+    config: datafusion::prelude::SessionConfig,
+    runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+) -> SessionState {
     let builder = datafusion::execution::SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
         .with_default_features();
-    let ctx = SessionContext::new_with_state(with_rules(builder).build());
-    register_all(&ctx)?;
-    Ok(ctx)
+    with_rules(builder).build()
 }
 
 /// `builder` (an application's own session, with its settings and rules) with this project's
@@ -179,11 +187,7 @@ pub(crate) async fn source_input(
 /// another library (a datafusion-python host reached through the FFI): planning our work
 /// there would mean sending our providers and operators to a host that cannot decode them.
 fn planning_state(session: &dyn datafusion::catalog::Session) -> SessionState {
-    with_rules(datafusion::execution::SessionStateBuilder::new())
-        .with_config(session.config().clone())
-        .with_runtime_env(session.runtime_env().clone())
-        .with_default_features()
-        .build()
+    session_state(session.config().clone(), session.runtime_env().clone())
 }
 
 /// The one child handed to `with_new_children` of a single-input operator `name`.

@@ -121,15 +121,19 @@ pub fn hist(
     Ok(ArrowStream::new(batch.schema(), vec![batch]))
 }
 
+/// Every batch of Arrow data (a histogram: small), with its schema.
+fn read_all(data: &Bound<'_, PyAny>) -> PyResult<(SchemaRef, Vec<RecordBatch>)> {
+    let reader = reader_of(data)?;
+    let schema = reader.schema();
+    let batches = reader.collect::<std::result::Result<Vec<_>, _>>();
+    Ok((schema, batches.map_err(crate::errors::py_err_arrow)?))
+}
+
 /// A histogram (as [`hist`] returns it) as csv_hist text, byte for byte what `flow-models
 /// hist` prints (the rate sums as the original prints them).
 #[pyfunction]
 pub fn csv_hist(data: &Bound<'_, PyAny>) -> PyResult<String> {
-    let reader = reader_of(data)?;
-    let schema = reader.schema();
-    let batches = reader
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(crate::errors::py_err_arrow)?;
+    let (schema, batches) = read_all(data)?;
     let batch = concat_batches(&schema, &batches).map_err(crate::errors::py_err_arrow)?;
     let mut text = Vec::new();
     write_csv_hist(&batch, &mut text).or_py()?;
@@ -248,16 +252,10 @@ pub fn plot(
     };
     let mut sources = vec![match hist.cast::<PyString>() {
         Ok(path) => Source::load(path.to_str()?).or_py()?,
-        Err(_) => {
-            let reader = reader_of(hist)?;
-            let batches = reader
-                .collect::<std::result::Result<Vec<RecordBatch>, _>>()
-                .map_err(crate::errors::py_err_arrow)?;
-            Source::Histogram {
-                label: "histogram".into(),
-                data: HistData::from_batches(&batches).or_py()?,
-            }
-        }
+        Err(_) => Source::Histogram {
+            label: "histogram".into(),
+            data: HistData::from_batches(&read_all(hist)?.1).or_py()?,
+        },
     }];
     if let Some(m) = mixture {
         sources.push(Source::load(m).or_py()?);
