@@ -38,6 +38,32 @@ async fn every_record_equals_nfdump_pipe_output() {
     }
 }
 
+/// Addresses as text, record for record as nfdump 1.7.1 prints them (`-o csv`, F.csv.txt):
+/// `src_ip`, `dst_ip` (IPv4 and IPv6), next hops and the exporting router.
+#[tokio::test]
+async fn addresses_as_text_equal_nfdump_csv() {
+    let ctx = context(1);
+    let mut v6 = 0;
+    for name in FIXTURES {
+        let path = sql_path(&data_path(name));
+        let sql = format!(
+            "SELECT concat_ws(',', src_ip, dst_ip, next_hop, bgp_next_hop, router_ip) \
+             FROM nfcapd('{path}')"
+        );
+        let got = lines(&ctx, &sql).await;
+        let expected: Vec<String> = load_text(&format!("{name}.csv.txt"))
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                format!("{},{},{},{},{}", f[3], f[4], f[23], f[24], f[44])
+            })
+            .collect();
+        assert_eq!(got, expected, "{name}");
+        v6 += got.iter().filter(|l| l.contains("::")).count();
+    }
+    assert!(v6 > 400, "{v6} records with IPv6 addresses");
+}
+
 #[tokio::test]
 async fn totals_equal_nfdump_info() {
     let ctx = context(2);

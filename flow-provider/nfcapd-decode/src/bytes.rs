@@ -49,6 +49,20 @@ pub(crate) fn ipv4_words(buf: &[u8], off: usize) -> Option<[u32; 4]> {
     Some([0, 0, 0, u32_at(buf, off)?])
 }
 
+/// An IPv4 address element with its family.
+#[inline]
+pub(crate) fn ipv4_addr(buf: &[u8], off: usize) -> Option<crate::record::Addr> {
+    let words = ipv4_words(buf, off)?;
+    Some(crate::record::Addr { af: 2, words })
+}
+
+/// An IPv6 address element with its family.
+#[inline]
+pub(crate) fn ipv6_addr(buf: &[u8], off: usize) -> Option<crate::record::Addr> {
+    let words = ipv6_words(buf, off)?;
+    Some(crate::record::Addr { af: 10, words })
+}
+
 /// A sequential cursor over a byte slice with bounds-checked reads.
 #[derive(Debug, Clone)]
 pub(crate) struct Cursor<'a> {

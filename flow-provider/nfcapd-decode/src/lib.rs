@@ -25,6 +25,7 @@ mod error;
 mod header;
 mod lzo;
 mod record;
+pub mod text;
 mod v1;
 mod v2;
 
@@ -39,5 +40,5 @@ pub use header::{
     BLOCK_HEADER_SIZE, FileInfo, HEADER_BYTES, Layout, StatRecord, read_appendix, read_file_header,
     read_header,
 };
-pub use record::{Column, FlowColumns, FlowRow, IpWords, Projection};
+pub use record::{Addr, Column, FlowColumns, FlowRow, IpWords, Projection};
 pub use v1::ExtMaps;

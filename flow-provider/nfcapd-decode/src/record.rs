@@ -5,6 +5,14 @@
 /// all zero when absent.
 pub type IpWords = [u32; 4];
 
+/// An address of one of a record's extra address elements (next hop, router, NAT), with the
+/// family the element says it has: 2 (IPv4, in `words[3]`) or 10 (IPv6); 0 when absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Addr {
+    pub af: u8,
+    pub words: IpWords,
+}
+
 macro_rules! define_columns {
     ($( $(#[$doc:meta])* $name:ident : $ty:ty ),* $(,)?) => {
         /// All output columns, in output order.
@@ -144,11 +152,11 @@ define_columns! {
     out_packets: u64,
     out_bytes: u64,
     /// IP next hop (4 words, IPv4 in word 3, zero if absent).
-    next_hop: IpWords,
+    next_hop: Addr,
     /// BGP next hop (4 words, IPv4 in word 3, zero if absent).
-    bgp_next_hop: IpWords,
+    bgp_next_hop: Addr,
     /// Exporting router IP (4 words, IPv4 in word 3, zero if absent).
-    router_ip: IpWords,
+    router_ip: Addr,
     /// nfdump exporter sysid.
     exporter_id: u16,
     engine_type: u8,
@@ -181,8 +189,8 @@ define_columns! {
     fw_xevent: Option<u16>,
     nat_event: Option<u8>,
     nat_pool_id: Option<u32>,
-    xlate_src_ip: Option<IpWords>,
-    xlate_dst_ip: Option<IpWords>,
+    xlate_src_ip: Option<Addr>,
+    xlate_dst_ip: Option<Addr>,
     xlate_src_port: Option<u16>,
     xlate_dst_port: Option<u16>,
     ingress_vrf: Option<u32>,

@@ -2,7 +2,9 @@
 //! whose optional extensions are laid out as listed in the referenced map (1.6 `nfx.h`).
 use std::collections::HashMap;
 
-use crate::bytes::{Cursor, ipv4_words, ipv6_words, u8_at, u16_at, u32_at, u64_at};
+use crate::bytes::{
+    Cursor, ipv4_addr, ipv4_words, ipv6_addr, ipv6_words, u8_at, u16_at, u32_at, u64_at,
+};
 use crate::record::FlowRow;
 
 /// `COMMON_RECORD_DATA_SIZE`: common record header before the extension data.
@@ -178,10 +180,10 @@ fn decode_ext(id: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             row.src_mask = u8_at(d, 2)?;
             row.dst_mask = u8_at(d, 3)?;
         }
-        9 => row.next_hop = ipv4_words(d, 0)?,
-        10 => row.next_hop = ipv6_words(d, 0)?,
-        11 => row.bgp_next_hop = ipv4_words(d, 0)?,
-        12 => row.bgp_next_hop = ipv6_words(d, 0)?,
+        9 => row.next_hop = ipv4_addr(d, 0)?,
+        10 => row.next_hop = ipv6_addr(d, 0)?,
+        11 => row.bgp_next_hop = ipv4_addr(d, 0)?,
+        12 => row.bgp_next_hop = ipv6_addr(d, 0)?,
         13 => {
             row.src_vlan = u16_at(d, 0)?;
             row.dst_vlan = u16_at(d, 2)?;
@@ -207,8 +209,8 @@ fn decode_ext(id: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             }
             row.mpls_labels = Some(l);
         }
-        23 => row.router_ip = ipv4_words(d, 0)?,
-        24 => row.router_ip = ipv6_words(d, 0)?,
+        23 => row.router_ip = ipv4_addr(d, 0)?,
+        24 => row.router_ip = ipv6_addr(d, 0)?,
         25 => {
             row.engine_type = u8_at(d, 2)?;
             row.engine_id = u8_at(d, 3)?;
@@ -229,12 +231,12 @@ fn decode_ext(id: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             row.xlate_dst_port = Some(u16_at(d, 2)?);
         }
         39 => {
-            row.xlate_src_ip = Some(ipv4_words(d, 0)?);
-            row.xlate_dst_ip = Some(ipv4_words(d, 4)?);
+            row.xlate_src_ip = Some(ipv4_addr(d, 0)?);
+            row.xlate_dst_ip = Some(ipv4_addr(d, 4)?);
         }
         40 => {
-            row.xlate_src_ip = Some(ipv6_words(d, 0)?);
-            row.xlate_dst_ip = Some(ipv6_words(d, 16)?);
+            row.xlate_src_ip = Some(ipv6_addr(d, 0)?);
+            row.xlate_dst_ip = Some(ipv6_addr(d, 16)?);
         }
         45 => {
             row.client_nw_delay_usec = Some(u64_at(d, 0)?);

@@ -1,6 +1,6 @@
 //! nfdump 1.7 (layout 2) V3 records (record type 11): a 12-byte header followed by typed
 //! elements (`nfxV3.h`); known elements are decoded into a `FlowRow`, all others skipped.
-use crate::bytes::{ipv4_words, ipv6_words, u8_at, u16_at, u32_at, u64_at};
+use crate::bytes::{ipv4_addr, ipv4_words, ipv6_addr, ipv6_words, u8_at, u16_at, u32_at, u64_at};
 use crate::record::FlowRow;
 
 /// `sizeof(recordHeaderV3_t)`.
@@ -157,12 +157,12 @@ fn decode_element(etype: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             row.src_as = u32_at(d, 0)?;
             row.dst_as = u32_at(d, 4)?;
         }
-        EX_BGP_NEXT_HOP_V4 => row.bgp_next_hop = ipv4_words(d, 0)?,
-        EX_BGP_NEXT_HOP_V6 => row.bgp_next_hop = ipv6_words(d, 0)?,
-        EX_IP_NEXT_HOP_V4 => row.next_hop = ipv4_words(d, 0)?,
-        EX_IP_NEXT_HOP_V6 => row.next_hop = ipv6_words(d, 0)?,
-        EX_IP_RECEIVED_V4 => row.router_ip = ipv4_words(d, 0)?,
-        EX_IP_RECEIVED_V6 => row.router_ip = ipv6_words(d, 0)?,
+        EX_BGP_NEXT_HOP_V4 => row.bgp_next_hop = ipv4_addr(d, 0)?,
+        EX_BGP_NEXT_HOP_V6 => row.bgp_next_hop = ipv6_addr(d, 0)?,
+        EX_IP_NEXT_HOP_V4 => row.next_hop = ipv4_addr(d, 0)?,
+        EX_IP_NEXT_HOP_V6 => row.next_hop = ipv6_addr(d, 0)?,
+        EX_IP_RECEIVED_V4 => row.router_ip = ipv4_addr(d, 0)?,
+        EX_IP_RECEIVED_V6 => row.router_ip = ipv6_addr(d, 0)?,
         EX_MPLS_LABEL => {
             let mut l = [0u32; 10];
             for (i, v) in l.iter_mut().enumerate() {
@@ -192,12 +192,12 @@ fn decode_element(etype: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             row.fw_event = Some(u8_at(d, 14)?);
         }
         EX_NSEL_XLATE_IPV4 => {
-            row.xlate_src_ip = Some(ipv4_words(d, 0)?);
-            row.xlate_dst_ip = Some(ipv4_words(d, 4)?);
+            row.xlate_src_ip = Some(ipv4_addr(d, 0)?);
+            row.xlate_dst_ip = Some(ipv4_addr(d, 4)?);
         }
         EX_NSEL_XLATE_IPV6 => {
-            row.xlate_src_ip = Some(ipv6_words(d, 0)?);
-            row.xlate_dst_ip = Some(ipv6_words(d, 16)?);
+            row.xlate_src_ip = Some(ipv6_addr(d, 0)?);
+            row.xlate_dst_ip = Some(ipv6_addr(d, 16)?);
         }
         EX_NSEL_XLATE_PORT => {
             row.xlate_src_port = Some(u16_at(d, 0)?);

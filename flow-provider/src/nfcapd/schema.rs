@@ -4,7 +4,7 @@
 
 use crate::fields::standard_schema;
 use arrow::array::{
-    ArrayRef, FixedSizeListArray, PrimitiveArray, RecordBatch, RecordBatchOptions, StringArray,
+    ArrayRef, FixedSizeListArray, PrimitiveArray, RecordBatch, RecordBatchOptions, StringBuilder,
 };
 use arrow::buffer::{NullBuffer, ScalarBuffer};
 use arrow::datatypes::{
@@ -12,8 +12,8 @@ use arrow::datatypes::{
     UInt64Type,
 };
 use datafusion::common::Result;
-use nfcapd_decode::{Column, FlowColumns, IpWords, Projection};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use nfcapd_decode::text::{AF_INET, write_ip};
+use nfcapd_decode::{Addr, Column, FlowColumns, Projection};
 use std::sync::{Arc, LazyLock};
 
 /// Extra columns after the standard ones: (name, type). `inif32`/`outif32` carry the full
@@ -50,6 +50,8 @@ const EXTRA: &[(&str, DataType)] = &[
 fn optional() -> Vec<(&'static str, DataType)> {
     let mpls = DataType::FixedSizeList(Arc::new(Field::new("item", DataType::UInt32, false)), 10);
     vec![
+        ("src_ip", DataType::Utf8),
+        ("dst_ip", DataType::Utf8),
         ("in_src_mac", DataType::UInt64),
         ("out_dst_mac", DataType::UInt64),
         ("in_dst_mac", DataType::UInt64),
@@ -90,12 +92,15 @@ pub fn nfcapd_schema() -> SchemaRef {
     SCHEMA.clone()
 }
 
-/// The decoder column a table column is built from.
-fn source_column(name: &str) -> Option<Column> {
+/// The decoder columns a table column is built from.
+fn source_columns(name: &str) -> Vec<Column> {
+    use Column::*;
     match name {
-        "inif32" => Some(Column::inif),
-        "outif32" => Some(Column::outif),
-        other => Column::from_name(other),
+        "inif32" => vec![inif],
+        "outif32" => vec![outif],
+        "src_ip" => vec![af, sa0, sa1, sa2, sa3],
+        "dst_ip" => vec![af, da0, da1, da2, da3],
+        other => Column::from_name(other).into_iter().collect(),
     }
 }
 
@@ -103,7 +108,7 @@ fn source_column(name: &str) -> Option<Column> {
 pub fn projection_for<S: AsRef<str>>(names: &[S]) -> Projection {
     let cols: Vec<Column> = names
         .iter()
-        .filter_map(|n| source_column(n.as_ref()))
+        .flat_map(|n| source_columns(n.as_ref()))
         .collect();
     Projection::of(&cols)
 }
@@ -116,35 +121,43 @@ fn opt<T: ArrowPrimitiveType>(values: Vec<Option<T::Native>>) -> ArrayRef {
     Arc::new(values.into_iter().collect::<PrimitiveArray<T>>())
 }
 
-/// nfdump prints an address whose upper three words are zero as IPv4.
-pub fn ip_string(w: &IpWords) -> String {
-    if w[0] == 0 && w[1] == 0 && w[2] == 0 {
-        Ipv4Addr::from(w[3]).to_string()
-    } else {
-        let bits = (u128::from(w[0]) << 96)
-            | (u128::from(w[1]) << 64)
-            | (u128::from(w[2]) << 32)
-            | u128::from(w[3]);
-        Ipv6Addr::from(bits).to_string()
+/// The text of an address element; an absent one (family 0) as `0.0.0.0`, as nfdump prints it.
+fn addr_text(out: &mut StringBuilder, a: &Addr) {
+    if !matches!(write_ip(out, a.af, &a.words), Ok(true)) {
+        let _ = write_ip(out, AF_INET, &[0; 4]);
     }
+    out.append_value("");
 }
 
-fn ips(values: &[IpWords]) -> ArrayRef {
-    Arc::new(
-        values
-            .iter()
-            .map(|w| Some(ip_string(w)))
-            .collect::<StringArray>(),
-    )
+fn ips(values: &[Addr]) -> ArrayRef {
+    let mut out = StringBuilder::with_capacity(values.len(), values.len() * 8);
+    values.iter().for_each(|a| addr_text(&mut out, a));
+    Arc::new(out.finish())
 }
 
-fn opt_ips(values: &[Option<IpWords>]) -> ArrayRef {
-    Arc::new(
-        values
-            .iter()
-            .map(|w| w.as_ref().map(ip_string))
-            .collect::<StringArray>(),
-    )
+fn opt_ips(values: &[Option<Addr>]) -> ArrayRef {
+    let mut out = StringBuilder::with_capacity(values.len(), values.len() * 8);
+    for a in values {
+        match a {
+            Some(a) => addr_text(&mut out, a),
+            None => out.append_null(),
+        }
+    }
+    Arc::new(out.finish())
+}
+
+/// A record's source or destination address as text (`nfcapd_decode::text`), NULL for a
+/// record without an address element (family 0).
+fn addresses(af: &[u8], words: [&Vec<u32>; 4]) -> ArrayRef {
+    let mut out = StringBuilder::with_capacity(af.len(), af.len() * 14);
+    for (i, &af) in af.iter().enumerate() {
+        let w = [words[0][i], words[1][i], words[2][i], words[3][i]];
+        match write_ip(&mut out, af, &w) {
+            Ok(true) => out.append_value(""),
+            _ => out.append_null(),
+        }
+    }
+    Arc::new(out.finish())
 }
 
 fn saturate16(values: &[u32]) -> ArrayRef {
@@ -171,12 +184,27 @@ fn mpls(values: Vec<Option<[u32; 10]>>) -> Result<ArrayRef> {
     )?))
 }
 
+/// A column built ahead of the others (an internal error if a schema named it twice).
+fn built(column: Option<ArrayRef>, name: &str) -> Result<ArrayRef> {
+    column.ok_or_else(|| {
+        datafusion::common::DataFusionError::Internal(format!("nfcapd: column {name} twice"))
+    })
+}
+
 /// Moves the decoded columns named by `schema` out of `c` into a record batch; `c` is left
 /// empty for reuse. Columns must have been decoded with `projection_for(schema's names)`.
 pub fn to_batch(c: &mut FlowColumns, schema: &SchemaRef) -> Result<RecordBatch> {
     use std::mem::take;
     let rows = c.rows;
     let mut arrays = Vec::with_capacity(schema.fields().len());
+    // The address texts first: the words they are made of move into their own columns below.
+    let text = |name, words| {
+        schema
+            .column_with_name(name)
+            .map(|_| addresses(&c.af, words))
+    };
+    let mut src_ip = text("src_ip", [&c.sa0, &c.sa1, &c.sa2, &c.sa3]);
+    let mut dst_ip = text("dst_ip", [&c.da0, &c.da1, &c.da2, &c.da3]);
     for field in schema.fields() {
         let a: ArrayRef = match field.name().as_str() {
             "af" => prim::<UInt8Type>(take(&mut c.af)),
@@ -224,6 +252,8 @@ pub fn to_batch(c: &mut FlowColumns, schema: &SchemaRef) -> Result<RecordBatch> 
             "biflow_dir" => prim::<UInt8Type>(take(&mut c.biflow_dir)),
             "flow_end_reason" => prim::<UInt8Type>(take(&mut c.flow_end_reason)),
             "received_ms" => prim::<UInt64Type>(take(&mut c.received_ms)),
+            "src_ip" => built(src_ip.take(), "src_ip")?,
+            "dst_ip" => built(dst_ip.take(), "dst_ip")?,
             "in_src_mac" => opt::<UInt64Type>(take(&mut c.in_src_mac)),
             "out_dst_mac" => opt::<UInt64Type>(take(&mut c.out_dst_mac)),
             "in_dst_mac" => opt::<UInt64Type>(take(&mut c.in_dst_mac)),
@@ -266,6 +296,7 @@ pub fn to_batch(c: &mut FlowColumns, schema: &SchemaRef) -> Result<RecordBatch> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::StringArray;
 
     #[test]
     fn standard_fields_come_first_with_flow_models_types() {
@@ -276,7 +307,7 @@ mod tests {
         assert_eq!(s.field(21).name(), "tcp_flags");
         // every table column is built from a decoder column
         for f in s.fields() {
-            assert!(source_column(f.name()).is_some(), "{}", f.name());
+            assert!(!source_columns(f.name()).is_empty(), "{}", f.name());
         }
     }
 
@@ -304,10 +335,52 @@ mod tests {
         assert_eq!(inif32.values().to_vec(), vec![7, 70_000]);
     }
 
+    /// Address elements keep their family (`::` stays `::`); an absent one prints `0.0.0.0`;
+    /// `src_ip` is NULL for a record without addresses.
     #[test]
     fn addresses_print_like_nfdump() {
-        assert_eq!(ip_string(&[0, 0, 0, 0x0a00_0001]), "10.0.0.1");
-        assert_eq!(ip_string(&[0x2001_0db8, 0, 0, 1]), "2001:db8::1");
-        assert_eq!(ip_string(&[0; 4]), "0.0.0.0");
+        let v4 = Addr {
+            af: 2,
+            words: [0, 0, 0, 0x0a00_0001],
+        };
+        let v6 = Addr {
+            af: 10,
+            words: [0x2001_0db8, 0, 0, 1],
+        };
+        let zero6 = Addr {
+            af: 10,
+            words: [0; 4],
+        };
+        let mut c = FlowColumns {
+            rows: 4,
+            next_hop: vec![v4, v6, zero6, Addr::default()],
+            xlate_src_ip: vec![Some(v4), Some(zero6), None, Some(v6)],
+            af: vec![2, 10, 0, 10],
+            sa0: vec![0, 0, 0, 0x2001_0db8],
+            sa1: vec![0; 4],
+            sa2: vec![0, 0xffff, 0, 0],
+            sa3: vec![0x0a00_0001, 0x0102_0304, 0, 0],
+            ..Default::default()
+        };
+        let names = ["next_hop", "xlate_src_ip", "src_ip", "sa3"];
+        let schema = nfcapd_schema();
+        let idx: Vec<usize> = names.iter().map(|n| schema.index_of(n).unwrap()).collect();
+        let b = to_batch(&mut c, &Arc::new(schema.project(&idx).unwrap())).unwrap();
+        let text = |i: usize| -> Vec<Option<String>> {
+            let a = b.column(i).as_any().downcast_ref::<StringArray>().unwrap();
+            a.iter().map(|v| v.map(str::to_string)).collect()
+        };
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            text(0),
+            [s("10.0.0.1"), s("2001:db8::1"), s("::"), s("0.0.0.0")]
+        );
+        assert_eq!(text(1), [s("10.0.0.1"), s("::"), None, s("2001:db8::1")]);
+        assert_eq!(
+            text(2),
+            [s("10.0.0.1"), s("::ffff:1.2.3.4"), None, s("2001:db8::")]
+        );
+        // the words still reach their own column
+        assert_eq!(b.column(3).len(), 4);
     }
 }

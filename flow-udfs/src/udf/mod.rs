@@ -4,7 +4,10 @@
 mod cryptopan;
 mod flow_duration;
 mod flow_rate;
+mod ip_in_net;
+mod ip_text;
 mod log_bin;
+mod mpls_text;
 
 use crate::named;
 use arrow::array::ArrayRef;
@@ -16,7 +19,10 @@ use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
 pub use cryptopan::{CryptoPan6Udf, CryptoPanUdf};
 pub use flow_duration::FlowDuration;
 pub use flow_rate::FlowRate;
+pub use ip_in_net::IpInNet;
+pub use ip_text::IpText;
 pub use log_bin::{LogBin, LogBinEdge};
+pub use mpls_text::MplsText;
 
 /// Every scalar function of this module.
 pub fn all() -> Vec<ScalarUDF> {
@@ -27,6 +33,9 @@ pub fn all() -> Vec<ScalarUDF> {
         ScalarUDF::from(FlowRate::new()),
         ScalarUDF::from(CryptoPanUdf::new()),
         ScalarUDF::from(CryptoPan6Udf::new()),
+        ScalarUDF::from(IpText::new()),
+        ScalarUDF::from(IpInNet::new()),
+        ScalarUDF::from(MplsText::new()),
     ]
 }
 
