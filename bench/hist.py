@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark of `flow-models hist` (release build) against its floor and its peers on the same
 trace, as whole processes on a warm page cache: the floor is our own plain scan of the same
-columns (`flow-models sql` summing every value the histogram reads, `+ 0` so that no statistic
-answers it), the peers the original's numpy tool `flow_models.hist_np` and DuckDB over the
+columns (`flow-models sql` summing every value the histogram reads: DataFusion answers count,
+min and max from statistics, never sum, so every value is read), the peers the original's numpy tool `flow_models.hist_np` and DuckDB over the
 memory-mapped columns (bench/hist_duckdb.py, length and size only). Every x at -b 12 and at
 -b 0 (size -b 0 prints about a million bins: measured, no goal). Each command runs REPS times
 (the peers PEER_REPS); prints medians, ratios (hist / scan: issue 28's goal 1.5x for length and

@@ -39,12 +39,12 @@ pub fn flow_rate(octets: u64, duration: i64) -> f64 {
         return 0.0;
     }
     let n = 8000u128 * octets as u128;
-    let d = duration.unsigned_abs() as u128;
-    let magnitude = if n < 1 << 53 {
-        n as f64 / d as f64
-    } else {
-        divide_rounded(n, d)
-    };
+    if n < 1 << 53 {
+        // Both exact in f64 (or the duration rounded once, as its magnitude would be): one
+        // rounded division, whose sign is the duration's.
+        return n as u64 as i64 as f64 / duration as f64;
+    }
+    let magnitude = divide_rounded(n, duration.unsigned_abs() as u128);
     if duration < 0 { -magnitude } else { magnitude }
 }
 
