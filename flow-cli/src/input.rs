@@ -100,6 +100,12 @@ pub struct Input {
 /// All inputs as one DataFrame, in the order given. `skip_corrupt` applies to nfcapd input:
 /// bad blocks and files are skipped with a warning.
 pub async fn read(ctx: &SessionContext, args: &InputArgs) -> Result<Input> {
+    read_columns(ctx, args, false).await
+}
+
+/// [`read`]; `whole`: nfcapd input with every column of the nfcapd table (else its flow-models
+/// fields, as every other input has).
+pub async fn read_columns(ctx: &SessionContext, args: &InputArgs, whole: bool) -> Result<Input> {
     let paths: Vec<&str> = args.inputs.iter().map(String::as_str).collect();
     let skip_corrupt = args.skip_corrupt;
     let (df, rows) = match args.in_format {
@@ -111,10 +117,14 @@ pub async fn read(ctx: &SessionContext, args: &InputArgs) -> Result<Input> {
         InputFormat::CsvFlow => (ctx.read_text_flows(LineFormat::CsvFlow, &paths)?, None),
         InputFormat::Pipe => (ctx.read_text_flows(LineFormat::Pipe, &paths)?, None),
         InputFormat::Nfcapd => {
-            // convert's outputs hold the flow-models fields; nfdump's extras stay in SQL.
+            // The flow outputs hold the flow-models fields; nfdump's extras stay in SQL and
+            // Parquet.
             let df = ctx.read_nfcapd(&paths, NfcapdOptions { skip_corrupt })?;
             let names: Vec<&str> = STANDARD_FIELDS.iter().map(|(n, _)| *n).collect();
-            (df.select_columns(&names)?, None)
+            match whole {
+                true => (df, None),
+                false => (df.select_columns(&names)?, None),
+            }
         }
         InputFormat::Parquet => {
             // The flow readers above register the store of a URL themselves; Parquet is

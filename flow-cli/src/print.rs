@@ -1,4 +1,5 @@
-//! What `sql -c` / `-f` print. The machine formats (csv, tsv, json, ndjson) stream every row of
+//! What `sql -c` / `-f` print (nested columns as text in csv, tsv and the table, as
+//! `flow_udfs::text_columns` writes them; json and nd-json keep them nested). The machine formats (csv, tsv, json, ndjson) stream every row of
 //! a result to standard output batch by batch, whatever `--maxrows` says; the table display
 //! keeps at most `--maxrows` rows and says on stderr when it left rows out (even with `-q`).
 //! datafusion-cli collects non-table results up to `--maxrows` too, which silently cut exports
@@ -17,6 +18,7 @@ use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use datafusion_cli::print_format::PrintFormat;
 use datafusion_cli::print_options::MaxRows;
+use flow_udfs::text_columns::{flat_batch, flat_schema};
 use futures::StreamExt;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
@@ -132,14 +134,14 @@ async fn print_csv(
     delimiter: u8,
     out: &mut impl Write,
 ) -> Result<u64> {
-    let schema = stream.schema();
+    let schema = flat_schema(&stream.schema());
     let mut writer = WriterBuilder::new()
         .with_header(true)
         .with_delimiter(delimiter)
         .build(out);
     // The header goes out with the first write, so an empty batch first gives it in any case.
     writer.write(&RecordBatch::new_empty(schema))?;
-    for_each(stream, |b| Ok(writer.write(b)?)).await
+    for_each(stream, |b| Ok(writer.write(&flat_batch(b.clone())?)?)).await
 }
 
 /// A table of the first `maxrows` rows; the rest are counted, not kept.
@@ -152,13 +154,13 @@ async fn print_table(
         MaxRows::Unlimited => usize::MAX,
         MaxRows::Limited(n) => n,
     };
-    let schema = stream.schema();
+    let schema = flat_schema(&stream.schema());
     let mut kept = vec![RecordBatch::new_empty(schema.clone())];
     let mut shown = 0;
     let rows = for_each(stream, |batch| {
         let take = batch.num_rows().min(limit - shown);
         if take > 0 {
-            kept.push(batch.slice(0, take));
+            kept.push(flat_batch(batch.slice(0, take))?);
             shown += take;
         }
         Ok(())

@@ -32,6 +32,7 @@ pub mod row_index;
 pub mod series;
 pub mod sort;
 pub mod summary;
+pub mod text_columns;
 mod udf;
 
 use datafusion::common::Result;
@@ -66,11 +67,14 @@ fn session_state(
 }
 
 /// `builder` (an application's own session, with its settings and rules) with this project's
-/// physical optimizer rule added: for embedding, before [`register_all`] on the built context.
+/// rules added (`ORDER BY` as the flow sort; nested columns of a `COPY … STORED AS CSV` as
+/// text, [`text_columns::NestedAsText`]): for embedding, before [`register_all`] on the built context.
 pub fn with_rules(
     builder: datafusion::execution::SessionStateBuilder,
 ) -> datafusion::execution::SessionStateBuilder {
-    builder.with_physical_optimizer_rule(Arc::new(sort::FlowSortRule::default()))
+    builder
+        .with_physical_optimizer_rule(Arc::new(sort::FlowSortRule::default()))
+        .with_analyzer_rule(Arc::new(text_columns::NestedAsText))
 }
 
 /// Installs all flow formats, table functions and functions into `ctx`.

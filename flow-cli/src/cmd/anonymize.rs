@@ -42,7 +42,7 @@ pub async fn run(args: Args) -> Result<()> {
         )));
     }
     let (key, ipv6) = (args.key, args.ipv6);
-    convert::run_with(args.convert, "anonymize", move |df| {
+    convert::run_with(args.convert, "anonymize", false, move |df| {
         let (v4, v6) = (flow_udfs::cryptopan(), flow_udfs::cryptopan6());
         let af = |n: u8| col("af").eq(lit(n));
         let mut kept = af(2).or(af(0));

@@ -63,6 +63,8 @@ impl From<OutFormat> for OutputFormat {
     --skip-in/--count-in cut the input before filtering, --skip-out/--count-out the output after it.\n\
     The filter is a SQL boolean expression over the columns af prot inif outif sa0..sa3 da0..da3\n\
     sp dp first first_ms last last_ms packets octets aggs (replacing flow-models' Python --filter-expr).\n\
+    From nfcapd, -o parquet keeps every column of the nfcapd table (src_ip/dst_ip, nfdump's\n\
+    extra fields, mpls_labels as a list); binary and csv_flow hold the flow-models fields.\n\
     Outputs are written under a temporary name and renamed when complete.")]
 pub struct Args {
     #[command(flatten)]
@@ -79,14 +81,19 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    run_with(args, "convert", Ok).await
+    // Parquet holds every column of an nfcapd table (nested and text ones too); the flow
+    // formats hold the flow-models fields.
+    let whole = args.out.out_format == OutFormat::Parquet;
+    run_with(args, "convert", whole, Ok).await
 }
 
 /// convert with `transform` applied to the cut flows before they are written (anonymize's
-/// address rewriting); `name` for messages.
+/// address rewriting); `name` for messages; `whole`: every column of nfcapd input, not only
+/// the flow-models fields.
 pub async fn run_with(
     args: Args,
     name: &str,
+    whole: bool,
     transform: impl FnOnce(DataFrame) -> Result<DataFrame>,
 ) -> Result<()> {
     let ctx = match &args.remote {
@@ -97,7 +104,7 @@ pub async fn run_with(
         }
         None => session::context(true)?,
     };
-    let mut input = input::read(&ctx, &args.input).await?;
+    let mut input = input::read_columns(&ctx, &args.input, whole).await?;
     if args.remote.is_some() {
         // In input order across the partitions the cluster reads.
         input.df = sorted_frame(&ctx, input.df.into_view(), &[], false)?;

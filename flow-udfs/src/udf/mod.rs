@@ -22,7 +22,7 @@ pub use flow_rate::FlowRate;
 pub use ip_in_net::IpInNet;
 pub use ip_text::IpText;
 pub use log_bin::{LogBin, LogBinEdge};
-pub use mpls_text::MplsText;
+pub use mpls_text::{MplsText, mpls_text_array};
 
 /// Every scalar function of this module.
 pub fn all() -> Vec<ScalarUDF> {

@@ -4,7 +4,7 @@
 //! separated by single spaces (nfdump pads each entry to a width; the text here is not padded).
 //! A NULL stack (a record without the MPLS element) gives NULL; NULL entries are left out.
 
-use arrow::array::{AsArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, UInt32Type};
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{
@@ -66,23 +66,28 @@ impl ScalarUDFImpl for MplsText {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
-        let stacks = args.args[0].to_array(rows)?;
-        let stacks = arrow::compute::cast(&stacks, &list())?;
-        let stacks = stacks.as_list::<i32>();
-        let mut out = StringBuilder::with_capacity(rows, rows * 60);
-        let mut entries = Vec::new();
-        for stack in stacks.iter() {
-            let Some(stack) = stack else {
-                out.append_null();
-                continue;
-            };
-            entries.clear();
-            entries.extend(stack.as_primitive::<UInt32Type>().iter().flatten());
-            // Writing into the builder cannot fail.
-            let _ = write_mpls(&mut out, &entries);
-            out.append_value("");
-        }
-        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+        let stacks = args.args[0].to_array(args.number_rows)?;
+        Ok(ColumnarValue::Array(mpls_text_array(&stacks)?))
     }
+}
+
+/// The text of every stack of `stacks` (any list of integers), as `mpls_text`.
+pub fn mpls_text_array(stacks: &ArrayRef) -> Result<ArrayRef> {
+    let rows = stacks.len();
+    let stacks = arrow::compute::cast(stacks, &list())?;
+    let stacks = stacks.as_list::<i32>();
+    let mut out = StringBuilder::with_capacity(rows, rows * 60);
+    let mut entries = Vec::new();
+    for stack in stacks.iter() {
+        let Some(stack) = stack else {
+            out.append_null();
+            continue;
+        };
+        entries.clear();
+        entries.extend(stack.as_primitive::<UInt32Type>().iter().flatten());
+        // Writing into the builder cannot fail.
+        let _ = write_mpls(&mut out, &entries);
+        out.append_value("");
+    }
+    Ok(Arc::new(out.finish()))
 }
