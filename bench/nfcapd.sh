@@ -61,3 +61,20 @@ printf "  nfdump, pinned to one core                 %s\n" "$n1"
 printf "  flow-models sql, pinned to one core        %s   (nfdump one core / ours = %.2fx)\n" "$o1" "$(echo "$n1 / $o1" | bc -l)"
 printf "  flow-models sql, 2 partitions              %s   (nfdump / ours = %.2fx; nfdump one core / ours = %.2fx; ours one core / two = %.2fx)\n" \
     "$o2" "$(echo "$n / $o2" | bc -l)" "$(echo "$n1 / $o2" | bc -l)" "$(echo "$o1 / $o2" | bc -l)"
+
+# The top talkers of one net (issue 25): nfdump's `-s srcip/bytes -n 10 'src net …'` against
+# ip_in_net + GROUP BY src_ip on the same file, answers compared (address and bytes).
+net=10.0.0.0/8
+talkers="SELECT src_ip, sum(octets) AS bytes FROM nfcapd('$big') WHERE ip_in_net(src_ip, '$net') GROUP BY src_ip ORDER BY bytes DESC, src_ip LIMIT 10"
+theirs=$(nfdump -r "$big" -q -s srcip/bytes -n 10 -o csv "src net $net" | awk -F, 'NR > 1 && NF > 5 {print $5 "," $10}')
+mine=$("$ours" sql -q --format csv -c "$talkers" | tail -n +2)
+[ "$theirs" = "$mine" ] && same=yes || same=NO
+declare -A top
+for r in $(seq 1 "$reps"); do
+    top[nfdump]+="$(time_it nfdump -r "$big" -q -s srcip/bytes -n 10 "src net $net") "
+    top[ours]+="$(time_it "$ours" sql -q -c "$talkers") "
+done
+tmed() { echo "${top[$1]}" | tr ' ' '\n' | grep . | median; }
+tn=$(tmed nfdump); to=$(tmed ours)
+printf "  top 10 src_ip by bytes in %s: nfdump %s, ours %s (nfdump / ours = %.2fx; same answer: %s)\n" \
+    "$net" "$tn" "$to" "$(echo "$tn / $to" | bc -l)" "$same"

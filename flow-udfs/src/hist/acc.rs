@@ -3,13 +3,12 @@
 //! the dense range (huge values with `-b 0`, negative durations). Accumulators merge exactly.
 
 use super::spec::{EXACT, HistSpec, SumColumn, XValue};
-use super::times::{CHUNK, Times};
 use crate::bins::{DenseBins, log_bin_f64, log_bin_i128};
-use crate::duration::flow_rate;
+use crate::duration::{flow_duration, flow_rate};
 use arrow::array::{
     Array, ArrayRef, AsArray, Decimal128Array, Float64Array, RecordBatch, UInt64Array,
 };
-use arrow::datatypes::{ArrowPrimitiveType, Decimal128Type, Float64Type, UInt64Type};
+use arrow::datatypes::{ArrowPrimitiveType, Decimal128Type, Float64Type, Int64Type, UInt64Type};
 use datafusion::common::{Result, exec_err};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -111,11 +110,10 @@ fn add_carry(carries: &mut HashMap<usize, (u64, u64)>, k: usize, packets: u64, o
     c.1 += octets;
 }
 
-/// One row into a cell of the fast path (no carry possible: see `HistAcc::bound`; wrapping
-/// because a lane may hold a row taken out ahead of its add, see `HistAcc::add_chunk`).
+/// One row into a cell of the fast path (no carry possible: see `HistAcc::bound`).
 #[inline(always)]
 fn add(cell: &mut Cell, p: u64, o: u64) {
-    cell.flows = cell.flows.wrapping_add(1);
+    cell.flows += 1;
     cell.packets = cell.packets.wrapping_add(p);
     cell.octets = cell.octets.wrapping_add(o);
 }
@@ -193,23 +191,25 @@ impl HistAcc {
 
     /// Adds every row of `batch` (columns as in [`HistSpec::input_exprs`]).
     pub fn update(&mut self, batch: &RecordBatch) -> Result<()> {
-        let done = match self.spec.columns.is_empty() {
-            true => self.update_fast(batch)?,
-            false => 0,
-        };
-        if done < batch.num_rows() {
-            self.bound = None;
-            self.update_checked(&batch.slice(done, batch.num_rows() - done))?;
-        }
-        Ok(())
-    }
-
-    /// Adds every row of `batch` with a check for carries per row and every extra sum.
-    fn update_checked(&mut self, batch: &RecordBatch) -> Result<()> {
+        let rows = batch.num_rows();
         let packets = values::<UInt64Type>(batch, "packets")?;
         let octets = values::<UInt64Type>(batch, "octets")?;
+        if self.spec.columns.is_empty() && self.update_fast(packets, octets) {
+            return Ok(());
+        }
+        self.bound = None;
         if self.spec.needs_duration() {
-            Times::of(batch)?.all_durations(packets, &mut self.durations);
+            let [first, first_ms, last, last_ms] = [
+                values::<Int64Type>(batch, "first")?,
+                values::<Int64Type>(batch, "first_ms")?,
+                values::<Int64Type>(batch, "last")?,
+                values::<Int64Type>(batch, "last_ms")?,
+            ];
+            self.durations.clear();
+            self.durations
+                .extend((0..rows).map(|i| {
+                    flow_duration(first[i], first_ms[i], last[i], last_ms[i], packets[i])
+                }));
         }
         if self.spec.needs_rate() {
             self.rates.clear();
@@ -265,128 +265,43 @@ impl HistAcc {
         Ok(())
     }
 
-    /// The fast path of a histogram without extra sums: a chunk of rows at a time, their x
-    /// values (the packets or octets themselves, or durations or rates computed into a small
-    /// buffer), then each row added into its cell (a hot cell: into the row's lane of it) with
-    /// no overflow check per row: the chunk's exact sums, checked first, bound every cell. The
-    /// rows it added: all, or those before a chunk whose sums could carry (the checked path
-    /// adds the rest, and every later batch).
-    fn update_fast(&mut self, batch: &RecordBatch) -> Result<usize> {
-        let Some(mut bound) = self.bound else {
-            return Ok(0);
+    /// The fast path of `length` and `size` without extra sums: one pass computing each row's
+    /// bin and adding into its cell (a hot cell: into the row's lane of it), no overflow check
+    /// per row (the batch's sums, checked first, bound every cell). `false` when it does not
+    /// apply (another x, or sums that could carry: then the checked path adds the batch).
+    fn update_fast(&mut self, packets: &[u64], octets: &[u64]) -> bool {
+        let xs = match self.spec.x {
+            XValue::Length => packets,
+            XValue::Size => octets,
+            XValue::Duration | XValue::Rate => return false,
         };
-        let packets = values::<UInt64Type>(batch, "packets")?;
-        let octets = values::<UInt64Type>(batch, "octets")?;
-        let times = match self.spec.x {
-            XValue::Length | XValue::Size => None,
-            XValue::Duration | XValue::Rate => Some(Times::of(batch)?),
+        let Some((p, o)) = self.bound else {
+            return false;
         };
+        let bound = (p + exact_sum(packets), o + exact_sum(octets));
+        if (bound.0 | bound.1) >> 64 != 0 {
+            self.bound = None;
+            return false;
+        }
+        self.bound = Some(bound);
         if self.lanes.is_empty() {
             self.lanes = vec![Cell::default(); HOT.min(self.cells.len()) * LANES];
         }
-        let mut xs = [0u64; CHUNK];
-        let mut sparse = Vec::new();
-        let mut at = 0;
-        while at < packets.len() {
-            let n = CHUNK.min(packets.len() - at);
-            let (p, o) = (&packets[at..at + n], &octets[at..at + n]);
-            let next = (bound.0 + exact_sum(p), bound.1 + exact_sum(o));
-            if (next.0 | next.1) >> 64 != 0 {
-                break;
-            }
-            bound = next;
-            let x = match (self.spec.x, &times) {
-                (XValue::Length, _) => p,
-                (XValue::Size, _) => o,
-                (x, Some(times)) => {
-                    self.x_values(x, times, packets, octets, at, &mut xs[..n], &mut sparse);
-                    &xs[..n]
-                }
-                (_, None) => return exec_err!("histogram: no times for {}", self.spec.x),
-            };
-            self.add_chunk(x, p, o, &mut sparse);
-            for (r, lo, hi) in sparse.drain(..) {
-                self.sparse_bin(lo, hi, p[r], o[r]);
-            }
-            at += n;
-        }
-        self.bound = Some(bound);
-        Ok(at)
-    }
-
-    /// The durations or rates of rows `at..at + xs.len()` as the u64 whose dense bin is
-    /// theirs (a rate's bin is that of its integer part: bin edges are integers); a negative
-    /// one (or a rate beyond u64) as x 0 and its row with its bin in `sparse`.
-    #[allow(clippy::too_many_arguments)]
-    fn x_values(
-        &self,
-        x: XValue,
-        times: &Times,
-        packets: &[u64],
-        octets: &[u64],
-        at: usize,
-        xs: &mut [u64],
-        sparse: &mut Vec<(usize, i128, i128)>,
-    ) {
-        let mut d = [0i64; CHUNK];
-        let d = &mut d[..xs.len()];
-        times.durations(packets, at, d);
-        let bits = self.spec.bits;
-        if x == XValue::Duration {
-            for (r, (x, &d)) in xs.iter_mut().zip(d.iter()).enumerate() {
-                *x = d as u64;
-                if d < 0 {
-                    *x = 0;
-                    let (lo, hi) = log_bin_i128(d as i128, bits);
-                    sparse.push((r, lo, hi));
-                }
-            }
-        } else {
-            let o = &octets[at..at + xs.len()];
-            for (r, ((x, &d), &o)) in xs.iter_mut().zip(d.iter()).zip(o).enumerate() {
-                let rate = flow_rate(o, d);
-                *x = rate as u64;
-                if !(0.0..18446744073709551616.0).contains(&rate) {
-                    *x = 0;
-                    let (lo, hi) = log_bin_f64(rate, bits);
-                    sparse.push((r, lo as i128, hi as i128));
-                }
-            }
-        }
-    }
-
-    /// Adds the rows of one chunk (values `xs`, packets `p`, octets `o`) into the dense cells,
-    /// row r of the chunk into lane r % LANES of a hot cell. Rows already in `sparse` (x 0
-    /// there) are taken out of their lane again; rows beyond the dense range join them.
-    fn add_chunk(
-        &mut self,
-        xs: &[u64],
-        p: &[u64],
-        o: &[u64],
-        sparse: &mut Vec<(usize, i128, i128)>,
-    ) {
         // Values below `exact` are their own dense index (bins of one value).
         let exact = match self.spec.bits {
             0 => HOT,
             b => HOT.min(1 << b.min(20)),
         } as u64;
         let dense = self.dense;
-        let bits = self.spec.bits;
+        let mut sparse_rows = Vec::new();
         let (lanes, cells) = (&mut self.lanes[..], &mut self.cells[..]);
-        for &(r, _, _) in sparse.iter() {
-            let cell = &mut lanes[r % LANES];
-            cell.flows = cell.flows.wrapping_sub(1);
-            cell.packets = cell.packets.wrapping_sub(p[r]);
-            cell.octets = cell.octets.wrapping_sub(o[r]);
-        }
         // A row outside the hot values: its dense cell (its lane when it is hot), else sparse.
-        let mut cold = |lanes: &mut [Cell], r: usize, x: u64, p: u64, o: u64| {
+        let mut cold = |lanes: &mut [Cell], i: usize, lane: usize, x: u64, p: u64, o: u64| {
             let cell = match dense.index(x) {
-                Some(k) if k < HOT => &mut lanes[k * LANES + r % LANES],
+                Some(k) if k < HOT => &mut lanes[k * LANES + lane],
                 Some(k) => &mut cells[k],
                 None => {
-                    let (lo, hi) = log_bin_i128(x as i128, bits);
-                    sparse.push((r, lo, hi));
+                    sparse_rows.push(i);
                     return;
                 }
             };
@@ -394,21 +309,25 @@ impl HistAcc {
         };
         // LANES rows at a time, row j of each group into lane j.
         let (xg, xr) = xs.as_chunks::<LANES>();
-        let (pg, pr) = p.as_chunks::<LANES>();
-        let (og, or) = o.as_chunks::<LANES>();
+        let (pg, pr) = packets.as_chunks::<LANES>();
+        let (og, or) = octets.as_chunks::<LANES>();
         for (g, ((x, p), o)) in xg.iter().zip(pg).zip(og).enumerate() {
             for j in 0..LANES {
                 if x[j] < exact {
                     add(&mut lanes[x[j] as usize * LANES + j], p[j], o[j]);
                 } else {
-                    cold(lanes, g * LANES + j, x[j], p[j], o[j]);
+                    cold(lanes, g * LANES + j, j, x[j], p[j], o[j]);
                 }
             }
         }
         let at = xg.len() * LANES;
         for (j, ((&x, &p), &o)) in xr.iter().zip(pr).zip(or).enumerate() {
-            cold(lanes, at + j, x, p, o);
+            cold(lanes, at + j, j, x, p, o);
         }
+        for i in sparse_rows {
+            self.add_sparse(i, packets, octets, &[]);
+        }
+        true
     }
 
     /// Adds the lanes of the fast path into `cells` (exactly, carries kept) and empties them.
@@ -475,30 +394,22 @@ impl HistAcc {
                 (lo as i128, hi as i128)
             }
         };
-        let (d, r) = (self.durations.get(i).copied(), self.rates.get(i).copied());
-        let s = self.sparse_bin(lo, hi, packets[i], octets[i]);
-        if let Some(d) = d {
-            s.duration += d as i128;
-        }
-        if let Some(r) = r {
-            Compensated::add(&mut s.rate.sum, &mut s.rate.comp, r);
-        }
-        if let Some(&a) = aggs.get(i) {
-            s.aggs += a as u128;
-        }
-    }
-
-    /// Adds a row of `p` packets and `o` octets into the sparse bin `lo..hi`; its sums.
-    #[cold]
-    fn sparse_bin(&mut self, lo: i128, hi: i128, p: u64, o: u64) -> &mut Sums {
         let s = self.sparse.entry(lo).or_insert(Sums {
             hi,
             ..Sums::default()
         });
         s.flows += 1;
-        s.packets += p as u128;
-        s.octets += o as u128;
-        s
+        s.packets += packets[i] as u128;
+        s.octets += octets[i] as u128;
+        if let Some(&d) = self.durations.get(i) {
+            s.duration += d as i128;
+        }
+        if let Some(&r) = self.rates.get(i) {
+            Compensated::add(&mut s.rate.sum, &mut s.rate.comp, r);
+        }
+        if let Some(&a) = aggs.get(i) {
+            s.aggs += a as u128;
+        }
     }
 
     /// Adds `other` (built for the same spec) into `self`.
@@ -792,14 +703,13 @@ mod tests {
         }
     }
 
-    /// The fast path of every x (no extra sums) against the checked path (the same x with
-    /// `aggs` summed too) on the same batches: negative durations and rates (sparse bins),
-    /// rates beyond the dense range, sums that carry, times as u32/u16 (a binary trace) and as
-    /// i64, more rows than a chunk.
+    /// A histogram without extra sums (the fast path for length and size) against the same x
+    /// with `aggs` summed too (the checked path) on the same batches: negative durations and
+    /// rates (sparse bins), rates beyond the dense range, sums that carry.
     #[test]
     fn the_fast_path_equals_the_checked_path_for_every_x() {
-        use arrow::array::{Int64Array, UInt16Array, UInt32Array};
-        let batch = |seed: u64, n: u64, narrow: bool, huge: bool| {
+        use arrow::array::Int64Array;
+        let batch = |seed: u64, n: u64, huge: bool| {
             let v =
                 |f: &dyn Fn(u64) -> u64| -> Vec<u64> { (0..n).map(|i| f(seed * 7 + i)).collect() };
             // a batch whose sums carry only after its first chunks (1024 rows)
@@ -816,39 +726,28 @@ mod tests {
             let ms = v(&|i| (i * 37) % 1000);
             let aggs = v(&|i| 1 + i % 2);
             let u = |v: &[u64]| Arc::new(UInt64Array::from(v.to_vec())) as ArrayRef;
-            let t32 = |v: &[u64]| -> ArrayRef {
-                if narrow {
-                    Arc::new(UInt32Array::from_iter_values(v.iter().map(|&x| x as u32)))
-                } else {
-                    Arc::new(Int64Array::from_iter_values(v.iter().map(|&x| x as i64)))
-                }
-            };
-            let t16 = |v: &[u64]| -> ArrayRef {
-                if narrow {
-                    Arc::new(UInt16Array::from_iter_values(v.iter().map(|&x| x as u16)))
-                } else {
-                    Arc::new(Int64Array::from_iter_values(v.iter().map(|&x| x as i64)))
-                }
+            let t = |v: &[u64]| -> ArrayRef {
+                Arc::new(Int64Array::from_iter_values(v.iter().map(|&x| x as i64)))
             };
             let columns = vec![
                 ("packets", u(&packets)),
                 ("octets", u(&octets)),
-                ("first", t32(&first)),
-                ("first_ms", t16(&ms)),
-                ("last", t32(&last)),
+                ("first", t(&first)),
+                ("first_ms", t(&ms)),
+                ("last", t(&last)),
                 (
                     "last_ms",
-                    t16(&ms.iter().map(|m| (m * 7) % 1000).collect::<Vec<_>>()),
+                    t(&ms.iter().map(|m| (m * 7) % 1000).collect::<Vec<_>>()),
                 ),
                 ("aggs", u(&aggs)),
             ];
             RecordBatch::try_from_iter(columns).unwrap()
         };
         let batches = [
-            batch(1, 3000, true, false),
-            batch(2, 700, false, false),
-            batch(3, 2500, true, true),
-            batch(4, 900, true, false),
+            batch(1, 3000, false),
+            batch(2, 700, false),
+            batch(3, 2500, true),
+            batch(4, 900, false),
         ];
         for x in [XValue::Length, XValue::Size, XValue::Duration, XValue::Rate] {
             for bits in [0, 3, 12] {

@@ -8,7 +8,6 @@ mod exec;
 mod spec;
 mod sql;
 mod table;
-mod times;
 
 pub use acc::HistAcc;
 pub use csv::{HistOutput, write_csv_hist, write_hist};
@@ -40,8 +39,10 @@ pub async fn histogram_and_plan(
     progress: impl Fn(usize) + Clone + Send + 'static,
 ) -> Result<(RecordBatch, Arc<dyn ExecutionPlan>)> {
     let task_ctx = Arc::new(df.task_ctx());
-    let exprs = spec.input_exprs(df.schema().as_arrow());
-    let plan = df.select(exprs)?.create_physical_plan().await?;
+    let plan = df
+        .select(spec.input_exprs())?
+        .create_physical_plan()
+        .await?;
     let streams = execute_stream_partitioned(plan.clone(), task_ctx.clone())?;
     let batch = accumulate(streams, spec, task_ctx.memory_pool(), progress).await?;
     Ok((batch, plan))

@@ -96,8 +96,7 @@ pub struct HistSpec {
 /// Exact integer sums and bin edges: 38 digits hold any sum of 2^64 values below 2^64.
 pub const EXACT: DataType = DataType::Decimal128(38, 0);
 
-/// The input columns of the fast path, each with the type it is cast to (the times keep the
-/// types [`TIME_TYPES`] of their source: no copy per batch).
+/// The input columns of the fast path, each with the type it is cast to.
 pub const INPUT_TYPES: [(&str, DataType); 7] = [
     ("packets", DataType::UInt64),
     ("octets", DataType::UInt64),
@@ -107,10 +106,6 @@ pub const INPUT_TYPES: [(&str, DataType); 7] = [
     ("last_ms", DataType::Int64),
     ("aggs", DataType::UInt64),
 ];
-
-/// The types a time column (`first`, `first_ms`, `last`, `last_ms`) is read in as it is: a
-/// binary trace's and nfcapd's u32 seconds and u16 milliseconds, or i64; others are cast.
-pub const TIME_TYPES: [DataType; 3] = [DataType::UInt16, DataType::UInt32, DataType::Int64];
 
 impl HistSpec {
     pub fn new(x: XValue, bits: u32, columns: Vec<SumColumn>) -> Self {
@@ -133,8 +128,8 @@ impl HistSpec {
         self.columns.contains(&SumColumn::Aggs)
     }
 
-    /// The projection the fast path reads, as expressions over a flow table of schema `input`.
-    pub fn input_exprs(&self, input: &Schema) -> Vec<Expr> {
+    /// The projection the fast path reads, as expressions over a flow table.
+    pub fn input_exprs(&self) -> Vec<Expr> {
         INPUT_TYPES
             .iter()
             .filter(|(name, _)| match *name {
@@ -142,13 +137,7 @@ impl HistSpec {
                 "aggs" => self.needs_aggs(),
                 _ => self.needs_duration(),
             })
-            .map(|(name, t)| {
-                let native = input.field_with_name(name).ok().map(|f| f.data_type());
-                match native {
-                    Some(n) if *t == DataType::Int64 && TIME_TYPES.contains(n) => col(*name),
-                    _ => cast(col(*name), t.clone()).alias(*name),
-                }
-            })
+            .map(|(name, t)| cast(col(*name), t.clone()).alias(*name))
             .collect()
     }
 

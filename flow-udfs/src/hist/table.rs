@@ -112,7 +112,7 @@ impl TableProvider for HistTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let exprs = self.spec.input_exprs(&self.source.schema());
+        let exprs = self.spec.input_exprs();
         let input = crate::source_input(session, &self.name, &self.source, exprs).await?;
         crate::projected(hist_plan(input, self.spec.clone()), projection)
     }
