@@ -69,12 +69,10 @@ talkers="SELECT src_ip, sum(octets) AS bytes FROM nfcapd('$big') WHERE ip_in_net
 theirs=$(nfdump -r "$big" -q -s srcip/bytes -n 10 -o csv "src net $net" | awk -F, 'NR > 1 && NF > 5 {print $5 "," $10}')
 mine=$("$ours" sql -q --format csv -c "$talkers" | tail -n +2)
 [ "$theirs" = "$mine" ] && same=yes || same=NO
-declare -A top
 for r in $(seq 1 "$reps"); do
-    top[nfdump]+="$(time_it nfdump -r "$big" -q -s srcip/bytes -n 10 "src net $net") "
-    top[ours]+="$(time_it "$ours" sql -q -c "$talkers") "
+    runs[top_nfdump]+="$(time_it nfdump -r "$big" -q -s srcip/bytes -n 10 "src net $net") "
+    runs[top_ours]+="$(time_it "$ours" sql -q -c "$talkers") "
 done
-tmed() { echo "${top[$1]}" | tr ' ' '\n' | grep . | median; }
-tn=$(tmed nfdump); to=$(tmed ours)
+tn=$(med top_nfdump); to=$(med top_ours)
 printf "  top 10 src_ip by bytes in %s: nfdump %s, ours %s (nfdump / ours = %.2fx; same answer: %s)\n" \
     "$net" "$tn" "$to" "$(echo "$tn / $to" | bc -l)" "$same"
