@@ -1,9 +1,9 @@
 //! The DataFusion session every subcommand runs in: all flow formats and functions installed.
 
 use datafusion::common::Result;
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use flow_udfs::memory_pool::HeadroomPool;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -52,12 +52,12 @@ fn config(ordered: bool) -> Result<SessionConfig> {
     })
 }
 
-/// A runtime whose operators share `limit` bytes fairly and spill beyond it, to `temp_dir`
-/// (or the system temporary directory).
+/// A runtime whose operators share `limit` bytes fairly (the sorts an eighth less, see
+/// [`HeadroomPool`]) and spill beyond it, to `temp_dir` (or the system temporary directory).
 fn spilling_runtime(limit: Option<usize>, temp_dir: Option<PathBuf>) -> Result<Arc<RuntimeEnv>> {
     let mut builder = RuntimeEnvBuilder::new();
     if let Some(limit) = limit {
-        builder = builder.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        builder = builder.with_memory_pool(Arc::new(HeadroomPool::new(limit)));
     }
     if let Some(dir) = temp_dir {
         builder = builder.with_temp_file_path(dir);

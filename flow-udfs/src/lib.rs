@@ -25,6 +25,7 @@
 mod bins;
 mod duration;
 pub mod hist;
+pub mod memory_pool;
 pub mod merge;
 pub mod mixture;
 mod par;
