@@ -42,6 +42,11 @@ async fn queries_on_an_in_process_cluster_equal_local_ones() {
             "SELECT prot, count(*), sum(packets), sum(octets) FROM nfcapd('{nfcapd}') \
              GROUP BY prot ORDER BY prot"
         ),
+        // A time window rides in the scan's plain data (the file meets it: read).
+        format!(
+            "SELECT prot, count(*), sum(octets) FROM nfcapd('{nfcapd}') \
+             WHERE first >= 1717236300 AND last < 1717236600 GROUP BY prot ORDER BY prot"
+        ),
         format!(
             "SELECT log_bin(octets, 4) AS bin, count(*) FROM flowbin('{sample}') \
              GROUP BY bin ORDER BY bin"

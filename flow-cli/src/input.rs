@@ -119,7 +119,13 @@ pub async fn read_columns(ctx: &SessionContext, args: &InputArgs, whole: bool) -
         InputFormat::Nfcapd => {
             // The flow outputs hold the flow-models fields; nfdump's extras stay in SQL and
             // Parquet.
-            let df = ctx.read_nfcapd(&paths, NfcapdOptions { skip_corrupt })?;
+            let df = ctx.read_nfcapd(
+                &paths,
+                NfcapdOptions {
+                    skip_corrupt,
+                    ..Default::default()
+                },
+            )?;
             let names: Vec<&str> = STANDARD_FIELDS.iter().map(|(n, _)| *n).collect();
             match whole {
                 true => (df, None),

@@ -5,6 +5,7 @@ use crate::plan_data::FileKind;
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
 use datafusion::common::Constraints;
+use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, not_impl_err, plan_err};
 use datafusion::datasource::listing::{
@@ -14,9 +15,10 @@ use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::{LexOrdering, LexRequirement, PhysicalExpr};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::filter_pushdown::{FilterPushdownPropagation, PushedDown};
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::projection::ProjectionExprs;
+use datafusion::physical_plan::{DisplayFormatType, ExecutionPlan};
 use datafusion_datasource::TableSchema;
 use datafusion_datasource::file::FileSource;
 use datafusion_datasource::file_format::FileFormat;
@@ -262,6 +264,18 @@ pub trait OpenerFactory: Clone + Send + Sync + 'static {
     }
 
     fn opener(&self, scan: OpenerArgs) -> Result<Arc<dyn FileOpener>>;
+
+    /// The factory with what it takes from `filters` (conjuncts over the table's columns) to
+    /// skip data, `None` when it takes nothing. The filters still run above the scan: what a
+    /// factory takes only lets it leave out files that hold no row they pass.
+    fn with_filters(&self, _filters: &[Arc<dyn PhysicalExpr>]) -> Option<Self> {
+        None
+    }
+
+    /// What EXPLAIN shows of the factory beside the scan's files.
+    fn fmt_extra(&self, _f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        Ok(())
+    }
 }
 
 /// How a scanned file is named in messages: its path for a local file (`/data/x.csv`, where
@@ -406,6 +420,31 @@ impl<F: OpenerFactory> FileSource for FlowSource<F> {
 
     fn file_type(&self) -> &str {
         self.opener.file_type()
+    }
+
+    fn fmt_extra(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        self.opener.fmt_extra(f)
+    }
+
+    /// Every filter stays above the scan (`PushedDown::No`); the factory may take from them
+    /// what lets it skip files ([`OpenerFactory::with_filters`]).
+    fn try_pushdown_filters(
+        &self,
+        filters: Vec<Arc<dyn PhysicalExpr>>,
+        _config: &ConfigOptions,
+    ) -> Result<FilterPushdownPropagation<Arc<dyn FileSource>>> {
+        let result = FilterPushdownPropagation::with_parent_pushdown_result(vec![
+            PushedDown::No;
+            filters.len()
+        ]);
+        Ok(match self.opener.with_filters(&filters) {
+            Some(opener) => {
+                let mut s = self.clone();
+                s.opener = opener;
+                result.with_updated_node(Arc::new(s) as _)
+            }
+            None => result,
+        })
     }
 
     fn apply_expressions(

@@ -4,6 +4,7 @@
 
 use super::schema::nfcapd_schema;
 use super::source::is_collector_side_file;
+use super::window::TimeWindow;
 use crate::inputs::{Input, inputs};
 use crate::listing::{FlowFormat, FlowListing, file_format, listing_table};
 use crate::plan_data::FileKind;
@@ -19,6 +20,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NfcapdOptions {
     pub skip_corrupt: bool,
+    /// Bounds on `first` and `last` pushed down from the query: files whose statistics miss
+    /// them are skipped ([`TimeWindow`]); not an option of `OPTIONS (…)`.
+    pub window: TimeWindow,
 }
 
 impl NfcapdOptions {

@@ -14,6 +14,7 @@
 use super::NfcapdOptions;
 use super::remote::{RemoteFile, Window, nf_error};
 use super::schema::{projection_for, to_batch};
+use super::window::TimeWindow;
 use crate::binary::mmap::map_open_file;
 use crate::listing::{OpenerArgs, OpenerFactory, file_display_name};
 use arrow::array::RecordBatch;
@@ -22,6 +23,7 @@ use bytes::Bytes;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{DataFusionError, Result, internal_datafusion_err};
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
 use datafusion_datasource::PartitionedFile;
 use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
@@ -55,6 +57,18 @@ impl OpenerFactory for NfcapdOptions {
             },
         }))
     }
+
+    fn with_filters(&self, filters: &[Arc<dyn PhysicalExpr>]) -> Option<Self> {
+        let window = self.window.and(&TimeWindow::from_filters(filters));
+        (window != self.window).then_some(Self { window, ..*self })
+    }
+
+    fn fmt_extra(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self.window.is_unbounded() {
+            true => Ok(()),
+            false => write!(f, ", {}", self.window),
+        }
+    }
 }
 
 struct NfcapdOpener {
@@ -79,6 +93,7 @@ struct ScanMetrics {
     set: ExecutionPlanMetricsSet,
     partition: usize,
     files: Count,
+    pruned: Count,
     bytes: Count,
     blocks: Count,
     flows: Count,
@@ -89,6 +104,7 @@ impl ScanMetrics {
         let count = |name| MetricBuilder::new(set).counter(name, partition);
         Self {
             files: count("files"),
+            pruned: count("files_pruned"),
             bytes: count("file_bytes"),
             blocks: count("blocks"),
             flows: count("flows"),
@@ -188,7 +204,15 @@ async fn remote_batches(
     let file = Arc::new(file);
     let mut window = Window::new(file.clone(), got.into_stream());
     let head = window.read(0..file.size.min(HEADER_BYTES as u64)).await?;
-    let header = read_file_header(&head, file.size);
+    let mut header = read_file_header(&head, file.size);
+    // A layout 2 file's statistics are in its appendix, at its end: read first when a time
+    // window may skip the file.
+    if let Ok(info) = &mut header
+        && info.stat.is_none()
+        && !decoding.options.window.is_unbounded()
+    {
+        file.read_appendix(info).await?;
+    }
     let Some(part) = decoding.part(header, range, &file.url)? else {
         return Ok(stream::empty().boxed());
     };
@@ -294,6 +318,13 @@ impl Decoding {
             && self.reports_appendix(range)
         {
             return Err(nf_error(e, name));
+        }
+        if !self.options.window.meets(info.stat.as_ref()) {
+            // Counted once, by the range that starts the file.
+            if range.0 == 0 {
+                self.metrics.pruned.add(1);
+            }
+            return Ok(None);
         }
         // Layout 1 blocks depend on maps from earlier blocks: one range takes the whole file.
         let first = info.first_block_offset;
