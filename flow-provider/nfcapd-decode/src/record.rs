@@ -195,6 +195,26 @@ define_columns! {
     xlate_dst_port: Option<u16>,
     ingress_vrf: Option<u32>,
     egress_vrf: Option<u32>,
+    // EXlayer2 (nfdump 1.7.5 and later)
+    vlan_id: Option<u16>,
+    post_vlan_id: Option<u16>,
+    cust_vlan_id: Option<u16>,
+    post_cust_vlan_id: Option<u16>,
+    /// Physical ingress interface.
+    phys_ingress: Option<u32>,
+    phys_egress: Option<u32>,
+    ethertype: Option<u16>,
+    ip_version: Option<u8>,
+    // EXnatPortBlock (EXnelXlatePort in nfdump 1.7.1)
+    pblock_start: Option<u16>,
+    pblock_end: Option<u16>,
+    pblock_step: Option<u16>,
+    pblock_size: Option<u16>,
+    // EXipInfo (nfdump 1.7.6 and later)
+    /// The IP fragment flags byte: 0x40 DF, 0x20 MF.
+    ip_fragment: Option<u8>,
+    ip_min_ttl: Option<u8>,
+    ip_max_ttl: Option<u8>,
 }
 
 /// Column lengths captured by `FlowColumns::checkpoint`.

@@ -30,7 +30,10 @@ const EX_NSEL_XLATE_IPV4: u16 = 20;
 const EX_NSEL_XLATE_IPV6: u16 = 21;
 const EX_NSEL_XLATE_PORT: u16 = 22;
 const EX_NEL_COMMON: u16 = 25;
+const EX_NAT_PORT_BLOCK: u16 = 26;
 const EX_VRF: u16 = 36;
+const EX_LAYER2: u16 = 38;
+const EX_IP_INFO: u16 = 42;
 
 /// Minimum element data length (without the 4-byte element header) needed to decode it.
 fn min_len(t: u16) -> usize {
@@ -49,6 +52,9 @@ fn min_len(t: u16) -> usize {
         EX_NSEL_COMMON => 15,
         EX_NSEL_XLATE_IPV6 => 32,
         EX_NEL_COMMON => 13,
+        EX_NAT_PORT_BLOCK => 8,
+        EX_LAYER2 => 27,
+        EX_IP_INFO => 4,
         _ => 0,
     }
 }
@@ -221,8 +227,31 @@ fn decode_element(etype: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             row.egress_vrf = Some(u32_at(d, 0)?);
             row.ingress_vrf = Some(u32_at(d, 4)?);
         }
-        // EXsamplerInfo, EXnselAcl, EXnselUser, EXnelXlatePort, EXnbarApp, EXlabel,
-        // payloads, tunnels, observation, ifname/vrfname, pfinfo and unknown ids: skipped
+        EX_NAT_PORT_BLOCK => {
+            row.pblock_start = Some(u16_at(d, 0)?);
+            row.pblock_end = Some(u16_at(d, 2)?);
+            row.pblock_step = Some(u16_at(d, 4)?);
+            row.pblock_size = Some(u16_at(d, 6)?);
+        }
+        EX_LAYER2 => {
+            // On disk: vlan, customer vlan, post vlan, post customer vlan.
+            row.vlan_id = Some(u16_at(d, 0)?);
+            row.cust_vlan_id = Some(u16_at(d, 2)?);
+            row.post_vlan_id = Some(u16_at(d, 4)?);
+            row.post_cust_vlan_id = Some(u16_at(d, 6)?);
+            row.phys_ingress = Some(u32_at(d, 8)?);
+            row.phys_egress = Some(u32_at(d, 12)?);
+            row.ethertype = Some(u16_at(d, 24)?);
+            row.ip_version = Some(u8_at(d, 26)?);
+        }
+        EX_IP_INFO => {
+            row.ip_fragment = Some(u8_at(d, 1)?);
+            row.ip_min_ttl = Some(u8_at(d, 2)?);
+            row.ip_max_ttl = Some(u8_at(d, 3)?);
+        }
+        // Skipped (see the README's list): EXsamplerInfo, EXnselAcl, EXnselUser, EXnbarApp,
+        // EXlabel, payloads, tunnels, observation, inmon, pfinfo, flowId, the Nokia NAT
+        // elements, EXnull and unknown ids.
         _ => {}
     }
     Some(())

@@ -72,9 +72,11 @@ pub fn list_files(path: &Path) -> Result<Vec<PathBuf>> {
     local_files("nfcapd", path, is_collector_side_file)
 }
 
-/// `nfdump`'s version number 0x01070100 as "1.7.1".
+/// `nfdump`'s version number 0x01070100 as "1.7.1"; nfdump 1.7.8 sets the top nibble
+/// (0xF1070800): left out.
 fn version_string(v: u32) -> String {
-    format!("{}.{}.{}", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff)
+    let major = (v >> 24) & 0x0f;
+    format!("{major}.{}.{}", (v >> 16) & 0xff, (v >> 8) & 0xff)
 }
 
 /// The header rows of all files at `paths`: files, directory trees, or URLs of objects (each

@@ -74,6 +74,21 @@ fn optional() -> Vec<(&'static str, DataType)> {
         ("xlate_dst_port", DataType::UInt16),
         ("ingress_vrf", DataType::UInt32),
         ("egress_vrf", DataType::UInt32),
+        ("vlan_id", DataType::UInt16),
+        ("post_vlan_id", DataType::UInt16),
+        ("cust_vlan_id", DataType::UInt16),
+        ("post_cust_vlan_id", DataType::UInt16),
+        ("phys_ingress", DataType::UInt32),
+        ("phys_egress", DataType::UInt32),
+        ("ethertype", DataType::UInt16),
+        ("ip_version", DataType::UInt8),
+        ("pblock_start", DataType::UInt16),
+        ("pblock_end", DataType::UInt16),
+        ("pblock_step", DataType::UInt16),
+        ("pblock_size", DataType::UInt16),
+        ("ip_fragment", DataType::UInt8),
+        ("ip_min_ttl", DataType::UInt8),
+        ("ip_max_ttl", DataType::UInt8),
     ]
 }
 
@@ -276,6 +291,21 @@ pub fn to_batch(c: &mut FlowColumns, schema: &SchemaRef) -> Result<RecordBatch> 
             "xlate_dst_port" => opt::<UInt16Type>(take(&mut c.xlate_dst_port)),
             "ingress_vrf" => opt::<UInt32Type>(take(&mut c.ingress_vrf)),
             "egress_vrf" => opt::<UInt32Type>(take(&mut c.egress_vrf)),
+            "vlan_id" => opt::<UInt16Type>(take(&mut c.vlan_id)),
+            "post_vlan_id" => opt::<UInt16Type>(take(&mut c.post_vlan_id)),
+            "cust_vlan_id" => opt::<UInt16Type>(take(&mut c.cust_vlan_id)),
+            "post_cust_vlan_id" => opt::<UInt16Type>(take(&mut c.post_cust_vlan_id)),
+            "phys_ingress" => opt::<UInt32Type>(take(&mut c.phys_ingress)),
+            "phys_egress" => opt::<UInt32Type>(take(&mut c.phys_egress)),
+            "ethertype" => opt::<UInt16Type>(take(&mut c.ethertype)),
+            "ip_version" => opt::<UInt8Type>(take(&mut c.ip_version)),
+            "pblock_start" => opt::<UInt16Type>(take(&mut c.pblock_start)),
+            "pblock_end" => opt::<UInt16Type>(take(&mut c.pblock_end)),
+            "pblock_step" => opt::<UInt16Type>(take(&mut c.pblock_step)),
+            "pblock_size" => opt::<UInt16Type>(take(&mut c.pblock_size)),
+            "ip_fragment" => opt::<UInt8Type>(take(&mut c.ip_fragment)),
+            "ip_min_ttl" => opt::<UInt8Type>(take(&mut c.ip_min_ttl)),
+            "ip_max_ttl" => opt::<UInt8Type>(take(&mut c.ip_max_ttl)),
             other => {
                 return Err(datafusion::common::DataFusionError::Internal(format!(
                     "nfcapd: no column {other}"
