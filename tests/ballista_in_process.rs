@@ -42,10 +42,15 @@ async fn queries_on_an_in_process_cluster_equal_local_ones() {
             "SELECT prot, count(*), sum(packets), sum(octets) FROM nfcapd('{nfcapd}') \
              GROUP BY prot ORDER BY prot"
         ),
-        // A time window rides in the scan's plain data (the file meets it: read).
+        // A time window and an address net ride in the scan's plain data (the file meets the
+        // window: read; the net is answered by the scan).
         format!(
             "SELECT prot, count(*), sum(octets) FROM nfcapd('{nfcapd}') \
              WHERE first >= 1717236300 AND last < 1717236600 GROUP BY prot ORDER BY prot"
+        ),
+        format!(
+            "SELECT src_ip, count(*), sum(octets) FROM nfcapd('{nfcapd}') \
+             WHERE ip_in_net(src_ip, '10.0.0.0/8') GROUP BY src_ip ORDER BY src_ip"
         ),
         format!(
             "SELECT log_bin(octets, 4) AS bin, count(*) FROM flowbin('{sample}') \

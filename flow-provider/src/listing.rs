@@ -68,12 +68,12 @@ impl FlowListing {
 
     /// The listing of `kind` over `urls` ([`FlowListing::urls`] of another process's table).
     pub fn reopen(kind: FileKind, urls: &[String]) -> Result<Self> {
-        let table = kind.listing(urls)?;
+        let table = kind.clone().listing(urls)?;
         Ok(Self { table, kind })
     }
 
     pub fn kind(&self) -> FileKind {
-        self.kind
+        self.kind.clone()
     }
 
     /// The listed locations, as URLs.
@@ -265,10 +265,12 @@ pub trait OpenerFactory: Clone + Send + Sync + 'static {
 
     fn opener(&self, scan: OpenerArgs) -> Result<Arc<dyn FileOpener>>;
 
-    /// The factory with what it takes from `filters` (conjuncts over the table's columns) to
-    /// skip data, `None` when it takes nothing. The filters still run above the scan: what a
-    /// factory takes only lets it leave out files that hold no row they pass.
-    fn with_filters(&self, _filters: &[Arc<dyn PhysicalExpr>]) -> Option<Self> {
+    /// The factory with what it takes from `filters` (conjuncts over the table's columns),
+    /// and for each filter whether the scan now answers it exactly (`PushedDown::Yes`: rows
+    /// failing it never leave the scan, DataFusion drops its own filter) or it still runs
+    /// above the scan (`No`: what was taken only lets the scan skip data no row passing it
+    /// is in). `None` when it takes nothing.
+    fn with_filters(&self, _filters: &[Arc<dyn PhysicalExpr>]) -> Option<(Self, Vec<PushedDown>)> {
         None
     }
 
@@ -426,24 +428,24 @@ impl<F: OpenerFactory> FileSource for FlowSource<F> {
         self.opener.fmt_extra(f)
     }
 
-    /// Every filter stays above the scan (`PushedDown::No`); the factory may take from them
-    /// what lets it skip files ([`OpenerFactory::with_filters`]).
+    /// What the factory takes of the filters ([`OpenerFactory::with_filters`]); the others
+    /// stay above the scan.
     fn try_pushdown_filters(
         &self,
         filters: Vec<Arc<dyn PhysicalExpr>>,
         _config: &ConfigOptions,
     ) -> Result<FilterPushdownPropagation<Arc<dyn FileSource>>> {
-        let result = FilterPushdownPropagation::with_parent_pushdown_result(vec![
-            PushedDown::No;
-            filters.len()
-        ]);
         Ok(match self.opener.with_filters(&filters) {
-            Some(opener) => {
+            Some((opener, pushed)) => {
                 let mut s = self.clone();
                 s.opener = opener;
-                result.with_updated_node(Arc::new(s) as _)
+                FilterPushdownPropagation::with_parent_pushdown_result(pushed)
+                    .with_updated_node(Arc::new(s) as _)
             }
-            None => result,
+            None => FilterPushdownPropagation::with_parent_pushdown_result(vec![
+                PushedDown::No;
+                filters.len()
+            ]),
         })
     }
 

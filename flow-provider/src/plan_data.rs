@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The format of a listing table of flow files, with its options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FileKind {
     Nfcapd(NfcapdOptions),
     Text(LineFormat),
@@ -32,7 +32,7 @@ impl FileKind {
     /// The kind of a listing table's format, if it is one of ours.
     pub fn of_format(format: &dyn FileFormat) -> Option<Self> {
         if let Some(f) = format.downcast_ref::<NfcapdFormat>() {
-            return Some(Self::Nfcapd(f.0));
+            return Some(Self::Nfcapd(f.0.clone()));
         }
         format
             .downcast_ref::<TextFlowFormat>()
@@ -67,7 +67,7 @@ impl ScanSource {
             return Some(Self::FlowBin(s.factory().traces().to_vec()));
         }
         if let Some(s) = source.downcast_ref::<FlowSource<NfcapdOptions>>() {
-            return Some(Self::Files(FileKind::Nfcapd(*s.factory())));
+            return Some(Self::Files(FileKind::Nfcapd(s.factory().clone())));
         }
         (source.downcast_ref::<FlowSource<LineFormat>>())
             .map(|s| Self::Files(FileKind::Text(*s.factory())))

@@ -24,6 +24,7 @@ mod decode;
 mod error;
 mod header;
 mod lzo;
+pub mod net;
 mod record;
 pub mod text;
 mod v1;

@@ -91,6 +91,16 @@ macro_rules! define_columns {
                 self.rows = cp.rows;
             }
 
+            /// Keeps the rows whose `keep` entry is true (`keep` has one per row) in every
+            /// filled column.
+            pub fn retain(&mut self, keep: &[bool]) {
+                $( if self.$name.len() == keep.len() {
+                    let mut k = keep.iter();
+                    self.$name.retain(|_| k.next().copied().unwrap_or(false));
+                } )*
+                self.rows = keep.iter().filter(|&&k| k).count();
+            }
+
             /// Clear all columns (keeps allocations).
             pub fn clear(&mut self) {
                 $( self.$name.clear(); )*

@@ -2,6 +2,7 @@
 //! and `register_nfcapd` resolve to. The scan is a plain `DataSourceExec` over file groups, so
 //! its parameters are paths, byte ranges, projection, limit and `NfcapdOptions` (plain data).
 
+use super::nets::AddrNets;
 use super::schema::nfcapd_schema;
 use super::source::is_collector_side_file;
 use super::window::TimeWindow;
@@ -17,12 +18,15 @@ use std::sync::Arc;
 
 /// Reading options. `skip_corrupt`: skip blocks (and files) that fail to decode, counting them
 /// in the scan's metrics, instead of failing the query.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NfcapdOptions {
     pub skip_corrupt: bool,
     /// Bounds on `first` and `last` pushed down from the query: files whose statistics miss
     /// them are skipped ([`TimeWindow`]); not an option of `OPTIONS (…)`.
     pub window: TimeWindow,
+    /// `ip_in_net(src_ip | dst_ip, 'net')` filters the scan answers ([`AddrNets`]); not an
+    /// option of `OPTIONS (…)` either.
+    pub nets: AddrNets,
 }
 
 impl NfcapdOptions {
@@ -81,7 +85,7 @@ impl FlowFormat for NfcapdFormat {
     type Factory = NfcapdOptions;
 
     fn opener_factory(&self) -> NfcapdOptions {
-        self.0
+        self.0.clone()
     }
 
     fn schema(&self) -> Result<SchemaRef> {
@@ -110,7 +114,11 @@ pub fn nfcapd_table<P: AsRef<str>>(paths: &[P], options: NfcapdOptions) -> Resul
         }
         urls.push(input.url()?);
     }
-    let table = listing_table(Arc::new(NfcapdFormat(options)), nfcapd_schema(), urls)?;
+    let table = listing_table(
+        Arc::new(NfcapdFormat(options.clone())),
+        nfcapd_schema(),
+        urls,
+    )?;
     Ok(FlowListing::known(table, FileKind::Nfcapd(options)))
 }
 

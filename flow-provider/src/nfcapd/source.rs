@@ -12,6 +12,7 @@
 //! blocks and unreadable files skipped, labelled with the file and its first error.
 
 use super::NfcapdOptions;
+use super::nets::AddrNet;
 use super::remote::{RemoteFile, Window, nf_error};
 use super::schema::{projection_for, to_batch};
 use super::window::TimeWindow;
@@ -24,6 +25,7 @@ use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{DataFusionError, Result, internal_datafusion_err};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::filter_pushdown::PushedDown;
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
 use datafusion_datasource::PartitionedFile;
 use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
@@ -49,8 +51,8 @@ impl OpenerFactory for NfcapdOptions {
             store: scan.store,
             store_url: scan.store_url.clone(),
             decoding: Decoding {
-                options: *self,
-                projection: projection_for(&names),
+                options: self.clone(),
+                projection: self.nets.needs(projection_for(&names)),
                 schema: schema.clone(),
                 batch_size: scan.batch_size.max(1),
                 metrics: ScanMetrics::new(scan.metrics, scan.partition),
@@ -58,16 +60,31 @@ impl OpenerFactory for NfcapdOptions {
         }))
     }
 
-    fn with_filters(&self, filters: &[Arc<dyn PhysicalExpr>]) -> Option<Self> {
-        let window = self.window.and(&TimeWindow::from_filters(filters));
-        (window != self.window).then_some(Self { window, ..*self })
+    /// Time windows skip files (the filter stays); address nets are answered exactly.
+    fn with_filters(&self, filters: &[Arc<dyn PhysicalExpr>]) -> Option<(Self, Vec<PushedDown>)> {
+        let mut next = self.clone();
+        next.window = self.window.and(&TimeWindow::from_filters(filters));
+        let pushed = filters
+            .iter()
+            .map(|f| match AddrNet::from_filter(f) {
+                Some(net) => {
+                    next.nets.add(net);
+                    PushedDown::Yes
+                }
+                None => PushedDown::No,
+            })
+            .collect();
+        (next != *self).then_some((next, pushed))
     }
 
     fn fmt_extra(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        match self.window.is_unbounded() {
-            true => Ok(()),
-            false => write!(f, ", {}", self.window),
+        if !self.window.is_unbounded() {
+            write!(f, ", {}", self.window)?;
         }
+        if !self.nets.is_empty() {
+            write!(f, ", {}", self.nets)?;
+        }
+        Ok(())
     }
 }
 
@@ -354,19 +371,25 @@ impl Iterator for MappedBatches {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let batch = match self.walk.fill(&self.bytes, 0, &mut self.decoder) {
-            Ok(Fill::Ready) => self.decoder.batch(),
-            // A whole file holds all its blocks.
-            Ok(Fill::Needs(upto)) => Err(internal_datafusion_err!(
-                "{}: the blocks need bytes up to {upto} of a mapped file",
-                self.decoder.name
-            )),
-            Err(e) => Err(e),
-        };
-        if self.walk.done && !matches!(batch, Ok(Some(_))) {
-            self.decoder.finish();
+        loop {
+            let batch = match self.walk.fill(&self.bytes, 0, &mut self.decoder) {
+                Ok(Fill::Ready) => self.decoder.batch(),
+                // A whole file holds all its blocks.
+                Ok(Fill::Needs(upto)) => Err(internal_datafusion_err!(
+                    "{}: the blocks need bytes up to {upto} of a mapped file",
+                    self.decoder.name
+                )),
+                Err(e) => Err(e),
+            };
+            if self.walk.done && !matches!(batch, Ok(Some(_))) {
+                self.decoder.finish();
+            }
+            // A batch whose rows the nets all dropped: on to the next blocks.
+            if matches!(batch, Ok(None)) && !self.walk.done {
+                continue;
+            }
+            return batch.transpose();
         }
-        batch.transpose()
     }
 }
 
@@ -516,9 +539,16 @@ impl BlockDecoder {
         }
     }
 
-    /// The rows decoded so far as a batch, `None` when there are none.
+    /// The rows decoded so far (those in the pushed nets) as a batch, `None` when there are
+    /// none.
     fn batch(&mut self) -> Result<Option<RecordBatch>> {
+        let nets = &self.decoding.options.nets;
+        if !nets.is_empty() && self.out.rows > 0 {
+            let keep = nets.keep(&self.out);
+            self.out.retain(&keep);
+        }
         if self.out.rows == 0 {
+            self.out.clear();
             return Ok(None);
         }
         to_batch(&mut self.out, &self.decoding.schema).map(Some)

@@ -13,75 +13,9 @@ use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
+use nfcapd_decode::net::{Net, dotted_quad};
 use std::net::IpAddr;
 use std::sync::Arc;
-
-/// A parsed net: the masked address and the mask, in 32 bits (IPv4) or 128 (IPv6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Net {
-    V4 { net: u32, mask: u32 },
-    V6 { net: u128, mask: u128 },
-}
-
-impl Net {
-    /// The net of `cidr`, or why it is not one.
-    pub fn parse(cidr: &str) -> std::result::Result<Net, String> {
-        let (addr, len) = match cidr.split_once('/') {
-            Some((a, l)) => (a, Some(l)),
-            None => (cidr, None),
-        };
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("'{cidr}' is not a net: '{addr}' is not an IP address"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let len = match len {
-            None => max,
-            Some(l) if !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()) => {
-                let n: u32 = l.parse().unwrap_or(u32::MAX);
-                if n > max {
-                    return Err(format!(
-                        "'{cidr}' is not a net: the prefix length of an {} net is at most {max}",
-                        if max == 32 { "IPv4" } else { "IPv6" }
-                    ));
-                }
-                n
-            }
-            Some(l) => {
-                return Err(format!(
-                    "'{cidr}' is not a net: '{l}' is not a prefix length"
-                ));
-            }
-        };
-        Ok(match addr {
-            IpAddr::V4(a) => {
-                let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
-                Net::V4 {
-                    net: u32::from(a) & mask,
-                    mask,
-                }
-            }
-            IpAddr::V6(a) => {
-                let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
-                Net::V6 {
-                    net: u128::from(a) & mask,
-                    mask,
-                }
-            }
-        })
-    }
-
-    /// Whether `addr` lies in this net (see the module comment for the families).
-    pub fn contains(&self, addr: IpAddr) -> bool {
-        match (*self, addr) {
-            (Net::V4 { net, mask }, IpAddr::V4(a)) => u32::from(a) & mask == net,
-            (Net::V4 { net, mask }, IpAddr::V6(a)) => a
-                .to_ipv4_mapped()
-                .is_some_and(|a| u32::from(a) & mask == net),
-            (Net::V6 { net, mask }, IpAddr::V6(a)) => u128::from(a) & mask == net,
-            (Net::V6 { .. }, IpAddr::V4(_)) => false,
-        }
-    }
-}
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct IpInNet {
@@ -195,6 +129,9 @@ impl ScalarUDFImpl for IpInNet {
 
 /// The address `text`, or an error quoting it.
 fn address(text: &str) -> Result<IpAddr> {
+    if let Some(a) = dotted_quad(text.as_bytes()) {
+        return Ok(IpAddr::V4(a.into()));
+    }
     match text.parse() {
         Ok(a) => Ok(a),
         Err(_) => exec_err!("ip_in_net: '{text}' is not an IPv4 or IPv6 address"),
