@@ -168,3 +168,33 @@ fn convert_nfcapd_to_parquet_keeps_every_column() {
         text(&o.stderr)
     );
 }
+
+/// The interactive shell (datafusion-cli's, statements read from standard input) in csv and
+/// tsv prints what `-c` prints: `SELECT *` with the MPLS stacks as text.
+#[test]
+fn the_interactive_shell_prints_nested_columns_as_text_in_csv_and_tsv() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let file = repo("tests/data/nfcapd/nfgen/nf17latest_nfgen.nfcapd");
+    let sql = format!("SELECT * FROM nfcapd('{file}') WHERE mpls_labels IS NOT NULL");
+    for format in ["csv", "tsv"] {
+        let want = ok(&["sql", "-q", "--format", format, "-c", &sql]);
+        assert!(want.contains("1010-0-0 2020-0-0"), "{want}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flow-models"))
+            .args(["sql", "-q", "--format", format])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{sql};").unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        // (datafusion-cli echoes its quit command at the end of the input)
+        let got = text(&out.stdout);
+        let got = got.trim_end().trim_end_matches("\\q").trim_end();
+        assert_eq!(got, want.trim_end(), "{format}: {}", text(&out.stderr));
+    }
+}

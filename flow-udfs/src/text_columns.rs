@@ -3,7 +3,8 @@
 //! it (`mpls_text`), any other nested value as Arrow displays it (`[1, 2]`, `{w0: 1, …}`).
 //! [`flat_batch`] does it to batches (`flow-models sql --format csv|tsv|table`);
 //! [`NestedAsText`] to the input of a `COPY … STORED AS CSV` (DataFusion's CSV writer rejects
-//! nested columns). JSON and Parquet write nested columns as they are.
+//! nested columns), [`ResultsAsText`] to every query of the interactive shell in csv/tsv.
+//! JSON and Parquet write nested columns as they are.
 
 use crate::udf::mpls_text_array;
 use arrow::array::{ArrayRef, RecordBatch, StringBuilder};
@@ -118,30 +119,67 @@ impl AnalyzerRule for NestedAsText {
             let LogicalPlan::Copy(mut copy) = plan else {
                 return Ok(Transformed::no(plan));
             };
-            let schema = copy.input.schema().clone();
-            let csv = copy.file_type.get_ext().eq_ignore_ascii_case("csv");
-            if !csv || !schema.fields().iter().any(|f| f.data_type().is_nested()) {
+            if !copy.file_type.get_ext().eq_ignore_ascii_case("csv") {
                 return Ok(Transformed::no(LogicalPlan::Copy(copy)));
             }
-            let udf = Arc::new(ScalarUDF::from(NestedText {
-                signature: Signature::any(1, Volatility::Immutable),
-            }));
-            let exprs: Vec<Expr> = schema
-                .iter()
-                .map(|(qualifier, field)| {
-                    let column = Expr::Column(Column::from((qualifier, field)));
-                    match field.data_type().is_nested() {
-                        true => udf.call(vec![column]).alias(field.name()),
-                        false => column,
-                    }
-                })
-                .collect();
-            let input = LogicalPlanBuilder::from(Arc::unwrap_or_clone(copy.input))
-                .project(exprs)?
-                .build()?;
-            copy.input = Arc::new(input);
-            Ok(Transformed::yes(LogicalPlan::Copy(copy)))
+            match as_text(&copy.input)? {
+                Some(input) => {
+                    copy.input = Arc::new(input);
+                    Ok(Transformed::yes(LogicalPlan::Copy(copy)))
+                }
+                None => Ok(Transformed::no(LogicalPlan::Copy(copy))),
+            }
         })
         .data()
     }
+}
+
+/// The results of queries with their nested columns as text: for a display that prints
+/// them through a writer without nested values (the interactive `flow-models sql --format
+/// csv|tsv`, whose printer is datafusion-cli's). Statements other than queries are left alone.
+#[derive(Debug, Default)]
+pub struct ResultsAsText;
+
+impl AnalyzerRule for ResultsAsText {
+    fn name(&self) -> &str {
+        "flow_results_as_text"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        use LogicalPlan::*;
+        if matches!(
+            plan,
+            Copy(_) | Ddl(_) | Dml(_) | Explain(_) | Analyze(_) | Statement(_) | DescribeTable(_)
+        ) {
+            return Ok(plan);
+        }
+        Ok(as_text(&plan)?.unwrap_or(plan))
+    }
+}
+
+/// `plan` under a projection that turns its nested columns into text (`nested_text`), `None`
+/// when it has none.
+fn as_text(plan: &LogicalPlan) -> Result<Option<LogicalPlan>> {
+    let schema = plan.schema().clone();
+    if !schema.fields().iter().any(|f| f.data_type().is_nested()) {
+        return Ok(None);
+    }
+    let udf = Arc::new(ScalarUDF::from(NestedText {
+        signature: Signature::any(1, Volatility::Immutable),
+    }));
+    let exprs: Vec<Expr> = schema
+        .iter()
+        .map(|(qualifier, field)| {
+            let column = Expr::Column(Column::from((qualifier, field)));
+            match field.data_type().is_nested() {
+                true => udf.call(vec![column]).alias(field.name()),
+                false => column,
+            }
+        })
+        .collect();
+    Ok(Some(
+        LogicalPlanBuilder::from(plan.clone())
+            .project(exprs)?
+            .build()?,
+    ))
 }

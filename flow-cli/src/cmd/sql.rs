@@ -82,6 +82,12 @@ pub async fn run(args: Args) -> Result<()> {
             color: false,
             instrumented_registry: Arc::new(InstrumentedObjectStoreRegistry::new()),
         };
+        // datafusion-cli's csv/tsv writer rejects nested columns (nfcapd's mpls_labels):
+        // queries give them as text, as the -c printer does (a later `\pset format json`
+        // keeps the text).
+        if matches!(args.format, PrintFormat::Csv | PrintFormat::Tsv) {
+            ctx.add_analyzer_rule(Arc::new(flow_udfs::text_columns::ResultsAsText));
+        }
         if !args.quiet {
             println!(
                 "flow-models SQL (DataFusion {})",
