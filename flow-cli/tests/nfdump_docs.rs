@@ -1,6 +1,7 @@
 //! Every nfdump command of docs/nfdump.md beside its SQL, both run on a fixture (nfdump 1.7.1
-//! with `-q -o csv`; `nfcapd.201907110830` in the doc is the fixture, `day/` a directory of
-//! fixtures) and compared value for value. Skipped with a message when nfdump is missing.
+//! with `-q -o csv`; `nfcapd.201907110830` in the doc is the fixture, `nfgen.nfcapd` nfdump
+//! 1.7.8's test-generator file, `day/` a directory of fixtures) and compared value for value.
+//! Skipped with a message when nfdump is missing.
 
 mod common;
 
@@ -30,6 +31,7 @@ const EXAMPLES: &[Compare] = &[
     Compare::Rows(&[3, 4, 5, 6, 11, 12], true),
     Compare::Totals(&[11, 12]),
     Compare::Totals(&[11, 12]),
+    Compare::Stat(&[4, 5, 7, 9]),
 ];
 
 /// The (nfdump command, SQL) pairs of the doc: each ```sh block and the ```sql block after it.
@@ -87,8 +89,10 @@ fn every_nfdump_example_answers_as_its_sql() {
     }
     let day = format!("{}/", day.path().display());
     let file = repo(FILE);
+    let nfgen = repo("tests/data/nfcapd/nfgen/nf17latest_nfgen.nfcapd");
     let place = |s: &str| {
         s.replace("nfcapd.201907110830", &file)
+            .replace("nfgen.nfcapd", &nfgen)
             .replace("day/", &day)
     };
     for ((command, sql), compare) in pairs.iter().zip(EXAMPLES) {

@@ -104,15 +104,14 @@ pub fn decode_block_with(
 
     // a corrupt block leaves `out` untouched: roll back to this checkpoint on error
     let cp = out.checkpoint();
-    let rows_before = out.rows;
     let mut local = DecodeStats::default();
     let res = decode_records(data, raw, proj, maps, out, &mut local);
     if let Err(e) = res {
         out.rollback(&cp);
         return Err(err(e));
     }
-    let n = out.rows - rows_before;
-    stats.flows += n as u64;
+    let n = local.flows as usize;
+    stats.flows += local.flows;
     stats.records_skipped += local.records_skipped;
     stats.records_missing_map += local.records_missing_map;
     Ok(n)
@@ -152,6 +151,7 @@ fn decode_records(
                 let mut row = FlowRow::default();
                 v2::decode_v3(rec, &mut row)
                     .map_err(|r| format!("record {i} (V3) at block byte {pos}: {r}"))?;
+                local.flows += 1;
                 out.push_row(&row, proj);
             }
             RECORD_COMMON => {
@@ -163,6 +163,7 @@ fn decode_records(
                     let mut row = FlowRow::default();
                     v1::decode_common(rec, maps, &mut row)
                         .map_err(|r| format!("record {i} (common) at block byte {pos}: {r}"))?;
+                    local.flows += 1;
                     out.push_row(&row, proj);
                 }
             }

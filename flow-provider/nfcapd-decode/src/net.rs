@@ -1,8 +1,8 @@
 //! IP nets (`a.b.c.d/n`, `x:y::/n`) and the test whether an address lies in one, shared by
 //! `ip_in_net` and the nfcapd scan that answers it from a record's address words.
 
-use crate::IpWords;
 use crate::text::{AF_INET, AF_INET6};
+use crate::{FlowRow, IpWords};
 use std::net::{IpAddr, Ipv6Addr};
 
 /// A parsed net: the masked address and the mask, in 32 bits (IPv4) or 128 (IPv6).
@@ -85,6 +85,30 @@ pub fn words_addr(af: u8, w: &IpWords) -> Option<IpAddr> {
             Some(IpAddr::V6(Ipv6Addr::from(v)))
         }
         _ => None,
+    }
+}
+
+/// Nets a record's addresses must lie in to be kept (`dst`: the destination address, else the
+/// source): `FlowColumns::filter`. Empty: every record is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowFilter(Vec<(bool, Net)>);
+
+impl RowFilter {
+    pub fn new(nets: Vec<(bool, Net)>) -> Self {
+        Self(nets)
+    }
+
+    /// Whether `r`'s addresses lie in every net; a record without an address in none.
+    #[inline]
+    pub fn keeps(&self, r: &FlowRow) -> bool {
+        self.0.is_empty()
+            || self.0.iter().all(|&(dst, net)| {
+                let w = match dst {
+                    true => [r.da0, r.da1, r.da2, r.da3],
+                    false => [r.sa0, r.sa1, r.sa2, r.sa3],
+                };
+                words_addr(r.af, &w).is_some_and(|a| net.contains(a))
+            })
     }
 }
 

@@ -40,8 +40,11 @@ macro_rules! define_columns {
         /// `Projection` used for decoding are filled; the others stay empty.
         #[derive(Debug, Clone, Default, PartialEq)]
         pub struct FlowColumns {
-            /// Number of decoded flow records (independent of the projection).
+            /// Number of rows (flow records the filter kept; independent of the projection).
             pub rows: usize,
+            /// The records kept (all when empty): the others are decoded, counted as flows,
+            /// and not pushed.
+            pub filter: crate::net::RowFilter,
             $( $(#[$doc])* pub $name: Vec<$ty>, )*
         }
 
@@ -54,6 +57,9 @@ macro_rules! define_columns {
             /// Visits only the projected columns, each through its own small function that
             /// reads just its field (one function for all columns copied the whole row first).
             pub fn push_row(&mut self, r: &FlowRow, p: &Projection) {
+                if !self.filter.keeps(r) {
+                    return;
+                }
                 const PUSH: &[fn(&mut FlowColumns, &FlowRow)] =
                     &[ $( |c, r| c.$name.push(r.$name) ),* ];
                 let mut bits = p.0;
@@ -89,16 +95,6 @@ macro_rules! define_columns {
                 let mut it = cp.lens.iter();
                 $( if let Some(&n) = it.next() { self.$name.truncate(n); } )*
                 self.rows = cp.rows;
-            }
-
-            /// Keeps the rows whose `keep` entry is true (`keep` has one per row) in every
-            /// filled column.
-            pub fn retain(&mut self, keep: &[bool]) {
-                $( if self.$name.len() == keep.len() {
-                    let mut k = keep.iter();
-                    self.$name.retain(|_| k.next().copied().unwrap_or(false));
-                } )*
-                self.rows = keep.iter().filter(|&&k| k).count();
             }
 
             /// Clear all columns (keeps allocations).

@@ -1,7 +1,7 @@
 //! `ip_in_net(src_ip, 'net')` and `ip_in_net(dst_ip, 'net')` answered by the nfcapd scan, as
 //! nfdump's `src net …` / `dst net …` filters are answered inside its decoder: the record's
-//! address words are tested, and only the records inside every pushed net are built into a
-//! batch (their `src_ip` text included). The scan takes these filters exactly (DataFusion
+//! address words are tested as it is decoded (`nfcapd_decode::net::RowFilter`), and only the
+//! records inside every pushed net become rows (their `src_ip` text included). The scan takes these filters exactly (DataFusion
 //! drops its own filter for them), so they must give what `ip_in_net` gives on the text: the
 //! words' address is the text's address (`nfcapd_decode::net::words_addr`), tested by the same
 //! `Net::contains`; a record without an address (NULL text, NULL result) is dropped.
@@ -10,8 +10,7 @@ use datafusion::common::ScalarValue;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::ScalarFunctionExpr;
 use datafusion::physical_expr::expressions::{Column, Literal};
-use nfcapd_decode::net::{Net, words_addr};
-use nfcapd_decode::{Column as Decoded, FlowColumns, Projection};
+use nfcapd_decode::net::{Net, RowFilter};
 use std::fmt;
 use std::sync::Arc;
 
@@ -92,34 +91,9 @@ impl AddrNets {
         }
     }
 
-    /// `projection` with the columns the nets are tested on.
-    pub fn needs(&self, projection: Projection) -> Projection {
-        use Decoded::*;
-        let mut p = projection;
-        for n in self.0.iter() {
-            let words = match n.dst {
-                true => [af, da0, da1, da2, da3],
-                false => [af, sa0, sa1, sa2, sa3],
-            };
-            p = words.into_iter().fold(p, Projection::with);
-        }
-        p
-    }
-
-    /// Which rows of `c` (decoded with [`AddrNets::needs`]) lie in every net.
-    pub fn keep(&self, c: &FlowColumns) -> Vec<bool> {
-        let nets: Vec<(bool, Net)> = self.0.iter().map(|n| (n.dst, n.net())).collect();
-        (0..c.rows)
-            .map(|i| {
-                nets.iter().all(|&(dst, net)| {
-                    let w = match dst {
-                        true => [c.da0[i], c.da1[i], c.da2[i], c.da3[i]],
-                        false => [c.sa0[i], c.sa1[i], c.sa2[i], c.sa3[i]],
-                    };
-                    words_addr(c.af[i], &w).is_some_and(|a| net.contains(a))
-                })
-            })
-            .collect()
+    /// The decoder's filter keeping the records inside every net.
+    pub fn row_filter(&self) -> RowFilter {
+        RowFilter::new(self.0.iter().map(|n| (n.dst, n.net())).collect())
     }
 }
 

@@ -52,7 +52,7 @@ impl OpenerFactory for NfcapdOptions {
             store_url: scan.store_url.clone(),
             decoding: Decoding {
                 options: self.clone(),
-                projection: self.nets.needs(projection_for(&names)),
+                projection: projection_for(&names),
                 schema: schema.clone(),
                 batch_size: scan.batch_size.max(1),
                 metrics: ScanMetrics::new(scan.metrics, scan.partition),
@@ -529,26 +529,24 @@ impl BlockSink for BlockDecoder {
 
 impl BlockDecoder {
     fn new(name: String, decoding: Decoding, maps: ExtMaps) -> Self {
+        let out = FlowColumns {
+            filter: decoding.options.nets.row_filter(),
+            ..FlowColumns::default()
+        };
         Self {
             name,
             decoding,
             maps,
             scratch: Vec::new(),
             stats: DecodeStats::default(),
-            out: FlowColumns::default(),
+            out,
         }
     }
 
-    /// The rows decoded so far (those in the pushed nets) as a batch, `None` when there are
-    /// none.
+    /// The rows decoded so far (the records in the pushed nets) as a batch, `None` when there
+    /// are none.
     fn batch(&mut self) -> Result<Option<RecordBatch>> {
-        let nets = &self.decoding.options.nets;
-        if !nets.is_empty() && self.out.rows > 0 {
-            let keep = nets.keep(&self.out);
-            self.out.retain(&keep);
-        }
         if self.out.rows == 0 {
-            self.out.clear();
             return Ok(None);
         }
         to_batch(&mut self.out, &self.decoding.schema).map(Some)
