@@ -180,7 +180,10 @@ fn the_interactive_shell_prints_nested_columns_as_text_in_csv_and_tsv() {
     for format in ["csv", "tsv"] {
         let want = ok(&["sql", "-q", "--format", format, "-c", &sql]);
         assert!(want.contains("1010-0-0 2020-0-0"), "{want}");
+        // (in a directory of its own: the shell keeps its history in `.history` there)
+        let home = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_flow-models"))
+            .current_dir(home.path())
             .args(["sql", "-q", "--format", format])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
