@@ -37,6 +37,16 @@ struct State {
     unspillable: usize,
 }
 
+impl State {
+    /// The bytes in use by the consumers of `r`'s kind (spilling or not).
+    fn used(&mut self, r: &MemoryReservation) -> &mut usize {
+        match r.consumer().can_spill() {
+            true => &mut self.spillable,
+            false => &mut self.unspillable,
+        }
+    }
+}
+
 impl HeadroomPool {
     /// A pool of `limit` bytes keeping `limit / 8` for the consumers that cannot spill.
     pub fn new(limit: usize) -> Self {
@@ -89,37 +99,27 @@ impl MemoryPool for HeadroomPool {
     }
 
     fn grow(&self, reservation: &MemoryReservation, additional: usize) {
-        let mut state = self.state();
-        match reservation.consumer().can_spill() {
-            true => state.spillable += additional,
-            false => state.unspillable += additional,
-        }
+        *self.state().used(reservation) += additional;
     }
 
     fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
         let mut state = self.state();
-        let used = match reservation.consumer().can_spill() {
-            true => &mut state.spillable,
-            false => &mut state.unspillable,
-        };
+        let used = state.used(reservation);
         *used = used.saturating_sub(shrink);
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
         let mut state = self.state();
-        let (fits, available) = if reservation.consumer().can_spill() {
+        let available = if reservation.consumer().can_spill() {
             let for_spillers = (self.limit - self.headroom).saturating_sub(state.unspillable);
             let share = for_spillers / state.spillers.max(1);
             let free = for_spillers.saturating_sub(state.spillable);
-            let available = share.saturating_sub(reservation.size()).min(free);
-            (additional <= available, available)
+            share.saturating_sub(reservation.size()).min(free)
         } else {
-            let available = self
-                .limit
-                .saturating_sub(state.spillable + state.unspillable);
-            (additional <= available, available)
+            self.limit
+                .saturating_sub(state.spillable + state.unspillable)
         };
-        if !fits {
+        if additional > available {
             return Err(resources_datafusion_err!(
                 "Failed to allocate additional {} for {} with {} already allocated for this \
                  reservation - {} remain available for the total memory pool: {}",
@@ -130,10 +130,7 @@ impl MemoryPool for HeadroomPool {
                 self
             ));
         }
-        match reservation.consumer().can_spill() {
-            true => state.spillable += additional,
-            false => state.unspillable += additional,
-        }
+        *state.used(reservation) += additional;
         Ok(())
     }
 

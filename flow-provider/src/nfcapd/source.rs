@@ -223,10 +223,10 @@ async fn remote_batches(
     let head = window.read(0..file.size.min(HEADER_BYTES as u64)).await?;
     let mut header = read_file_header(&head, file.size);
     // A layout 2 file's statistics are in its appendix, at its end: read first when a time
-    // window may skip the file.
+    // window may skip the file (and then not again after the blocks).
+    let read_ahead = !decoding.options.window.is_unbounded();
     if let Ok(info) = &mut header
-        && info.stat.is_none()
-        && !decoding.options.window.is_unbounded()
+        && read_ahead
     {
         file.read_appendix(info).await?;
     }
@@ -234,7 +234,7 @@ async fn remote_batches(
         return Ok(stream::empty().boxed());
     };
     let appendix = part.info.appendix_range();
-    let appendix = appendix.filter(|_| decoding.reports_appendix(range));
+    let appendix = appendix.filter(|_| !read_ahead && decoding.reports_appendix(range));
     let workers = match part.info.layout {
         Layout::V1 => 1,
         Layout::V2 => std::thread::available_parallelism().map_or(2, |n| n.get()),

@@ -105,12 +105,12 @@ impl TimeWindow {
     /// Whether a file with statistics `stat` may hold rows in the window: false only when its
     /// span (first seen to last seen, seconds) misses a bound.
     pub fn meets(&self, stat: Option<&StatRecord>) -> bool {
-        let Some(s) = stat.filter(|s| s.numflows > 0 && s.first_seen_ms <= s.last_seen_ms) else {
+        let known = |s: &&StatRecord| {
+            s.numflows > 0 && s.last_seen_ms > 0 && s.first_seen_ms <= s.last_seen_ms
+        };
+        let Some(s) = stat.filter(known) else {
             return true;
         };
-        if s.last_seen_ms == 0 {
-            return true;
-        }
         let (from, to) = (s.first_seen() as i64, s.last_seen() as i64);
         self.first.meets(from, to) && self.last.meets(from, to)
     }
@@ -131,8 +131,8 @@ fn time_column(e: &Arc<dyn PhysicalExpr>) -> Option<&'static str> {
     }
 }
 
-/// A numeric literal as a number of halves of a second: exact for integers, and for decimals
-/// enough to tell `< 5.5` from `< 5` (the comparison bounds below are whole seconds).
+/// A numeric literal: exact for integers (of any width), a fraction for a non-integer float
+/// (so that `< 5.5` and `< 5` give different whole-second bounds).
 fn literal(e: &Arc<dyn PhysicalExpr>) -> Option<Number> {
     let v = e.downcast_ref::<Literal>()?.value();
     let int = |x: i128| Some(Number::Int(x));
