@@ -1,8 +1,8 @@
 //! Time windows over a collector's tree: `WHERE first/last` bounds skip the files whose
-//! statistics record misses them (issue 25, part 5). The tree is three hours of traffic made
-//! by the real `nfpcapd` from a pcap written here, rotated every five minutes into
-//! `yyyy/mm/dd/nfcapd.YYYYMMDDhhmm` files (36 of them, LZ4), plus a layout 1 file of nfdump
-//! 1.6 from another hour. Every windowed query answers exactly as the same query that cannot
+//! statistics record misses them (issue 25, part 5). The tree is a day of traffic made by the
+//! real `nfpcapd` from a pcap written here, rotated every five minutes into
+//! `yyyy/mm/dd/nfcapd.YYYYMMDDhhmm` files (288 of them, LZ4), plus a layout 1 file of nfdump
+//! 1.6 from the day before. Every windowed query answers exactly as the same query that cannot
 //! prune, `EXPLAIN ANALYZE` counts the files skipped, and those are the files whose span
 //! (`nfcapd_info`'s first and last seen) misses the window; `nfdump -t` gives the same flows.
 //! Skipped with a message when nfpcapd is missing.
@@ -15,9 +15,11 @@ use std::process::Command;
 #[path = "common/s3.rs"]
 mod s3;
 
-/// 2024-06-01 12:00:00 UTC, when the pcap starts; it lasts three hours.
-const T0: u32 = 1_717_243_200;
-const HOURS: u32 = 3;
+/// 2024-06-02 00:00:00 UTC, when the pcap starts; it lasts a day.
+const T0: u32 = 1_717_286_400;
+const HOURS: u32 = 24;
+/// The files of the tree: one per five minutes, and the older one.
+const FILES: usize = HOURS as usize * 12 + 1;
 
 /// A pcap of UDP flows: each minute three flows of four packets 15 s apart (so a flow's first
 /// and last differ, and some flows cross a five-minute boundary), each on its own port.
@@ -81,6 +83,7 @@ fn make_day(dir: &Path) -> Option<String> {
     assert!(out.status.success(), "nfpcapd: {out:?}");
     // A layout 1 file of nfdump 1.6, two hours before the pcap.
     let older = day.join("2024/06/01/nfcapd.202406011000");
+    std::fs::create_dir_all(older.parent().unwrap()).unwrap();
     let fixture = repo("tests/data/nfcapd/nf1622_sfv5_mixed_lzo.nfcapd");
     std::fs::copy(fixture, older).unwrap();
     Some(format!("{}/", day.display()))
@@ -135,8 +138,8 @@ fn a_time_window_reads_only_the_files_it_meets_and_answers_as_a_full_read() {
     let spans = spans(&day);
     assert_eq!(
         spans.len(),
-        37,
-        "36 five-minute files and the older one: {spans:?}"
+        FILES,
+        "288 five-minute files and the older one: {spans:?}"
     );
     let hour = (T0 + 3600) as i64;
     // (filter, the same filter without bounds the scan can take, bounds on (first, last)).
@@ -171,7 +174,7 @@ fn a_time_window_reads_only_the_files_it_meets_and_answers_as_a_full_read() {
         // Decimal seconds; a timestamp's epoch.
         (
             format!(
-                "first > {}.5 AND first <= extract(epoch FROM TIMESTAMP '2024-06-01 14:10:00')",
+                "first > {}.5 AND first <= extract(epoch FROM TIMESTAMP '2024-06-02 02:10:00')",
                 hour + 3000
             ),
             format!(
@@ -208,14 +211,17 @@ fn a_time_window_reads_only_the_files_it_meets_and_answers_as_a_full_read() {
         let explained = ok(&["sql", "-q", "-c", &q]);
         assert_eq!(metric(&explained, "files_pruned"), 0, "{unpruned}");
     }
-    // The one-hour window on first: 12 of the 36 five-minute files meet it, give or take the
+    // The one-hour window on first: 12 of the 288 five-minute files meet it, give or take the
     // files whose flows cross its edges.
     let q = format!(
         "EXPLAIN ANALYZE SELECT count(*) FROM nfcapd('{day}') WHERE {}",
         cases[0].0
     );
     let pruned = metric(&ok(&["sql", "-q", "-c", &q]), "files_pruned");
-    assert!((22..=25).contains(&pruned), "{pruned} files pruned");
+    assert!(
+        (FILES - 15..=FILES - 12).contains(&pruned),
+        "{pruned} files pruned"
+    );
     assert!(
         rows(&day, &cases[5].0).lines().count() == 1,
         "a header, no row"
@@ -235,7 +241,7 @@ fn the_window_of_nfdump_t_gives_nfdumps_flows() {
     let (start, end) = (T0 as i64 + 3600, T0 as i64 + 5400);
     let out = Command::new("nfdump")
         .env("TZ", "UTC")
-        .args(["-R", &day, "-t", "2024/06/01.13:00:00-2024/06/01.13:30:00"])
+        .args(["-R", &day, "-t", "2024/06/02.01:00:00-2024/06/02.01:30:00"])
         .args(["-q", "-o", "csv"])
         .output()
         .unwrap();
@@ -270,10 +276,11 @@ fn a_window_skips_objects_in_a_store_by_their_statistics() {
     let Some(s3) = s3::start() else {
         return;
     };
-    let leaf = format!("{day}2024/06/01");
+    // The day's own files (the older file is in another folder).
+    let leaf = format!("{day}2024/06/02/");
     s3.upload_trace(&leaf, "day");
     let filter = format!("first >= {} AND first < {}", T0 + 3600, T0 + 7200);
-    let local = rows(&day, &filter);
+    let local = rows(&leaf, &filter);
     let q = |from: &str| {
         format!(
             "SELECT first, first_ms, last, last_ms, src_ip, dst_ip, sp, dp, packets, octets \
@@ -289,7 +296,7 @@ fn a_window_skips_objects_in_a_store_by_their_statistics() {
         format!("EXPLAIN ANALYZE SELECT count(*) FROM nfcapd('{from}') WHERE {filter}")
     };
     let remote = s3.ok(&["sql", "-q", "-c", &explain(&url)]);
-    let here = ok(&["sql", "-q", "-c", &explain(&day)]);
+    let here = ok(&["sql", "-q", "-c", &explain(&leaf)]);
     let pruned = metric(&here, "files_pruned");
     assert!(pruned > 20, "{here}");
     assert_eq!(metric(&remote, "files_pruned"), pruned, "{remote}");
