@@ -15,7 +15,7 @@ fuzz=$PWD
 repo=$(cd .. && pwd)
 seconds=${1:-60}
 shift || true
-all=(csv_flow nfdump_pipe csv_hist mixture_json mode_file flowbin_dir nfcapd_decode)
+all=(csv_flow nfdump_pipe csv_hist mixture_json mode_file flowbin_dir nfcapd_decode compressed_frames)
 targets=("$@")
 if (($# == 0)); then targets=("${all[@]}"); fi
 
@@ -56,6 +56,21 @@ mkdir -p "$corpus_root/flowbin_dir"
 layout "" "" >"$corpus_root/flowbin_dir/sample"
 { layout day-01/ ""; layout day-02/ sp.H; } >"$corpus_root/flowbin_dir/sample_days"
 { layout "" packets.Q; echo "packets.Q $((8 * 17))"; } >"$corpus_root/flowbin_dir/sample_mismatch"
+
+# Compressed columns as the CLI tools write them: zstd in one frame and in two, xz in one
+# stream and in two (a column of the sample's first rows).
+cdir=$corpus_root/compressed_frames
+mkdir -p "$cdir"
+head -c 4000 "$sample/octets.Q" >"$cdir/.octets"
+if command -v zstd >/dev/null && [[ ! -e $cdir/one.zst ]]; then
+    zstd -q -c "$cdir/.octets" >"$cdir/one.zst"
+    cat "$cdir/one.zst" "$cdir/one.zst" >"$cdir/two.zst"
+fi
+if command -v xz >/dev/null && [[ ! -e $cdir/one.xz ]]; then
+    xz -c "$cdir/.octets" >"$cdir/one.xz"
+    cat "$cdir/one.xz" "$cdir/one.xz" >"$cdir/two.xz"
+fi
+rm -f "$cdir/.octets"
 
 # The flowbin_dir target makes its directories here (memory-backed where possible).
 shm=/dev/shm

@@ -36,6 +36,7 @@ use datafusion_proto::physical_plan::{
 };
 use datafusion_proto::protobuf::FileScanExecConf;
 use datafusion_proto::protobuf::LogicalPlanNode;
+use flow_provider::binary::compress::CompressOptions;
 use flow_provider::binary::dir::{Location, TraceDir};
 use flow_provider::binary::{FlowBinFormatFactory, FlowBinSink, FlowBinTable};
 use flow_provider::listing::FlowListing;
@@ -107,7 +108,11 @@ enum Node {
     CsvFlowSink,
     /// A `DataSinkExec` writing a trace at `target` (its input is the node's input); the
     /// payload is the protobuf of the columns written.
-    FlowBinSink { target: String },
+    FlowBinSink {
+        target: String,
+        #[serde(default)]
+        compression: Option<CompressOptions>,
+    },
 }
 
 fn encode(node: &Node, payload: &[u8], buf: &mut Vec<u8>) -> Result<()> {
@@ -421,11 +426,17 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
                 let sink = Arc::new(CsvFlowSink::new(FileSinkConfig::try_from(&config)?));
                 Ok(Arc::new(DataSinkExec::new(only_input(inputs)?, sink, None)))
             }
-            Message::Ours(Node::FlowBinSink { target }, payload) => {
+            Message::Ours(
+                Node::FlowBinSink {
+                    target,
+                    compression,
+                },
+                payload,
+            ) => {
                 let schema = datafusion_proto::protobuf::Schema::decode(payload)
                     .map_err(|e| DataFusionError::Internal(format!("a trace's columns: {e}")))?;
                 let schema = Arc::new(Schema::try_from(&schema)?);
-                let sink = Arc::new(FlowBinSink::new(target, schema));
+                let sink = Arc::new(FlowBinSink::new(target, schema).with_compression(compression));
                 Ok(Arc::new(DataSinkExec::new(only_input(inputs)?, sink, None)))
             }
             Message::Ours(..) => Err(DataFusionError::Internal(
@@ -452,9 +463,12 @@ impl PhysicalExtensionCodec for FlowPhysicalCodec {
                 return encode(&Node::CsvFlowSink, &config.encode_to_vec(), buf);
             }
             if let Some(sink) = sink.downcast_ref::<FlowBinSink>() {
-                let target = sink.target().to_string();
+                let node = Node::FlowBinSink {
+                    target: sink.target().to_string(),
+                    compression: sink.compression(),
+                };
                 let schema = datafusion_proto::protobuf::Schema::try_from(sink.schema().as_ref())?;
-                return encode(&Node::FlowBinSink { target }, &schema.encode_to_vec(), buf);
+                return encode(&node, &schema.encode_to_vec(), buf);
             }
         }
         if node.downcast_ref::<RowIndexExec>().is_some() {

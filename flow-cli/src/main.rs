@@ -44,6 +44,8 @@ enum Command {
     Summary(cmd::summary::Args),
     Plot(cmd::plot::Args),
     Cut(cmd::cut::Args),
+    Compress(cmd::compress::Args),
+    Decompress(cmd::compress::DecompressArgs),
     Anonymize(cmd::anonymize::Args),
     Series(cmd::series::Args),
     #[command(name = "series-plot", alias = "series_plot")]
@@ -78,6 +80,8 @@ fn main() -> ExitCode {
             Command::Summary(args) => cmd::summary::run(args).await,
             Command::Plot(args) => cmd::plot::run(args).await,
             Command::Cut(args) => cmd::cut::run(args).await,
+            Command::Compress(args) => cmd::compress::run(args).await,
+            Command::Decompress(args) => cmd::compress::run_decompress(args).await,
             Command::Anonymize(args) => cmd::anonymize::run(args).await,
             Command::Series(args) => cmd::series::run(args).await,
             Command::SeriesPlot(args) => cmd::series_plot::run(args).await,

@@ -6,13 +6,18 @@ use flow_provider::sink::{FlowSink, OutputFormat};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 
-/// A bar over `total` rows when the total is known, a row counter otherwise.
-pub fn rows(total: Option<u64>) -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
+/// Bars draw on stderr when it is a terminal, nowhere otherwise.
+fn draw_target() -> ProgressDrawTarget {
+    if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
     } else {
         ProgressDrawTarget::hidden()
-    };
+    }
+}
+
+/// A bar over `total` rows when the total is known, a row counter otherwise.
+pub fn rows(total: Option<u64>) -> ProgressBar {
+    let target = draw_target();
     match total {
         Some(n) => ProgressBar::with_draw_target(Some(n), target).with_style(
             ProgressStyle::with_template(
@@ -28,13 +33,25 @@ pub fn rows(total: Option<u64>) -> ProgressBar {
     }
 }
 
+/// A bar over `total` bytes when known, a byte counter otherwise.
+pub fn bytes(total: Option<u64>) -> ProgressBar {
+    let target = draw_target();
+    let template = match total {
+        Some(_) => {
+            "{elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})"
+        }
+        None => "{elapsed_precise} {bytes} ({bytes_per_sec})",
+    };
+    ProgressBar::with_draw_target(total, target).with_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    )
+}
+
 /// A bar over `total` steps of some iterative computation (e.g. EM iterations).
 pub fn steps(total: u64, unit: &str) -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
+    let target = draw_target();
     let template = format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit} (eta {{eta}})");
     ProgressBar::with_draw_target(Some(total), target).with_style(
         ProgressStyle::with_template(&template)

@@ -8,23 +8,7 @@ use std::path::Path;
 mod common;
 use common::flow_models as run;
 use common::repo;
-use common::{ok, text};
-
-/// Every file of a directory: name → bytes.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
+use common::{files, ok, text};
 
 #[test]
 fn a_range_equals_the_originals_cut_and_converts_records() {

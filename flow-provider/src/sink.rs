@@ -3,6 +3,7 @@
 //! atomically (nothing appears at the path unless every batch was written).
 
 use crate::atomic::AtomicFile;
+use crate::binary::compress::CompressOptions;
 use crate::binary::{FlowBinWriter, RemoteTraceWriter};
 use crate::store::Object;
 use crate::text::write_csv_flow;
@@ -20,6 +21,8 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     Binary,
+    /// A binary trace whose column files are compressed.
+    CompressedBinary(CompressOptions),
     CsvFlow,
     Parquet,
 }
@@ -49,6 +52,17 @@ impl FlowSink {
             OutputFormat::Binary => match remote {
                 Some(object) => FlowSink::RemoteBinary(RemoteTraceWriter::create(object, schema)?),
                 None => FlowSink::Binary(FlowBinWriter::create(path, schema)?),
+            },
+            OutputFormat::CompressedBinary(options) => match remote {
+                Some(_) => {
+                    return Err(err(format!(
+                        "{}: compressed traces are written to local directories only so far",
+                        path.display()
+                    )));
+                }
+                None => FlowSink::Binary(
+                    FlowBinWriter::create(path, schema)?.with_compression(Some(options)),
+                ),
             },
             OutputFormat::CsvFlow => {
                 FlowSink::CsvFlowFile(BufWriter::with_capacity(1 << 20, AtomicFile::create(path)?))

@@ -17,6 +17,7 @@ use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr, PhysicalSortExpr};
 use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -44,6 +45,21 @@ pub fn flowbin_traces(plan: &Arc<dyn ExecutionPlan>) -> Option<&[TraceDir]> {
     flowbin_scan(plan).and_then(|scan| scanned_traces(scan.as_ref()))
 }
 
+/// `plan` without a round-robin repartitioning of a single partition on top (which an
+/// optimizer puts over a one-partition scan, e.g. of a trace with a column compressed in one
+/// frame, for parallelism): the partition itself is in input order, its shares are not.
+fn single_partition_source(plan: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
+    match plan.downcast_ref::<RepartitionExec>() {
+        Some(r)
+            if matches!(r.partitioning(), Partitioning::RoundRobinBatch(_))
+                && r.input().properties().partitioning.partition_count() == 1 =>
+        {
+            r.input().clone()
+        }
+        _ => plan,
+    }
+}
+
 /// Name of the appended position column.
 pub const ROW_COLUMN: &str = "__row";
 
@@ -60,6 +76,7 @@ impl RowIndexExec {
     /// Fails when the input's partitions are not known to be consecutive ranges of the input
     /// (then read it with one partition).
     pub fn try_new(input: Arc<dyn ExecutionPlan>) -> Result<Self> {
+        let input = single_partition_source(input);
         let n = input.properties().partitioning.partition_count();
         // From the scan's own row ranges, so that a scan restricted to some of its partitions
         // (a distributed engine's task) still numbers its rows by their place in the input.

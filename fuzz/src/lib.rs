@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+pub mod compressed;
 pub mod flowbin;
 pub mod text;
 

@@ -1,11 +1,13 @@
 //! `flow-models convert`: read flows in one format, cut and filter them, write another format.
 
+use crate::cmd::compress::CodecArg;
 use crate::input::{self, InputArgs, InputFormat, OutCutArgs};
 use crate::{progress, report, session};
 use clap::ValueEnum;
-use datafusion::common::Result;
+use datafusion::common::{Result, plan_err};
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::DataFrame;
+use flow_provider::binary::compress::CompressOptions;
 use flow_provider::sink::OutputFormat;
 use flow_udfs::sort::sorted_frame;
 
@@ -35,6 +37,23 @@ pub struct OutputArgs {
     /// Output file or directory (`-` = standard output, csv_flow only)
     #[arg(short = 'O', long = "output", default_value = "-")]
     pub output: String,
+    /// Write the binary trace's column files compressed (e.g. octets.Q.zst); see
+    /// `flow-models compress --help`
+    #[arg(long, value_enum, value_name = "CODEC")]
+    pub compress: Option<CodecArg>,
+}
+
+impl OutputArgs {
+    /// The output's format, with its compression.
+    pub fn format(&self) -> Result<OutputFormat> {
+        match (self.out_format, self.compress) {
+            (OutFormat::Binary, Some(codec)) => Ok(OutputFormat::CompressedBinary(
+                CompressOptions::new(codec.into()),
+            )),
+            (_, Some(_)) => plan_err!("--compress applies to -o binary only"),
+            (format, None) => Ok(format.into()),
+        }
+    }
 }
 
 impl From<OutFormat> for OutputFormat {
@@ -115,8 +134,7 @@ pub async fn run_with(
         .create_physical_plan()
         .await?;
     let stream = execute_stream(plan.clone(), ctx.task_ctx())?;
-    let written =
-        progress::write(stream, args.out.out_format.into(), &args.out.output, total).await?;
+    let written = progress::write(stream, args.out.format()?, &args.out.output, total).await?;
     report::skipped(plan.as_ref());
     if args.out.output != "-" {
         eprintln!(

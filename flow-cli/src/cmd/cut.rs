@@ -31,6 +31,7 @@ pub async fn run(args: Args) -> Result<()> {
         && matches!(a.out.out_format, convert::OutFormat::Binary)
         && a.cut.input.filter.is_none()
         && a.cut.skip_out == 0
+        && a.out.compress.is_none()
         && a.cut.count_out.is_none()
         && a.input.inputs.len() == 1
         && a.out.output != "-"

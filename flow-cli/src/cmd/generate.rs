@@ -81,7 +81,7 @@ pub async fn run(args: Args) -> Result<()> {
         args.size
     };
     let schema = flow_provider::fields::standard_schema();
-    let mut sink = crate::stdout::sink(args.out.out_format.into(), &args.out.output, &schema)?;
+    let mut sink = crate::stdout::sink(args.out.format()?, &args.out.output, &schema)?;
     let bar = progress::rows(Some(size));
     let records = if args.trace {
         let spec = TraceSpec {

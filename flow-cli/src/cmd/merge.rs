@@ -58,8 +58,7 @@ pub async fn run(args: Args) -> Result<()> {
         .create_physical_plan()
         .await?;
     let stream = execute_stream(plan.clone(), ctx.task_ctx())?;
-    let written =
-        progress::write(stream, args.out.out_format.into(), &args.out.output, None).await?;
+    let written = progress::write(stream, args.out.format()?, &args.out.output, None).await?;
     if args.remote.is_some() {
         // The executors' counters stay there; each merging partition checks the invariants
         // and fails the query if one is broken.

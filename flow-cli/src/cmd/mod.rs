@@ -2,6 +2,7 @@
 
 pub mod anonymize;
 pub mod cluster;
+pub mod compress;
 pub mod convert;
 pub mod cut;
 pub mod fit;

@@ -21,7 +21,9 @@ use flow_udfs::sort::{SortRun, sort_into, sorted_frame};
     flow-models sort -k first first_ms --remote df://10.0.0.1:50050 -O sorted /data/trace\n\n\
     Ties keep their input order (like numpy's lexsort in flow-models' sort.py) and --reverse\n\
     is the exact reverse of the ascending order, so the output is byte-identical to\n\
-    `python -m flow_models.sort`. Any column of the input can be a key.\n\n\
+    `python -m flow_models.sort`. Any column of the input can be a key. Compressed fields\n\
+    (octets.Q.zst, see `flow-models compress --help`) are decompressed into memory whole; the\n\
+    sorted trace is written plain.\n\n\
     The same sort in SQL, writing the same files:\n  \
     flow-models sql -c \"COPY (SELECT * FROM flow_sort('trace', 'first', 'first_ms')) TO 'sorted' STORED AS FLOWBIN\"\n  \
     flow-models sql -c \"COPY (SELECT * FROM flowbin('trace') ORDER BY first, first_ms) TO 'sorted' STORED AS FLOWBIN\"")]

@@ -107,3 +107,18 @@ pub fn ok(args: &[&str]) -> String {
     assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
     text(&o.stdout)
 }
+
+/// Every file of a directory: name → bytes, by name.
+#[allow(dead_code)] // Not every test binary compares directories.
+pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}

@@ -3,12 +3,13 @@
 //! file system allows), every file keeping its name (`_field.dtype` key files included) and
 //! type. The output directory appears whole or not at all ([`AtomicDir`]).
 
+use super::compressed::ColumnReader;
 use super::dir::discover;
 use super::writer::only_trace_files;
 use crate::atomic::AtomicDir;
 use datafusion::common::{DataFusionError, Result};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> DataFusionError {
@@ -33,15 +34,34 @@ pub fn cut_trace(input: &Path, output: &Path, skip: usize, count: Option<usize>)
     for column in &trace.columns {
         let width = column.width() as u64;
         let path = column.location.local("cut")?;
-        let mut src = File::open(path).map_err(|e| io_err("cannot open", path, e))?;
-        src.seek(SeekFrom::Start(start as u64 * width))
-            .map_err(|e| io_err("cannot seek in", path, e))?;
-        let name = path.file_name().unwrap_or_default();
-        let target = dir.path().join(name);
+        let (from, want) = (start as u64 * width, rows as u64 * width);
+        // A compressed column is cut into a plain one (the name without the codec's extension).
+        let name = match column.compression {
+            None => path.file_name(),
+            Some(_) => path.file_stem(),
+        };
+        let target = dir.path().join(name.unwrap_or_default());
         let mut dst = File::create(&target).map_err(|e| io_err("cannot create", &target, e))?;
-        let want = rows as u64 * width;
-        let copied =
-            std::io::copy(&mut src.take(want), &mut dst).map_err(|e| io_err("copying", path, e))?;
+        let copied = match &column.compression {
+            None => {
+                let mut src = File::open(path).map_err(|e| io_err("cannot open", path, e))?;
+                src.seek(SeekFrom::Start(from))
+                    .map_err(|e| io_err("cannot seek in", path, e))?;
+                std::io::copy(&mut src.take(want), &mut dst)
+                    .map_err(|e| io_err("copying", path, e))?
+            }
+            Some(z) => {
+                let mut src = ColumnReader::open(column, z, from)?;
+                let mut left = want;
+                while left > 0 {
+                    let n = left.min(1 << 20);
+                    dst.write_all(src.read_buffer(n as usize)?.as_slice())
+                        .map_err(|e| io_err("cannot write", &target, e))?;
+                    left -= n;
+                }
+                want
+            }
+        };
         if copied != want {
             return Err(io_err(
                 "short read of",

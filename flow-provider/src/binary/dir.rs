@@ -6,6 +6,7 @@
 //! where writers put a trace while it is written (`.trace.tmp-…`), which must never be read
 //! as a trace of its own.
 
+use super::compressed::{self, Codec, Compression};
 use crate::fields::{dtype_to_arrow, standard_position};
 use crate::store::Object;
 use datafusion::common::{DataFusionError, Result};
@@ -59,13 +60,16 @@ impl fmt::Display for Location {
     }
 }
 
-/// One column file of a trace, e.g. `_sa0.I` → field `sa0`, type code `I`, with its size.
+/// One column file of a trace, e.g. `_sa0.I` → field `sa0`, type code `I`, with its size
+/// (on disk: compressed for `octets.Q.zst`, whose compression is then described).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ColumnFile {
     pub field: String,
     pub dtype: char,
     pub location: Location,
     pub bytes: u64,
+    #[serde(default)]
+    pub compression: Option<Compression>,
 }
 
 impl ColumnFile {
@@ -100,9 +104,23 @@ fn error(msg: String) -> DataFusionError {
     DataFusionError::Execution(msg)
 }
 
-/// Splits a file name of the form `{field}.{dtype}` or `_{field}.{dtype}` into field name and
-/// type code; `None` for anything else (such files are ignored).
-pub fn parse_file_name(name: &str) -> Option<(&str, char)> {
+/// Splits a file name of the form `{field}.{dtype}` or `_{field}.{dtype}`, either followed by
+/// a compression's extension (`.zst`, `.gz`, `.xz`, `.bz2`, `.lz4`), into field name, type
+/// code and codec; `None` for anything else (such files are ignored).
+pub fn parse_file_name(name: &str) -> Option<(&str, char, Option<Codec>)> {
+    let (rest, codec) = match name.rsplit_once('.') {
+        Some((rest, ext)) => match Codec::from_ext(ext) {
+            Some(codec) => (rest, Some(codec)),
+            None => (name, None),
+        },
+        None => (name, None),
+    };
+    let (field, code) = parse_plain_name(rest)?;
+    Some((field, code, codec))
+}
+
+/// [`parse_file_name`] of an uncompressed column's name.
+fn parse_plain_name(name: &str) -> Option<(&str, char)> {
     let (stem, ext) = name.rsplit_once('.')?;
     let mut chars = ext.chars();
     let code = chars.next()?;
@@ -145,12 +163,17 @@ fn collect(dir: &Path, traces: &mut Vec<TraceDir>) -> Result<()> {
         let path = entry.path();
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if let Some((field, code)) = parse_file_name(name) {
+        if let Some((field, code, codec)) = parse_file_name(name) {
+            let compression = match codec {
+                Some(codec) => Some(Compression::probe(codec, &path)?),
+                None => None,
+            };
             files.push(ColumnFile {
                 field: field.to_string(),
                 dtype: code,
                 bytes: file_size(&path)?,
                 location: Location::Local(path),
+                compression,
             });
         } else if !name.starts_with('.') && entry.file_type().is_ok_and(|t| t.is_dir()) {
             subdirs.push(path);
@@ -187,12 +210,19 @@ pub fn discover_remote(object: &Object) -> Result<Vec<TraceDir>> {
         if dir.split('/').any(|part| part.starts_with('.')) {
             continue; // hidden, or a trace being written
         }
-        if let Some((field, code)) = parse_file_name(name) {
+        if let Some((field, code, codec)) = parse_file_name(name) {
+            if codec.is_some() {
+                return Err(fail(&format_args!(
+                    "{key}: compressed columns are read from local traces only so far \
+                     (decompress it, or copy the trace to a local disk)"
+                )));
+            }
             dirs.entry(dir.to_string()).or_default().push(ColumnFile {
                 field: field.to_string(),
                 dtype: code,
                 location: Location::Remote(object.url_of(&meta.location)),
                 bytes: meta.size,
+                compression: None,
             });
         }
     }
@@ -247,7 +277,9 @@ fn scan_trace(dir: Location, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
     }
     let mut rows: Option<(usize, &ColumnFile)> = None;
     for c in &columns {
-        let len = column_len(c)?;
+        let Some(len) = column_len(c)? else {
+            continue; // compressed, its length unknown until read: checked by the scan
+        };
         match rows {
             None => rows = Some((len, c)),
             Some((n, other)) if n != len => {
@@ -260,7 +292,15 @@ fn scan_trace(dir: Location, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
             Some(_) => {}
         }
     }
-    let rows = rows.map(|(n, _)| n).unwrap_or(0);
+    let rows = match (rows, columns.first()) {
+        (Some((n, _)), _) => n,
+        // Every column compressed without saying its length: one is decompressed to count.
+        (None, Some(c)) => {
+            let compression = c.compression.as_ref().expect("a column of unknown length");
+            values(c, compressed::measure(c, compression)?)?
+        }
+        (None, None) => 0,
+    };
     Ok(TraceDir {
         location: dir,
         columns,
@@ -284,16 +324,30 @@ fn file_size(path: &Path) -> Result<u64> {
     Ok(meta.len())
 }
 
-/// Row count of one column file, checking that its size is a whole number of values.
-fn column_len(c: &ColumnFile) -> Result<usize> {
+/// Row count of one column file, checking that its size is a whole number of values; `None`
+/// for a compressed file that does not tell its decompressed size.
+fn column_len(c: &ColumnFile) -> Result<Option<usize>> {
+    match &c.compression {
+        None => values(c, c.bytes).map(Some),
+        Some(z) => z.len.map(|len| values(c, len)).transpose(),
+    }
+}
+
+/// The values in `bytes` bytes of column `c`, checking that they are a whole number.
+fn values(c: &ColumnFile, bytes: u64) -> Result<usize> {
     let width = c.width() as u64;
-    if !c.bytes.is_multiple_of(width) {
+    if !bytes.is_multiple_of(width) {
+        let size = match c.compression {
+            Some(_) => "decompressed size",
+            None => "size",
+        };
         return Err(error(format!(
-            "flowbin: {}: size {} bytes is not a multiple of {width} (the width of type '{}')",
-            c.location, c.bytes, c.dtype
+            "flowbin: {}: {size} {bytes} bytes is not a multiple of {width} (the width of type \
+             '{}')",
+            c.location, c.dtype
         )));
     }
-    usize::try_from(c.bytes / width)
+    usize::try_from(bytes / width)
         .map_err(|_| error(format!("flowbin: {}: file too large", c.location)))
 }
 
@@ -303,10 +357,31 @@ mod tests {
 
     #[test]
     fn file_names() {
-        assert_eq!(parse_file_name("packets.Q"), Some(("packets", 'Q')));
-        assert_eq!(parse_file_name("_sa0.I"), Some(("sa0", 'I')));
-        assert_eq!(parse_file_name("rate.d"), Some(("rate", 'd')));
-        assert_eq!(parse_file_name("x.l"), Some(("x", 'l')));
+        assert_eq!(parse_file_name("packets.Q"), Some(("packets", 'Q', None)));
+        assert_eq!(parse_file_name("_sa0.I"), Some(("sa0", 'I', None)));
+        assert_eq!(parse_file_name("rate.d"), Some(("rate", 'd', None)));
+        assert_eq!(parse_file_name("x.l"), Some(("x", 'l', None)));
+        let zst = Some(Codec::Zstd);
+        assert_eq!(parse_file_name("octets.Q.zst"), Some(("octets", 'Q', zst)));
+        assert_eq!(
+            parse_file_name("_sa0.I.bz2"),
+            Some(("sa0", 'I', Some(Codec::Bzip2)))
+        );
+        assert_eq!(
+            parse_file_name("first.I.gz").map(|p| p.2),
+            Some(Some(Codec::Gzip))
+        );
+        assert_eq!(
+            parse_file_name("first.I.xz").map(|p| p.2),
+            Some(Some(Codec::Xz))
+        );
+        assert_eq!(
+            parse_file_name("first.I.lz4").map(|p| p.2),
+            Some(Some(Codec::Lz4))
+        );
+        assert_eq!(parse_file_name("first.I.zip"), None);
+        assert_eq!(parse_file_name("octets.zst"), None);
+        assert_eq!(parse_file_name("notes.txt.gz"), None);
         assert_eq!(parse_file_name("README.md"), None);
         assert_eq!(parse_file_name("packets.Z"), None);
         assert_eq!(parse_file_name("packets"), None);

@@ -2,6 +2,7 @@
 //! factory) and `COPY … TO 'dir' STORED AS FLOWBIN` (a file format whose only job is writing:
 //! a trace is a directory, not a file, so reading goes through `FlowBinTable`, not a listing).
 
+use super::compress::CompressOptions;
 use super::table::FlowBinTable;
 use super::writer::{FlowBinWriter, RemoteTraceWriter};
 use crate::listing::{FlowFormat, OpenerArgs, OpenerFactory, file_format, no_options};
@@ -82,23 +83,41 @@ impl FileFormatFactory for FlowBinFormatFactory {
         _state: &dyn Session,
         options: &HashMap<String, String>,
     ) -> Result<Arc<dyn FileFormat>> {
-        no_options("FLOWBIN", options)?;
-        Ok(self.default())
+        let mut options = options.clone();
+        let mut take =
+            |key: &str| (options.remove(key)).or_else(|| options.remove(&format!("format.{key}")));
+        let (codec, level) = (take("compression"), take("compression_level"));
+        no_options(
+            "FLOWBIN (besides 'compression' and 'compression_level')",
+            &options,
+        )?;
+        let compression = match codec {
+            Some(codec) => CompressOptions::parse(&codec, level.as_deref())?,
+            None if level.is_some() => {
+                return plan_err!("FLOWBIN: 'compression_level' without 'compression'");
+            }
+            None => None,
+        };
+        Ok(Arc::new(FlowBinFormat { compression }))
     }
 
     fn default(&self) -> Arc<dyn FileFormat> {
-        Arc::new(FlowBinFormat)
+        Arc::new(FlowBinFormat::default())
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct FlowBinFormat;
+/// `STORED AS FLOWBIN`: traces are written with their column files compressed by
+/// `compression` (`COPY … OPTIONS ('compression' 'zstd')`), plain when `None`.
+#[derive(Debug, Clone, Default)]
+pub struct FlowBinFormat {
+    compression: Option<CompressOptions>,
+}
 
 impl FlowFormat for FlowBinFormat {
     type Factory = FlowBinFormat;
 
     fn opener_factory(&self) -> FlowBinFormat {
-        FlowBinFormat
+        self.clone()
     }
 
     fn schema(&self) -> Result<SchemaRef> {
@@ -114,7 +133,8 @@ impl FlowFormat for FlowBinFormat {
         if !conf.table_partition_cols.is_empty() {
             return not_impl_err!("FLOWBIN cannot write PARTITIONED BY output");
         }
-        let sink = FlowBinSink::new(conf.original_url.clone(), conf.output_schema().clone());
+        let sink = FlowBinSink::new(conf.original_url.clone(), conf.output_schema().clone())
+            .with_compression(self.compression);
         Ok(Arc::new(DataSinkExec::new(
             input,
             Arc::new(sink),
@@ -143,11 +163,26 @@ pub struct FlowBinSink {
     /// A local directory or an object-store URL.
     target: String,
     schema: SchemaRef,
+    compression: Option<CompressOptions>,
 }
 
 impl FlowBinSink {
     pub fn new(target: String, schema: SchemaRef) -> Self {
-        Self { target, schema }
+        Self {
+            target,
+            schema,
+            compression: None,
+        }
+    }
+
+    /// The trace written with its column files compressed.
+    pub fn with_compression(mut self, compression: Option<CompressOptions>) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    pub fn compression(&self) -> Option<CompressOptions> {
+        self.compression
     }
 
     /// The trace written: a local directory or an object-store URL.
@@ -175,8 +210,17 @@ impl DataSink for FlowBinSink {
     ) -> Result<u64> {
         let schema = data.schema();
         let sink = match Object::resolve(&context.runtime_env(), &self.target)? {
+            Some(_) if self.compression.is_some() => {
+                return plan_err!(
+                    "{}: compressed traces are written to local directories only so far",
+                    self.target
+                );
+            }
             Some(object) => FlowSink::RemoteBinary(RemoteTraceWriter::create(object, &schema)?),
-            None => FlowSink::Binary(FlowBinWriter::create(&local_path(&self.target)?, &schema)?),
+            None => FlowSink::Binary(
+                FlowBinWriter::create(&local_path(&self.target)?, &schema)?
+                    .with_compression(self.compression),
+            ),
         };
         crate::sink::drain(data, sink, |_| {}).await
     }

@@ -2,6 +2,9 @@
 //! read zero-copy through memory maps (or by ranged GETs from an object store) and written
 //! atomically.
 
+pub mod compress;
+pub mod compressed;
+mod compressed_run;
 pub mod cut;
 pub mod dir;
 mod direct;

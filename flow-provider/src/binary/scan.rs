@@ -11,6 +11,7 @@
 //! partitions. Every parameter is plain data (locations, counts, ranges, projection, limit), so
 //! a codec ships the node to another process and it re-opens the same files there.
 
+use super::compressed_run::{RunCounters, compressed_run};
 use super::dir::{Location, TraceDir};
 use super::mmap::array_from_buffer;
 use super::source::{ColumnRows, read_rows};
@@ -53,9 +54,23 @@ pub fn scan_plan(
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let total: usize = traces.iter().map(|t| t.rows).sum();
     let rows = limit.map_or(total, |l| l.min(total));
-    // Tiny scans are not worth a thread each; big ones are split evenly over the cores.
-    let partitions = target_partitions.clamp(1, rows.div_ceil(8192).max(1));
-    let at = |p: usize| (rows as u128 * p as u128 / partitions as u128) as usize;
+    // Tiny scans are not worth a thread each; big ones are split evenly over the cores, unless
+    // a compressed column can only be read from its start.
+    let partitions = match splittable(&traces, &schema, projection) {
+        true => target_partitions.clamp(1, rows.div_ceil(8192).max(1)),
+        false => 1,
+    };
+    // Even shares, each cut moved to the nearest frame start of a compressed column, so that
+    // no frame is decoded by two partitions.
+    let frames = frame_starts(&traces, &schema, projection);
+    let mut cuts: Vec<usize> = (0..=partitions)
+        .map(|p| (rows as u128 * p as u128 / partitions as u128) as usize)
+        .map(|cut| snap(&frames, cut).min(rows))
+        .collect();
+    (cuts[0], cuts[partitions]) = (0, rows);
+    cuts.dedup();
+    let partitions = cuts.len().saturating_sub(1).max(1);
+    let at = |p: usize| cuts.get(p).copied().unwrap_or(rows);
     let width: usize = (schema.fields().iter())
         .filter_map(|f| f.data_type().primitive_width())
         .sum();
@@ -85,6 +100,73 @@ pub fn scan_plan(
         .with_projection_indices(projection.cloned())?
         .build();
     Ok(DataSourceExec::from_data_source(config))
+}
+
+/// Whether a scan of the `projection` of `traces` can start anywhere: no projected column is
+/// compressed without frames to start at.
+fn splittable(traces: &[TraceDir], schema: &SchemaRef, projection: Option<&Vec<usize>>) -> bool {
+    let all: Vec<usize> = (0..schema.fields().len()).collect();
+    let names = projection
+        .unwrap_or(&all)
+        .iter()
+        .map(|&i| schema.field(i).name());
+    names.into_iter().all(|name| {
+        traces.iter().all(|t| {
+            (t.column(name).and_then(|c| c.compression.as_ref())).is_none_or(|z| z.splittable())
+        })
+    })
+}
+
+/// For each trace with a projected compressed column in frames: its rows (counted across
+/// `traces`) and the rows where the frames of its first such column start.
+type FrameStarts = Vec<(Range<usize>, Vec<usize>)>;
+
+fn frame_starts(
+    traces: &[TraceDir],
+    schema: &SchemaRef,
+    projection: Option<&Vec<usize>>,
+) -> FrameStarts {
+    let all: Vec<usize> = (0..schema.fields().len()).collect();
+    let names: Vec<&String> = (projection.unwrap_or(&all).iter())
+        .map(|&i| schema.field(i).name())
+        .collect();
+    let mut out = Vec::new();
+    let mut first = 0;
+    for t in traces {
+        let framed = (names.iter())
+            .filter_map(|n| t.column(n))
+            .find_map(|c| Some((c.width().max(1) as u64, c.compression.as_ref()?)))
+            .filter(|(_, z)| z.splittable());
+        if let Some((width, z)) = framed {
+            let mut at = 0u64;
+            let starts = (z.frames.iter())
+                .map(|f| {
+                    let row = first + (at / width) as usize;
+                    at += f.len;
+                    row
+                })
+                .collect();
+            out.push((first..first + t.rows, starts));
+        }
+        first += t.rows;
+    }
+    out
+}
+
+/// `cut` moved to the nearest frame start of the trace it falls in (unmoved in a trace without
+/// frames).
+fn snap(frames: &FrameStarts, cut: usize) -> usize {
+    let Some((_, starts)) = frames.iter().find(|(rows, _)| rows.contains(&cut)) else {
+        return cut;
+    };
+    let i = starts.partition_point(|&v| v < cut);
+    let below = i.checked_sub(1).map(|j| starts[j]);
+    match (below, starts.get(i)) {
+        (Some(b), Some(&a)) if a - cut < cut - b => a,
+        (Some(b), _) => b,
+        (None, Some(&a)) => a,
+        (None, None) => cut,
+    }
 }
 
 /// The file scan and its traces, if `plan` is a binary-trace scan.
@@ -233,7 +315,20 @@ impl FileOpener for RunOpener {
             Some(r) => r.start as usize..r.end as usize,
             None => 0..self.rows.traces[trace].rows,
         };
-        let chunks = chunks(&self.rows.traces[trace], &self.schema, rows);
+        let dir = &self.rows.traces[trace];
+        let compressed = (self.schema.fields().iter()).any(|f| {
+            dir.column(f.name())
+                .is_some_and(|c| c.compression.is_some())
+        });
+        if compressed {
+            let counters = RunCounters {
+                bytes: self.counters.bytes.clone(),
+                decompressed: self.counters.decompressed.clone(),
+            };
+            let batches = compressed_run(dir, self.schema.clone(), rows, self.batch_size, counters);
+            return Ok(Box::pin(futures::future::ready(Ok(batches))));
+        }
+        let chunks = chunks(dir, &self.schema, rows);
         let (traces, schema, runtime) = (
             self.rows.traces.clone(),
             self.schema.clone(),
@@ -255,12 +350,13 @@ impl FileOpener for RunOpener {
     }
 }
 
-/// What a partition read, in `EXPLAIN ANALYZE`: bytes of column data (mapped or fetched) and
-/// the ranged GETs sent to an object store.
+/// What a partition read, in `EXPLAIN ANALYZE`: bytes of column data (mapped, fetched or
+/// decompressed), the ranged GETs sent to an object store, and the bytes decompressed.
 #[derive(Clone)]
 struct ScanCounters {
     bytes: Count,
     requests: Count,
+    decompressed: Count,
 }
 
 impl ScanCounters {
@@ -269,6 +365,7 @@ impl ScanCounters {
         Self {
             bytes: count("bytes_scanned"),
             requests: count("get_requests"),
+            decompressed: count("bytes_decompressed"),
         }
     }
 }

@@ -5,12 +5,14 @@
 use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::{DataFusionError, Result};
+use flow_provider::binary::compressed::read_whole;
 use flow_provider::binary::dir::TraceDir;
 use flow_provider::binary::mmap::{array_from_buffer, map_file, value_bytes};
 use flow_provider::fields::dtype_to_arrow;
 use std::sync::Arc;
 
-/// The trace's columns as zero-copy arrays over their memory-mapped files, with their schema.
+/// The trace's columns as zero-copy arrays over their memory-mapped files (compressed ones
+/// decompressed into memory), with their schema.
 pub fn mapped_columns(trace: &TraceDir) -> Result<(SchemaRef, Vec<ArrayRef>)> {
     let mut fields = Vec::with_capacity(trace.columns.len());
     let mut arrays = Vec::with_capacity(trace.columns.len());
@@ -18,8 +20,12 @@ pub fn mapped_columns(trace: &TraceDir) -> Result<(SchemaRef, Vec<ArrayRef>)> {
         let dt = dtype_to_arrow(c.dtype).ok_or_else(|| {
             DataFusionError::Internal(format!("type code {} of {}", c.dtype, c.location))
         })?;
-        let path = c.location.local("sort")?;
-        arrays.push(array_from_buffer(&map_file(path)?, &dt, 0, trace.rows)?);
+        let buffer = match &c.compression {
+            None => map_file(c.location.local("sort")?)?,
+            // A compressed column is decompressed into memory whole.
+            Some(z) => read_whole(c, z, trace.rows * c.width())?,
+        };
+        arrays.push(array_from_buffer(&buffer, &dt, 0, trace.rows)?);
         fields.push(Field::new(&c.field, dt, false));
     }
     Ok((Arc::new(Schema::new(fields)), arrays))

@@ -8,6 +8,7 @@ mod remote;
 
 pub use remote::RemoteTraceWriter;
 
+use super::compress::{CompressOptions, compress_new_file};
 use super::dir::parse_file_name;
 use super::direct::ColumnFile;
 use super::mmap::value_bytes;
@@ -31,6 +32,8 @@ pub struct FlowBinWriter {
     files: Vec<Column>,
     rows: u64,
     early: EarlySync,
+    /// Compress every column file before the trace is moved into place.
+    compression: Option<CompressOptions>,
 }
 
 /// A column's name, type and file.
@@ -128,7 +131,14 @@ impl FlowBinWriter {
             files,
             rows: 0,
             early: EarlySync::default(),
+            compression: None,
         })
+    }
+
+    /// The trace written with every column file compressed (`None`: plain).
+    pub fn with_compression(mut self, compression: Option<CompressOptions>) -> Self {
+        self.compression = compression;
+        self
     }
 
     /// Starts writing `values` as the whole of column `name`, on a thread of its own, before
@@ -252,6 +262,13 @@ impl FlowBinWriter {
                 .collect()
         });
         synced.into_iter().collect::<Result<Vec<()>>>()?;
+        if let Some(options) = self.compression {
+            let dir = self.dir.path();
+            let entries = fs::read_dir(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+            for entry in entries.flatten() {
+                compress_new_file(&entry.path(), options)?;
+            }
+        }
         self.dir.commit()?;
         Ok(self.rows)
     }
