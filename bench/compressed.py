@@ -91,6 +91,7 @@ DUCK = r'''
 import duckdb, numpy as np, pyarrow as pa, pathlib, statistics, sys, time
 trace, parquet, reps = pathlib.Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 con = duckdb.connect()
+con.execute('SET enable_progress_bar = false')  # it would print into the output
 if not pathlib.Path(parquet).exists():
     table = pa.table({n: pa.array(np.memmap(trace / f'{n}.Q', dtype='<u8', mode='r'))
                       for n in ('packets', 'octets')})

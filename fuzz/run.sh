@@ -70,6 +70,9 @@ if command -v xz >/dev/null && [[ ! -e $cdir/one.xz ]]; then
     xz -c "$cdir/.octets" >"$cdir/one.xz"
     cat "$cdir/one.xz" "$cdir/one.xz" >"$cdir/two.xz"
 fi
+if command -v lz4 >/dev/null && [[ ! -e $cdir/one.lz4 ]]; then
+    lz4 -q -c --content-size "$cdir/.octets" >"$cdir/one.lz4"
+fi
 rm -f "$cdir/.octets"
 
 # The flowbin_dir target makes its directories here (memory-backed where possible).

@@ -238,7 +238,7 @@ fn metric(plan: &str, name: &str) -> Vec<String> {
 }
 
 #[test]
-fn zstd_frames_split_over_partitions_and_count_decompresses_nothing() {
+fn frames_split_over_partitions_and_count_decompresses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let trace = sample_copy(tmp.path(), "t");
     let t = trace.to_str().unwrap();
@@ -258,6 +258,16 @@ fn zstd_frames_split_over_partitions_and_count_decompresses_nothing() {
     // LIMIT decompresses the frame it needs (5000 rows of 8 bytes), not the column.
     let limit = scan_metrics(&format!("SELECT octets FROM flowbin('{t}') LIMIT 10"));
     assert_eq!(metric(&limit, "bytes_decompressed"), ["40.00 K"], "{limit}");
+    // Our xz (a stream per frame) and lz4 (frames with their sizes) split the same way.
+    for codec in ["xz", "lz4"] {
+        let c = sample_copy(tmp.path(), codec);
+        let c = c.to_str().unwrap();
+        ok(&["compress", "--codec", codec, "--frame-rows", "5000", c, "octets", "packets"]);
+        let plan = scan_metrics(&sql(c));
+        assert!(plan.contains("file_groups={2 groups"), "{codec}: {plan}");
+        assert_eq!(metric(&plan, "bytes_decompressed"), ["800.0 K"], "{codec}: {plan}");
+        assert_eq!(run(&sql(c)), run(&sql(&plain)), "{codec}");
+    }
     // A column in one gzip member is read by one partition, from its start.
     let gz = sample_copy(tmp.path(), "gz");
     sh(Command::new("gzip").arg(gz.join("octets.Q")));

@@ -1,4 +1,5 @@
-//! The frame splitter of compressed columns (zstd seek tables and frame headers, xz indexes):
+//! The frame splitter of compressed columns (zstd seek tables and frame headers, xz indexes, lz4
+//! frame headers):
 //! frames inside the file and in order, never a panic.
 #![no_main]
 

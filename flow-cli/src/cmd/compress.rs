@@ -13,9 +13,9 @@ use std::path::PathBuf;
 /// A compression format (the CLI tool that reads it).
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum CodecArg {
-    /// `.zst`, frames of 2^20 rows with a seek table: scans split it over the cores
+    /// `.zst`, with a seek table (zstd's seekable format)
     Zstd,
-    /// `.xz`
+    /// `.xz`, a stream per frame
     Xz,
     /// `.gz`
     #[value(alias = "gzip")]
@@ -47,9 +47,10 @@ impl From<CodecArg> for Codec {
     # every field, xz at level 9\n  \
     flow-models compress --codec xz --level 9 trace\n\n\
     Every tool reads a trace with compressed fields as it is, decompressing only the columns\n\
-    a query needs, batch by batch. zstd files are made of frames of 2^20 rows that a scan\n\
-    splits over the cores; the other codecs are read from their start by one partition. The\n\
-    files are those of the ordinary CLI tools: `zstd -d octets.Q.zst` gives back octets.Q.\n\
+    a query needs, batch by batch. Files are made of frames of 2^20 rows; a scan splits zstd,\n\
+    xz and lz4 files over the cores by frame, gz and bz2 files are read from their start by\n\
+    one partition. The files are those of the ordinary CLI tools: `zstd -d octets.Q.zst`\n\
+    gives back octets.Q.\n\
     sort and merge hold a compressed column decompressed in memory.\n\n\
     Each file is written under a temporary name, synced and renamed into place before the\n\
     plain one is removed: a kill leaves every field complete in at least one form (a query\n\

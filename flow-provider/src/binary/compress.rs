@@ -501,6 +501,11 @@ mod tests {
         // Two streams with stream padding between them.
         let two = [a.clone(), vec![0; 8], b].concat();
         assert_eq!(xz_len(&two), Some(1333));
+        let streams = crate::binary::compressed::xz_streams(&two).unwrap();
+        let at = (a.len() + 8) as u64;
+        let (offsets, lens): (Vec<u64>, Vec<u64>) =
+            streams.iter().map(|s| (s.offset, s.len)).unzip();
+        assert_eq!((offsets, lens), (vec![0, at], vec![1000, 333]));
         assert_eq!(xz_len(&a[..a.len() - 1]), None);
         assert_eq!(xz_len(&a[1..]), None);
         assert_eq!(xz_len(b"YZ"), None);
@@ -516,11 +521,20 @@ mod tests {
             compress_file(&plain, &target, options(codec, 64), &|_| {}).unwrap();
             let packed = column_file(&target).unwrap();
             let z = packed.compression.clone().unwrap();
-            let len = match codec {
-                Codec::Zstd | Codec::Xz => Some(8000),
-                _ => None,
+            // zstd, xz and lz4 frames say their sizes: 16 frames of 64 rows each, split
+            // points of a scan; gzip members and bzip2 streams do not.
+            let (len, frames) = match codec {
+                Codec::Zstd | Codec::Xz | Codec::Lz4 => (Some(8000), 16),
+                Codec::Gzip | Codec::Bzip2 => (None, 0),
             };
-            assert_eq!(z.len, len, "{codec:?}");
+            assert_eq!((z.len, z.frames.len()), (len, frames), "{codec:?}");
+            if frames > 0 {
+                // Starting inside the last frame but one.
+                let mut reader = ColumnReader::open(&packed, &z, 7000).unwrap();
+                let want: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+                assert_eq!(reader.read_buffer(1000).unwrap().as_slice(), &want[7000..]);
+                reader.expect_end().unwrap();
+            }
             let back = crate::binary::compressed::read_whole(&packed, &z, 8000).unwrap();
             let want: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
             assert_eq!(back.as_slice(), &want[..], "{codec:?}");

@@ -4,9 +4,10 @@
 //! A compressed column is read by streaming it through its decoder into Arrow buffers a batch
 //! at a time (no scratch file; plain columns of the same trace stay mapped). What the file says
 //! about itself is read once, at discovery, from its frame headers only: zstd frames that carry
-//! their content size (every frame the `zstd` CLI and our writer make) give the column's length
-//! and where each frame starts, so a scan starts a partition at any frame; an xz file's index
-//! gives its length. Other files give neither: their length comes from a plain column of the
+//! their content size (every frame the `zstd` CLI and our writer make), the streams of an xz
+//! file (from their indexes) and lz4 frames that carry their content size (our writer's) give
+//! the column's length and where each frame starts, so a scan starts a partition at any frame.
+//! gzip members and bzip2 streams say neither: their length comes from a plain column of the
 //! trace, and they are read from the start by one partition.
 
 use super::dir::ColumnFile;
@@ -136,8 +137,15 @@ impl Compression {
                 Some(frames) => (Some(frames.iter().map(|f| f.len).sum()), frames),
                 None => (None, Vec::new()),
             },
-            Codec::Xz => (xz_len(data), Vec::new()),
-            _ => (None, Vec::new()),
+            Codec::Xz => match xz_streams(data) {
+                Some(frames) => (Some(frames.iter().map(|f| f.len).sum()), frames),
+                None => (None, Vec::new()),
+            },
+            Codec::Lz4 => match lz4_frames(data) {
+                Some(frames) => (Some(frames.iter().map(|f| f.len).sum()), frames),
+                None => (None, Vec::new()),
+            },
+            Codec::Gzip | Codec::Bzip2 => (None, Vec::new()),
         };
         Ok(Compression { codec, len, frames })
     }
@@ -230,11 +238,18 @@ fn xz_varint(data: &[u8], at: &mut usize) -> Option<u64> {
     None
 }
 
-/// The decompressed length of an xz file from the indexes of its streams (read backwards from
-/// the end, stream padding skipped); `None` when they cannot be read.
+/// The decompressed length of an xz file from the indexes of its streams; `None` when they
+/// cannot be read.
 pub fn xz_len(data: &[u8]) -> Option<u64> {
+    xz_streams(data).map(|streams| streams.iter().map(|s| s.len).sum())
+}
+
+/// The streams of an xz file (each decodable on its own: our writer makes one per frame) with
+/// their decompressed sizes, from their indexes, read backwards from the end (stream padding
+/// skipped); `None` when they cannot be read.
+pub fn xz_streams(data: &[u8]) -> Option<Vec<Frame>> {
     let mut end = data.len();
-    let mut total = 0u64;
+    let mut streams = Vec::new();
     while end > 0 {
         if !end.is_multiple_of(4) {
             return None;
@@ -255,10 +270,10 @@ pub fn xz_len(data: &[u8]) -> Option<u64> {
         }
         at += 1;
         let records = xz_varint(data, &mut at)?;
-        let mut blocks = 0u64;
+        let (mut blocks, mut len) = (0u64, 0u64);
         for _ in 0..records {
             let unpadded = xz_varint(data, &mut at)?;
-            total = total.checked_add(xz_varint(data, &mut at)?)?;
+            len = len.checked_add(xz_varint(data, &mut at)?)?;
             blocks = blocks.checked_add(unpadded.div_ceil(4) * 4)?;
         }
         if at > footer {
@@ -270,8 +285,56 @@ pub fn xz_len(data: &[u8]) -> Option<u64> {
         if data.get(end..end + 6)? != b"\xFD7zXZ\0" {
             return None;
         }
+        streams.push(Frame {
+            offset: end as u64,
+            len,
+        });
     }
-    Some(total)
+    streams.reverse();
+    Some(streams)
+}
+
+/// The frames of an lz4 file, walked through their headers and block sizes (skippable frames
+/// passed over); `None` when a frame does not carry its content size (the `lz4` CLI's own, by
+/// default) or the file is not a sequence of lz4 frames.
+pub fn lz4_frames(data: &[u8]) -> Option<Vec<Frame>> {
+    const MAGIC: u32 = 0x184D_2204;
+    let mut frames = Vec::new();
+    let mut at = 0usize;
+    while at < data.len() {
+        let magic = le32(data, at)?;
+        if magic & SKIPPABLE_MASK == SKIPPABLE_MAGIC {
+            at = at.checked_add(8 + le32(data, at + 4)? as usize)?;
+            continue;
+        }
+        if magic != MAGIC {
+            return None;
+        }
+        let flg = *data.get(at + 4)?;
+        if flg & 0x08 == 0 {
+            return None; // no content size
+        }
+        let len = u64::from_le_bytes(data.get(at + 6..at + 14)?.try_into().ok()?);
+        let mut pos = at + 14 + if flg & 0x01 != 0 { 4 } else { 0 } + 1;
+        let block_checksum = if flg & 0x10 != 0 { 4 } else { 0 };
+        loop {
+            let size = le32(data, pos)?;
+            pos += 4;
+            if size == 0 {
+                break;
+            }
+            pos = pos.checked_add((size & 0x7FFF_FFFF) as usize + block_checksum)?;
+        }
+        if flg & 0x04 != 0 {
+            pos += 4; // content checksum
+        }
+        frames.push(Frame {
+            offset: at as u64,
+            len,
+        });
+        at = pos;
+    }
+    (at == data.len()).then_some(frames)
 }
 
 /// Counts the bytes read through it, to name where in a compressed file a decoder failed.

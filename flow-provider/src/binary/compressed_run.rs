@@ -5,7 +5,7 @@
 //! from the mapped file, no copy), else [`STEP_BYTES`] of the widest column from its decoder;
 //! memory holds a step per column, never the column.
 
-use super::compressed::{ColumnReader, Compression};
+use super::compressed::{Codec, ColumnReader, Compression};
 use super::dir::{ColumnFile, TraceDir};
 use super::mmap::{array_from_buffer, map_file};
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
@@ -27,6 +27,7 @@ enum Source {
     /// A plain file, mapped whole (`None` until the first step).
     Mapped(ColumnFile, Option<Buffer>),
     /// A zstd file of known frames, mapped; the frame decoded last and its first row.
+    /// (Frames of the other codecs are streamed from the frame holding the run's first row.)
     Frames(ColumnFile, Option<Buffer>, Option<(Buffer, usize)>),
     /// A compressed file read by its decoder from the run's first row on.
     Stream(ColumnFile, Option<ColumnReader>),
@@ -64,7 +65,9 @@ pub fn compressed_run(
             None => Source::Absent,
             Some(c) => match &c.compression {
                 None => Source::Mapped(c.clone(), None),
-                Some(z) if z.splittable() => Source::Frames(c.clone(), None, None),
+                Some(z) if z.codec == Codec::Zstd && z.splittable() => {
+                    Source::Frames(c.clone(), None, None)
+                }
                 Some(_) => Source::Stream(c.clone(), None),
             },
         })
