@@ -131,6 +131,23 @@ fn fields_compressed_by_the_cli_tools_read_as_the_plain_trace() {
         files(&out)
     };
     assert_eq!(sorted(&plain, "s1"), sorted(&packed, "s2"));
+    // Under a memory limit the sort is DataFusion's (spilling), reading through the scan.
+    let spilled = tmp.path().join("s3");
+    let args = [
+        "sort",
+        "--memory-limit",
+        "64M",
+        "-k",
+        "octets",
+        "first",
+        "-O",
+    ];
+    ok(&[
+        &args[..],
+        &[spilled.to_str().unwrap(), packed.to_str().unwrap()],
+    ]
+    .concat());
+    assert_eq!(files(&spilled), sorted(&plain, "s4"));
     // cut writes the range of a compressed field as a plain file.
     let cut = tmp.path().join("cut");
     let args = [
@@ -262,10 +279,23 @@ fn frames_split_over_partitions_and_count_decompresses_nothing() {
     for codec in ["xz", "lz4"] {
         let c = sample_copy(tmp.path(), codec);
         let c = c.to_str().unwrap();
-        ok(&["compress", "--codec", codec, "--frame-rows", "5000", c, "octets", "packets"]);
+        ok(&[
+            "compress",
+            "--codec",
+            codec,
+            "--frame-rows",
+            "5000",
+            c,
+            "octets",
+            "packets",
+        ]);
         let plan = scan_metrics(&sql(c));
         assert!(plan.contains("file_groups={2 groups"), "{codec}: {plan}");
-        assert_eq!(metric(&plan, "bytes_decompressed"), ["800.0 K"], "{codec}: {plan}");
+        assert_eq!(
+            metric(&plan, "bytes_decompressed"),
+            ["800.0 K"],
+            "{codec}: {plan}"
+        );
         assert_eq!(run(&sql(c)), run(&sql(&plain)), "{codec}");
     }
     // A column in one gzip member is read by one partition, from its start.

@@ -31,6 +31,15 @@ pub fn mapped_columns(trace: &TraceDir) -> Result<(SchemaRef, Vec<ArrayRef>)> {
     Ok((Arc::new(Schema::new(fields)), arrays))
 }
 
+/// Bytes the compressed columns of `trace` take decompressed ([`mapped_columns`] holds them in
+/// memory).
+pub fn decompressed_bytes(trace: &TraceDir) -> usize {
+    (trace.columns.iter())
+        .filter(|c| c.compression.is_some())
+        .map(|c| c.width() * trace.rows)
+        .sum()
+}
+
 /// Whether every value of `column` is the same (bit for bit): sorted, such a column is its
 /// input, so it needs no gathering (nor waiting for the order). An IPv4-only trace has seven:
 /// `af` and the upper three words of both addresses, and `aggs` before a merge.

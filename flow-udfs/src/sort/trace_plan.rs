@@ -1,7 +1,7 @@
 //! The in-memory sort of one trace as a one-partition plan (what the merge of an unordered
 //! trace reads), its memory reserved from the session's pool.
 
-use super::columns::{constant_columns, mapped_columns};
+use super::columns::{constant_columns, decompressed_bytes, mapped_columns};
 use super::gather::gathered;
 use super::packed::{Order, packed_order};
 use crate::row_index::flowbin_traces;
@@ -44,8 +44,9 @@ pub(crate) fn in_memory_trace(
 
 /// One trace in `keys` order (`reverse`: the exact reverse) as a one-partition plan whose batches are gathered from the mapped
 /// columns as it is read (in-memory packed sort; ties in input order). `None` when the keys do
-/// not pack, or the memory pool of `ctx` cannot grant the 16 bytes per record the sort needs (the
-/// order's 8 or 16 bytes per record stay reserved while the plan lives): the caller then plans a
+/// not pack, or the memory pool of `ctx` cannot grant the 16 bytes per record the sort needs and
+/// the compressed columns decompressed (the order's 8 or 16 bytes per record and those columns
+/// stay reserved while the plan lives): the caller then plans a
 /// DataFusion sort, which spills. Its batches have `batch_rows` rows.
 pub fn sorted_trace_plan(
     trace: &TraceDir,
@@ -57,8 +58,9 @@ pub fn sorted_trace_plan(
     if !is_local(trace) {
         return Ok(None);
     }
+    // The order, and the compressed columns decompressed for the whole sort.
     let reservation = MemoryConsumer::new("packed sort").register(ctx.memory_pool());
-    if reservation.try_grow(16 * trace.rows).is_err() {
+    if (reservation.try_grow(16 * trace.rows + decompressed_bytes(trace))).is_err() {
         return Ok(None);
     }
     let (schema, columns) = mapped_columns(trace)?;
