@@ -150,6 +150,46 @@ impl Compression {
         Ok(Compression { codec, len, frames })
     }
 
+    /// What the object `key` of `store` (`size` bytes; `url` in errors) compressed with `codec`
+    /// says about itself, from its last bytes only: a zstd file with a seek table (what
+    /// `flow-models compress` writes). Other files in a store are refused with the reason.
+    pub fn probe_remote(
+        codec: Codec,
+        store: &Arc<dyn object_store::ObjectStore>,
+        key: &object_store::path::Path,
+        size: u64,
+        url: &str,
+    ) -> Result<Compression> {
+        use object_store::ObjectStoreExt;
+        let refuse = |why: &str| {
+            DataFusionError::Plan(format!(
+                "flowbin: {url}: {why}; a compressed column in an object store is read when \
+                 it is zstd with a seek table, as `flow-models compress` writes it (decompress \
+                 the field, or compress it with flow-models)"
+            ))
+        };
+        if codec != Codec::Zstd {
+            return Err(refuse(&format!(
+                "{} files cannot be split into ranges",
+                codec.name()
+            )));
+        }
+        let get = |range: std::ops::Range<u64>| {
+            let (store, key) = (store.clone(), key.clone());
+            crate::store::block_on(async move { store.get_range(&key, range).await })?
+                .map_err(|e| DataFusionError::Execution(format!("flowbin: {url}: {e}")))
+        };
+        let footer = get(size.saturating_sub(9)..size)?;
+        let table = seek_table_len(&footer).ok_or_else(|| refuse("no seek table"))? as u64;
+        let tail = get(size.saturating_sub(table)..size)?;
+        let frames = seek_table_in_tail(&tail, size).ok_or_else(|| refuse("a bad seek table"))?;
+        Ok(Compression {
+            codec,
+            len: Some(frames.iter().map(|f| f.len).sum()),
+            frames,
+        })
+    }
+
     /// Whether a scan can start anywhere (at the frame holding its first row).
     pub fn splittable(&self) -> bool {
         !self.frames.is_empty()
@@ -200,15 +240,30 @@ pub fn zstd_frames(data: &[u8]) -> Option<Vec<Frame>> {
 /// frame of `(compressed, decompressed[, checksum])` entries and a 9-byte footer), if there is
 /// one that adds up to the file.
 fn seek_table(data: &[u8]) -> Option<Vec<Frame>> {
-    let n = data.len();
-    if n < 17 || le32(data, n - 4)? != SEEKABLE_MAGIC {
+    seek_table_in_tail(data, data.len() as u64)
+}
+
+/// The bytes of the seek table the 9-byte footer `footer` (the last bytes of a zstd file)
+/// announces, footer included; `None` when it is no seek table's footer.
+pub fn seek_table_len(footer: &[u8]) -> Option<usize> {
+    if footer.len() != 9 || le32(footer, 5)? != SEEKABLE_MAGIC {
         return None;
     }
-    let count = le32(data, n - 9)? as usize;
-    let entry = if data[n - 5] & 0x80 != 0 { 12 } else { 8 };
-    let table = count.checked_mul(entry)?.checked_add(8 + 9)?;
+    let entry = if footer[4] & 0x80 != 0 { 12 } else { 8 };
+    (le32(footer, 0)? as usize)
+        .checked_mul(entry)?
+        .checked_add(8 + 9)
+}
+
+/// The frames the seek table at the end of `tail` lists, `tail` being the last bytes of a file
+/// of `file_len` bytes (the whole file, or only its table).
+pub fn seek_table_in_tail(tail: &[u8], file_len: u64) -> Option<Vec<Frame>> {
+    let n = tail.len();
+    let table = seek_table_len(tail.get(n.checked_sub(9)?..)?)?;
+    let count = le32(tail, n - 9)? as usize;
+    let entry = (table - 17) / count.max(1);
     let start = n.checked_sub(table)?;
-    if le32(data, start)? != SKIPPABLE_MAGIC | 0xE || le32(data, start + 4)? as usize != table - 8 {
+    if le32(tail, start)? != SKIPPABLE_MAGIC | 0xE || le32(tail, start + 4)? as usize != table - 8 {
         return None;
     }
     let mut frames = Vec::with_capacity(count);
@@ -217,11 +272,11 @@ fn seek_table(data: &[u8]) -> Option<Vec<Frame>> {
         let at = start + 8 + i * entry;
         frames.push(Frame {
             offset,
-            len: le32(data, at + 4)? as u64,
+            len: le32(tail, at + 4)? as u64,
         });
-        offset += le32(data, at)? as u64;
+        offset = offset.checked_add(le32(tail, at)? as u64)?;
     }
-    (offset == start as u64).then_some(frames)
+    (offset == file_len.checked_sub(table as u64)?).then_some(frames)
 }
 
 /// Reads an xz variable-length integer at `*at`.

@@ -6,16 +6,21 @@
 //! memory holds a step per column, never the column.
 
 use super::compressed::{Codec, ColumnReader, Compression};
-use super::dir::{ColumnFile, TraceDir};
+use super::dir::{ColumnFile, Location, TraceDir};
 use super::mmap::{array_from_buffer, map_file};
+use super::source::read_rows;
+use crate::store::{Object, block_on};
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use arrow::buffer::Buffer;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_plan::metrics::Count;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Decompressed bytes of the widest streamed column per step.
 const STEP_BYTES: usize = 1 << 20;
@@ -24,9 +29,11 @@ const STEP_BYTES: usize = 1 << 20;
 enum Source {
     /// Not in this trace: NULLs.
     Absent,
-    /// A plain file, mapped whole (`None` until the first step).
+    /// A plain file, mapped whole (`None` until the first step; a remote one is fetched a
+    /// step at a time).
     Mapped(ColumnFile, Option<Buffer>),
-    /// A zstd file of known frames, mapped; the frame decoded last and its first row.
+    /// A zstd file of known frames, mapped (a remote one: each frame fetched by a ranged GET);
+    /// the frame decoded last and its first row.
     /// (Frames of the other codecs are streamed from the frame holding the run's first row.)
     Frames(ColumnFile, Option<Buffer>, Option<(Buffer, usize)>),
     /// A compressed file read by its decoder from the run's first row on.
@@ -50,6 +57,8 @@ struct Run {
     trace_rows: usize,
     batch_size: usize,
     counters: RunCounters,
+    /// Whose object stores fetch remote columns.
+    runtime: Arc<RuntimeEnv>,
 }
 
 /// The batches of rows `rows` of `trace`, columns `schema` (see the module comment).
@@ -59,6 +68,7 @@ pub fn compressed_run(
     rows: Range<usize>,
     batch_size: usize,
     counters: RunCounters,
+    runtime: Arc<RuntimeEnv>,
 ) -> BoxStream<'static, Result<RecordBatch>> {
     let sources = (schema.fields().iter())
         .map(|f| match trace.column(f.name()) {
@@ -80,6 +90,7 @@ pub fn compressed_run(
         trace_rows: trace.rows,
         batch_size: batch_size.max(1),
         counters,
+        runtime,
     };
     let steps = stream::try_unfold(run, |run| async move {
         if run.next >= run.end {
@@ -105,55 +116,95 @@ fn compression(c: &ColumnFile) -> Result<&Compression> {
         .ok_or_else(|| DataFusionError::Internal(format!("{} is plain", c.location)))
 }
 
-/// Decodes the frame of the zstd column `c` (mapped as `data`) holding row `row`: its values
-/// and its first row.
-fn decode_frame(c: &ColumnFile, data: &Buffer, row: usize) -> Result<(Buffer, usize)> {
+/// The frame of the zstd column `c` holding row `row`: its index, and its first byte in the
+/// decompressed column.
+fn frame_of(c: &ColumnFile, row: usize) -> Result<(usize, u64)> {
     let z = compression(c)?;
-    let width = c.width() as u64;
-    let byte = row as u64 * width;
+    let byte = (row * c.width()) as u64;
     let mut start = 0u64;
-    let frame = z.frames.iter().find(|f| {
-        let holds = byte < start + f.len;
-        if !holds {
-            start += f.len;
+    for (i, f) in z.frames.iter().enumerate() {
+        if byte < start + f.len {
+            return Ok((i, start));
         }
-        holds
-    });
-    let fail = |at: u64, e: &dyn std::fmt::Display| {
-        DataFusionError::Execution(format!(
-            "flowbin: {} (zstd): cannot decompress the frame at compressed byte {at}: {e}",
-            c.location
-        ))
-    };
-    let Some(frame) = frame else {
-        return Err(fail(
-            data.len() as u64,
-            &"the file holds fewer rows than the trace",
-        ));
-    };
-    let rest = data.as_slice().get(frame.offset as usize..).unwrap_or(&[]);
+        start += f.len;
+    }
+    Err(frame_error(
+        c,
+        0,
+        &"the file holds fewer rows than the trace",
+    ))
+}
+
+fn frame_error(c: &ColumnFile, at: u64, e: &dyn std::fmt::Display) -> DataFusionError {
+    DataFusionError::Execution(format!(
+        "flowbin: {} (zstd): cannot decompress the frame at compressed byte {at}: {e}",
+        c.location
+    ))
+}
+
+/// The compressed bytes of frame `i` of `c` (to the next frame, or the file's end): a slice of
+/// the map of a local file (mapped on first use into `map`), one ranged GET of a remote one.
+fn frame_bytes(
+    c: &ColumnFile,
+    i: usize,
+    map: &mut Option<Buffer>,
+    runtime: &RuntimeEnv,
+) -> Result<Buffer> {
+    let frames = &compression(c)?.frames;
+    let start = frames[i].offset;
+    let end = frames.get(i + 1).map_or(c.bytes, |f| f.offset).max(start);
+    match &c.location {
+        Location::Local(path) => {
+            let map = match map {
+                Some(map) => map,
+                None => map.insert(map_file(path)?),
+            };
+            let end = (end as usize).min(map.len());
+            let start = (start as usize).min(end);
+            Ok(map.slice_with_length(start, end - start))
+        }
+        Location::Remote(url) => {
+            let object = Object::resolve(runtime, url)?
+                .ok_or_else(|| DataFusionError::Internal(format!("{url} is not a URL")))?;
+            let (store, key) = (object.store.clone(), object.key.clone());
+            let bytes = block_on(async move { store.get_range(&key, start..end).await })?
+                .map_err(|e| frame_error(c, start, &e))?;
+            Ok(Buffer::from(bytes))
+        }
+    }
+}
+
+/// Decodes the frame of the zstd column `c` holding row `row`: its values and its first row.
+fn decode_frame(
+    c: &ColumnFile,
+    row: usize,
+    map: &mut Option<Buffer>,
+    runtime: &RuntimeEnv,
+) -> Result<(Buffer, usize)> {
+    let (i, start) = frame_of(c, row)?;
+    let frame = compression(c)?.frames[i];
+    let fail = |e: &dyn std::fmt::Display| frame_error(c, frame.offset, e);
+    let bytes = frame_bytes(c, i, map, runtime)?;
+    let rest = bytes.as_slice();
     // One frame only (a buffer holding several decodes them all).
     let size = zstd::zstd_safe::find_frame_compressed_size(rest)
-        .map_err(|e| fail(frame.offset, &zstd::zstd_safe::get_error_name(e)))?;
+        .map_err(|e| fail(&zstd::zstd_safe::get_error_name(e)))?;
     let src = &rest[..size.min(rest.len())];
     // Into the spare capacity of a vector (no zeroing of what is overwritten at once).
     let mut out: Vec<u8> = Vec::with_capacity(frame.len as usize);
     zstd::bulk::Decompressor::new()
         .and_then(|mut d| d.decompress_to_buffer(src, &mut out))
-        .map_err(|e| fail(frame.offset, &e))?;
+        .map_err(|e| fail(&e))?;
     if out.len() as u64 != frame.len {
         let got = out.len();
-        return Err(fail(
-            frame.offset,
-            &format!("{got} bytes, {} expected", frame.len),
-        ));
+        return Err(fail(&format!("{got} bytes, {} expected", frame.len)));
     }
     let mut values = Buffer::from_vec(out);
     // Arrow needs the values' alignment; the allocator gives more, but it is not promised.
     if values.as_ptr().align_offset(8) != 0 {
         values = Buffer::from_slice_ref(values.as_slice());
     }
-    Ok((values, (start / width) as usize))
+    Ok((values, (start / c.width().max(1) as u64) as usize))
 }
 
 impl Run {
@@ -192,23 +243,25 @@ impl Run {
             columns.push(match source {
                 Source::Absent => None,
                 Source::Mapped(c, map) => {
-                    let map = match map {
-                        Some(map) => map,
-                        None => map.insert(map_file(c.location.local("flowbin")?)?),
-                    };
                     self.counters.bytes.add(len * c.width());
-                    Some((map.clone(), 0))
+                    match (&c.location, map) {
+                        (Location::Local(_), Some(map)) => Some((map.clone(), 0)),
+                        (Location::Local(path), map) => {
+                            Some((map.insert(map_file(path)?).clone(), 0))
+                        }
+                        (Location::Remote(_), _) => {
+                            let rows = row..row + len;
+                            let got = block_on(read_rows(&self.runtime, c, rows))??;
+                            Some((got.buffer, got.first_row))
+                        }
+                    }
                 }
                 Source::Frames(c, map, decoded) => {
-                    let map = match map {
-                        Some(map) => map,
-                        None => map.insert(map_file(c.location.local("flowbin")?)?),
-                    };
                     let covers = |(b, first): &(Buffer, usize)| {
                         *first <= row && row + len <= first + b.len() / c.width().max(1)
                     };
                     if !decoded.as_ref().is_some_and(covers) {
-                        let frame = decode_frame(c, map, row)?;
+                        let frame = decode_frame(c, row, map, &self.runtime)?;
                         self.counters.decompressed.add(frame.0.len());
                         *decoded = Some(frame);
                     }

@@ -211,18 +211,18 @@ pub fn discover_remote(object: &Object) -> Result<Vec<TraceDir>> {
             continue; // hidden, or a trace being written
         }
         if let Some((field, code, codec)) = parse_file_name(name) {
-            if codec.is_some() {
-                return Err(fail(&format_args!(
-                    "{key}: compressed columns are read from local traces only so far \
-                     (decompress it, or copy the trace to a local disk)"
-                )));
-            }
+            let url = object.url_of(&meta.location);
+            let compression = codec
+                .map(|c| {
+                    Compression::probe_remote(c, &object.store, &meta.location, meta.size, &url)
+                })
+                .transpose()?;
             dirs.entry(dir.to_string()).or_default().push(ColumnFile {
                 field: field.to_string(),
                 dtype: code,
-                location: Location::Remote(object.url_of(&meta.location)),
+                location: Location::Remote(url),
                 bytes: meta.size,
-                compression: None,
+                compression,
             });
         }
     }

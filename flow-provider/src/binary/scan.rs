@@ -325,7 +325,9 @@ impl FileOpener for RunOpener {
                 bytes: self.counters.bytes.clone(),
                 decompressed: self.counters.decompressed.clone(),
             };
-            let batches = compressed_run(dir, self.schema.clone(), rows, self.batch_size, counters);
+            let runtime = self.rows.runtime.clone();
+            let schema = self.schema.clone();
+            let batches = compressed_run(dir, schema, rows, self.batch_size, counters, runtime);
             return Ok(Box::pin(futures::future::ready(Ok(batches))));
         }
         let chunks = chunks(dir, &self.schema, rows);
