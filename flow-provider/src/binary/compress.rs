@@ -247,6 +247,12 @@ fn change_trace(
     Ok(changes)
 }
 
+/// What a column named as compressed is compressed with.
+fn compression_of(column: &ColumnFile) -> Result<&Compression> {
+    (column.compression.as_ref())
+        .ok_or_else(|| DataFusionError::Internal(format!("{} is not compressed", column.location)))
+}
+
 fn is_plain(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     super::dir::parse_file_name(name).is_some_and(|(_, _, codec)| codec.is_none())
@@ -286,7 +292,7 @@ fn sync_dir(path: &Path) -> Result<()> {
 fn same_values(plain: &Path, packed: &Path) -> Result<()> {
     let column = column_file(packed)?;
     let data = map_file(plain)?;
-    let compression = column.compression.as_ref().expect("a compressed file");
+    let compression = compression_of(&column)?;
     let differ = || {
         plan_err(format!(
             "{} and {} hold the same field with different values: remove the wrong one",
@@ -413,7 +419,7 @@ pub fn decompress_file(
     target: &Path,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<()> {
-    let compression = column.compression.as_ref().expect("a compressed column");
+    let compression = compression_of(column)?;
     let mut reader = ColumnReader::open(column, compression, 0)?;
     let mut out = AtomicFile::create(target)?;
     let mut scratch = vec![0u8; 1 << 20];

@@ -292,13 +292,13 @@ fn scan_trace(dir: Location, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
             Some(_) => {}
         }
     }
-    let rows = match (rows, columns.first()) {
+    // Every column compressed without saying its length: one is decompressed to count.
+    let unknown = columns
+        .iter()
+        .find_map(|c| Some((c, c.compression.as_ref()?)));
+    let rows = match (rows, unknown) {
         (Some((n, _)), _) => n,
-        // Every column compressed without saying its length: one is decompressed to count.
-        (None, Some(c)) => {
-            let compression = c.compression.as_ref().expect("a column of unknown length");
-            values(c, compressed::measure(c, compression)?)?
-        }
+        (None, Some((c, compression))) => values(c, compressed::measure(c, compression)?)?,
         (None, None) => 0,
     };
     Ok(TraceDir {
