@@ -11,7 +11,7 @@
 //! frame the `zstd` CLI passes over), so a scan splits the column by frame.
 
 use super::compressed::{Codec, ColumnReader, Compression};
-use super::dir::{ColumnFile, discover};
+use super::dir::ColumnFile;
 use super::mmap::map_file;
 use crate::FlowError;
 use crate::atomic::AtomicFile;
@@ -105,23 +105,11 @@ fn plan_err(msg: String) -> DataFusionError {
     DataFusionError::Plan(msg)
 }
 
-/// The single trace at `dir` (as a tool that changes a trace in place needs it) with its
-/// columns: twins (a field both plain and compressed, left by a killed run) are reported apart
-/// instead of failing.
+/// The column files of the trace at `dir` (a tool that changes a trace in place takes one), by
+/// field: twins (a field both plain and compressed, left by a killed run) under one field.
 fn trace_files(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
-    let traces = match discover(dir) {
-        Ok(t) => t,
-        // Twins fail discovery; list the files by hand below.
-        Err(_) if dir.is_dir() => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    if traces.len() > 1 {
-        return Err(plan_err(format!(
-            "{}: holds {} traces in sub-directories; name one trace directory",
-            dir.display(),
-            traces.len()
-        )));
-    }
+    // Listed here, not discovered: discovery fails on twins, and would probe every
+    // compressed file only to be told how many traces there are.
     let mut fields: Vec<(String, Vec<PathBuf>)> = Vec::new();
     let entries = std::fs::read_dir(dir).map_err(|e| io_err("cannot read", dir, e))?;
     let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
@@ -140,7 +128,7 @@ fn trace_files(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
     }
     if fields.is_empty() {
         return Err(plan_err(format!(
-            "{}: holds no flow-models column files",
+            "{}: holds no flow-models column files (name one trace directory)",
             dir.display()
         )));
     }

@@ -133,20 +133,14 @@ impl Compression {
         let data = super::mmap::map_file(path)?;
         let data = data.as_slice();
         let (len, frames) = match codec {
-            Codec::Zstd => match zstd_frames(data) {
-                Some(frames) => (Some(frames.iter().map(|f| f.len).sum()), frames),
-                None => (None, Vec::new()),
-            },
-            Codec::Xz => match xz_streams(data) {
-                Some(frames) => (Some(frames.iter().map(|f| f.len).sum()), frames),
-                None => (None, Vec::new()),
-            },
-            Codec::Lz4 => match lz4_frames(data) {
-                Some(frames) => (Some(frames.iter().map(|f| f.len).sum()), frames),
-                None => (None, Vec::new()),
-            },
-            Codec::Gzip | Codec::Bzip2 => (None, Vec::new()),
-        };
+            Codec::Zstd => zstd_frames(data),
+            Codec::Xz => xz_streams(data),
+            Codec::Lz4 => lz4_frames(data),
+            Codec::Gzip | Codec::Bzip2 => None,
+        }
+        .map_or((None, Vec::new()), |frames| {
+            (Some(frames.iter().map(|f| f.len).sum()), frames)
+        });
         Ok(Compression { codec, len, frames })
     }
 

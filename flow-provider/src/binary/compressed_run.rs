@@ -216,16 +216,14 @@ impl Run {
             match source {
                 Source::Stream(c, _) => rows = rows.min((STEP_BYTES / c.width().max(1)).max(1)),
                 Source::Frames(c, _, _) => {
-                    let byte = (self.next * c.width()) as u64;
-                    let mut end = 0u64;
-                    for f in c.compression.iter().flat_map(|z| &z.frames) {
-                        end += f.len;
-                        if end > byte {
-                            break;
-                        }
+                    // (A frame past the end fails when the step decodes it.)
+                    if let Ok((i, start)) = frame_of(c, self.next)
+                        && let Ok(z) = compression(c)
+                    {
+                        let end = start + z.frames[i].len;
+                        let frame_end = (end / c.width().max(1) as u64) as usize;
+                        rows = rows.min(frame_end.saturating_sub(self.next).max(1));
                     }
-                    let frame_end = (end / c.width().max(1) as u64) as usize;
-                    rows = rows.min(frame_end.saturating_sub(self.next).max(1));
                 }
                 _ => {}
             }

@@ -102,15 +102,18 @@ pub fn scan_plan(
     Ok(DataSourceExec::from_data_source(config))
 }
 
+/// The names of the columns `projection` picks from `schema` (all without one).
+fn projected_names<'a>(schema: &'a SchemaRef, projection: Option<&Vec<usize>>) -> Vec<&'a String> {
+    match projection {
+        Some(p) => p.iter().map(|&i| schema.field(i).name()).collect(),
+        None => schema.fields().iter().map(|f| f.name()).collect(),
+    }
+}
+
 /// Whether a scan of the `projection` of `traces` can start anywhere: no projected column is
 /// compressed without frames to start at.
 fn splittable(traces: &[TraceDir], schema: &SchemaRef, projection: Option<&Vec<usize>>) -> bool {
-    let all: Vec<usize> = (0..schema.fields().len()).collect();
-    let names = projection
-        .unwrap_or(&all)
-        .iter()
-        .map(|&i| schema.field(i).name());
-    names.into_iter().all(|name| {
+    projected_names(schema, projection).into_iter().all(|name| {
         traces.iter().all(|t| {
             (t.column(name).and_then(|c| c.compression.as_ref())).is_none_or(|z| z.splittable())
         })
@@ -126,10 +129,7 @@ fn frame_starts(
     schema: &SchemaRef,
     projection: Option<&Vec<usize>>,
 ) -> FrameStarts {
-    let all: Vec<usize> = (0..schema.fields().len()).collect();
-    let names: Vec<&String> = (projection.unwrap_or(&all).iter())
-        .map(|&i| schema.field(i).name())
-        .collect();
+    let names = projected_names(schema, projection);
     let mut out = Vec::new();
     let mut first = 0;
     for t in traces {
