@@ -99,8 +99,9 @@ enum Node {
     /// A table defined by a logical plan (a DataFrame read as a table, e.g. what the CLI
     /// merges): the payload is the plan's protobuf; decoded as a view of it.
     View,
-    /// `STORED AS FLOWBIN` in a `COPY`.
-    FlowBinFormat,
+    /// `STORED AS FLOWBIN` in a `COPY`, with its compression (the `COPY`'s options, which
+    /// DataFusion's protobuf drops: see `CopyOptionsInFormat`).
+    FlowBinFormat(Option<CompressOptions>),
     /// `STORED AS CSV_FLOW` (or `PIPE`, which refuses to write) in a `COPY`.
     TextFormat(LineFormat),
     /// A `DataSinkExec` writing csv_flow files (its input is the node's input); the payload is
@@ -273,7 +274,9 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
         ctx: &TaskContext,
     ) -> Result<Arc<dyn FileFormatFactory>> {
         match decode(buf)? {
-            Message::Ours(Node::FlowBinFormat, _) => Ok(Arc::new(FlowBinFormatFactory)),
+            Message::Ours(Node::FlowBinFormat(compression), _) => {
+                Ok(Arc::new(FlowBinFormatFactory { compression }))
+            }
             Message::Ours(Node::TextFormat(f), _) => Ok(Arc::new(TextFlowFormatFactory(f))),
             Message::Ours(..) => Err(DataFusionError::Internal(
                 "a flow-models plan node where a file format was expected".into(),
@@ -288,8 +291,8 @@ impl LogicalExtensionCodec for FlowLogicalCodec {
         node: Arc<dyn FileFormatFactory>,
     ) -> Result<()> {
         let any: &dyn Any = node.as_ref();
-        if any.is::<FlowBinFormatFactory>() {
-            return encode(&Node::FlowBinFormat, &[], buf);
+        if let Some(format) = any.downcast_ref::<FlowBinFormatFactory>() {
+            return encode(&Node::FlowBinFormat(format.compression), &[], buf);
         }
         if let Some(text) = any.downcast_ref::<TextFlowFormatFactory>() {
             return encode(&Node::TextFormat(text.0), &[], buf);

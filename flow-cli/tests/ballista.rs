@@ -592,3 +592,86 @@ fn executors_read_objects_by_url_and_fail_clearly_without_access() {
     assert!(err.contains("flowbin: s3://flows/trace/"), "{err}");
     assert!(err.contains("cannot read bytes"), "{err}");
 }
+
+/// A trace with compressed fields (zstd in frames by `flow-models compress`, a gzip field of
+/// the CLI) on the cluster: the executors decompress it and give the plain trace's answers;
+/// `COPY … OPTIONS ('compression' 'zstd')` run by an executor writes a compressed trace.
+#[test]
+fn compressed_traces_run_on_the_cluster_as_locally() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = repo("examples/data/sample");
+    let packed = tmp.path().join("packed");
+    std::fs::create_dir(&packed).unwrap();
+    for e in std::fs::read_dir(&sample).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), packed.join(e.file_name())).unwrap();
+    }
+    let p = packed.to_str().unwrap().to_string();
+    let o = common::flow_models(&[
+        "compress",
+        "--frame-rows",
+        "5000",
+        &p,
+        "octets",
+        "packets",
+        "first",
+        "sp",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    match Command::new("gzip").arg(packed.join("last.I")).output() {
+        Ok(o) => assert!(o.status.success(), "{}", text(&o.stderr)),
+        Err(_) => eprintln!("the gzip CLI is not installed (.ci/setup installs it): zstd only"),
+    }
+    let cluster = start();
+    let queries = |t: &str| {
+        [
+            format!(
+                "SELECT count(*), sum(packets), sum(octets), min(first), max(last), sum(sp) \
+                 FROM flowbin('{t}')"
+            ),
+            format!(
+                "SELECT prot, count(*), sum(octets), max(last) FROM flowbin('{t}') GROUP BY prot \
+                 ORDER BY prot"
+            ),
+            format!("SELECT * FROM flow_hist('{t}', 'size', 12, 'duration')"),
+        ]
+    };
+    for (q, plain) in queries(&p).iter().zip(queries(&sample)) {
+        let want = sql(&[plain.as_str()], None).unwrap();
+        assert!(want.status.success(), "{plain}: {}", text(&want.stderr));
+        let got = sql(&[q.as_str()], Some(&cluster.url));
+        let got = got.unwrap_or_else(|| panic!("{q}: no answer in a minute\n{}", cluster.logs()));
+        assert!(
+            got.status.success(),
+            "{q}: {}\n{}",
+            text(&got.stderr),
+            cluster.logs()
+        );
+        let (got, want) = (text(&got.stdout), text(&want.stdout));
+        assert!(want.lines().count() > 1, "{plain}: {want}");
+        assert!(
+            same_numbers(&got, &want),
+            "{q} on the cluster:\n{got}\nlocally:\n{want}"
+        );
+    }
+    let args = ["hist", "-x", "size", "-b", "12"];
+    let hist = |t: &str, remote| text(&cluster.run(&[&args[..], &[t]].concat(), remote).stdout);
+    assert_eq!(hist(&p, true), hist(&sample, false));
+    // Written by an executor, compressed.
+    let copy = tmp.path().join("copy");
+    let q = format!(
+        "COPY (SELECT * FROM flowbin('{p}')) TO '{}' STORED AS FLOWBIN \
+         OPTIONS ('compression' 'zstd')",
+        copy.display()
+    );
+    cluster.run(&["sql", "-q", "-c", &q], true);
+    assert!(copy.join("octets.Q.zst").exists() && !copy.join("octets.Q").exists());
+    let sums = |t: &str| {
+        let q = format!(
+            "SELECT count(*), sum(packets), sum(octets), sum(first), sum(last), sum(sp * dp) \
+             FROM flowbin('{t}')"
+        );
+        text(&sql(&[q.as_str()], None).unwrap().stdout)
+    };
+    assert_eq!(sums(copy.to_str().unwrap()), sums(&sample));
+}

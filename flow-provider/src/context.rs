@@ -1,6 +1,7 @@
 //! Installing the flow formats into a `SessionContext`, and the extension trait that gives
 //! embedding applications one-line access to flow data.
 
+use crate::binary::format::CopyOptionsInFormat;
 use crate::binary::{FlowBinFormatFactory, FlowBinTable, FlowBinTableFactory};
 use crate::inputs::{keep_all, local_files, local_path};
 use crate::listing::FlowListing;
@@ -28,7 +29,7 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
     {
         let state = ctx.state_ref();
         let mut state = state.write();
-        state.register_file_format(Arc::new(FlowBinFormatFactory), true)?;
+        state.register_file_format(Arc::new(FlowBinFormatFactory::default()), true)?;
         state
             .table_factories_mut()
             .insert("FLOWBIN".into(), Arc::new(FlowBinTableFactory));
@@ -44,6 +45,7 @@ pub fn register(ctx: &SessionContext) -> Result<()> {
             .table_factories_mut()
             .insert("NFCAPD".into(), Arc::new(CheckedListingFactory("nfcapd")));
     }
+    ctx.add_analyzer_rule(Arc::new(CopyOptionsInFormat));
     ctx.register_udtf("flowbin", Arc::new(FlowBinFunc));
     ctx.register_udtf("nfcapd", Arc::new(NfcapdFunc));
     ctx.register_udtf("nfcapd_info", Arc::new(NfcapdInfoFunc));

@@ -50,16 +50,17 @@ impl FlowSink {
         let remote = Object::from_env(path)?;
         Ok(match format {
             OutputFormat::Binary => match remote {
-                Some(object) => FlowSink::RemoteBinary(RemoteTraceWriter::create(object, schema)?),
+                Some(object) => {
+                    FlowSink::RemoteBinary(RemoteTraceWriter::create(object, schema, None)?)
+                }
                 None => FlowSink::Binary(FlowBinWriter::create(path, schema)?),
             },
             OutputFormat::CompressedBinary(options) => match remote {
-                Some(_) => {
-                    return Err(err(format!(
-                        "{}: compressed traces are written to local directories only so far",
-                        path.display()
-                    )));
-                }
+                Some(object) => FlowSink::RemoteBinary(RemoteTraceWriter::create(
+                    object,
+                    schema,
+                    Some(options),
+                )?),
                 None => FlowSink::Binary(
                     FlowBinWriter::create(path, schema)?.with_compression(Some(options)),
                 ),

@@ -147,6 +147,18 @@ impl Object {
         }
     }
 
+    /// The object `url` names in the same store (another key of it).
+    pub fn at_url(&self, url: &str) -> Result<Object> {
+        let parsed = Url::parse(url).map_err(|e| err(&self.url, e))?;
+        let key = ObjectPath::from_url_path(parsed.path()).map_err(|e| err(&parsed, e))?;
+        Ok(Object {
+            url: parsed,
+            root: self.root.clone(),
+            store: self.store.clone(),
+            key,
+        })
+    }
+
     /// The URL of `key` in the same store.
     pub fn url_of(&self, key: &ObjectPath) -> String {
         format!("{}/{key}", self.root)

@@ -47,8 +47,13 @@ impl CompressOptions {
         }
     }
 
-    /// The options of a writer's `compression` / `compression_level` options (`none`: `None`).
-    pub fn parse(codec: &str, level: Option<&str>) -> Result<Option<Self>> {
+    /// The options of a writer's `compression` / `compression_level` /
+    /// `compression_frame_rows` options (`none`: `None`).
+    pub fn parse(
+        codec: &str,
+        level: Option<&str>,
+        frame_rows: Option<&str>,
+    ) -> Result<Option<Self>> {
         let codec = match codec.to_ascii_lowercase().as_str() {
             "none" | "" => return Ok(None),
             "zstd" | "zst" => Codec::Zstd,
@@ -62,15 +67,18 @@ impl CompressOptions {
                 )));
             }
         };
-        let level = level
-            .map(|l| {
-                l.parse::<u32>()
-                    .map_err(|_| plan_err(format!("compression level '{l}' is not a number")))
-            })
-            .transpose()?;
+        let number = |what: &str, value: Option<&str>| {
+            value
+                .map(|v| match v.parse::<usize>() {
+                    Ok(n) if n > 0 => Ok(n),
+                    _ => Err(plan_err(format!("{what} '{v}' is not a positive number"))),
+                })
+                .transpose()
+        };
         Ok(Some(CompressOptions {
-            level,
-            ..CompressOptions::new(codec)
+            level: number("compression level", level)?.map(|l| l as u32),
+            frame_rows: number("compression frame rows", frame_rows)?.unwrap_or(FRAME_ROWS),
+            codec,
         }))
     }
 }
@@ -338,6 +346,47 @@ fn compress_frame(codec: Codec, level: Option<u32>, data: &[u8]) -> std::io::Res
     Ok(out)
 }
 
+/// Cores to compress frames on, a frame per core at a time.
+pub(crate) fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Compresses each of `frames` on a thread of its own (a group of [`threads`] frames at a
+/// time), reporting each frame's bytes to `progress` when done.
+pub(crate) fn compress_frames(
+    options: CompressOptions,
+    frames: &[&[u8]],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Vec<std::io::Result<Vec<u8>>> {
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = frames
+            .iter()
+            .map(|frame| {
+                s.spawn(move || {
+                    let packed = compress_frame(options.codec, options.level, frame);
+                    progress(frame.len() as u64);
+                    packed
+                })
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("panicked")))
+            })
+            .collect()
+    })
+}
+
+/// What ends a file of frames of `(compressed, decompressed)` bytes: zstd's seek table (none
+/// for a file of no frame), nothing for the other codecs.
+pub(crate) fn file_end(codec: Codec, frames: &[(u32, u32)]) -> Vec<u8> {
+    match codec {
+        Codec::Zstd if !frames.is_empty() => seek_table(frames),
+        _ => Vec::new(),
+    }
+}
+
 /// The seek table of zstd's seekable format for frames of `(compressed, decompressed)` bytes.
 fn seek_table(frames: &[(u32, u32)]) -> Vec<u8> {
     let mut t = Vec::with_capacity(8 + frames.len() * 8 + 9);
@@ -366,26 +415,8 @@ pub fn compress_file(
     let frames: Vec<&[u8]> = data.as_slice().chunks(frame_bytes).collect();
     let mut out = AtomicFile::create(target)?;
     let mut sizes: Vec<(u32, u32)> = Vec::with_capacity(frames.len());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for group in frames.chunks(threads) {
-        let packed: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|s| {
-            let jobs: Vec<_> = group
-                .iter()
-                .map(|frame| {
-                    s.spawn(move || {
-                        let packed = compress_frame(options.codec, options.level, frame);
-                        progress(frame.len() as u64);
-                        packed
-                    })
-                })
-                .collect();
-            jobs.into_iter()
-                .map(|j| {
-                    j.join()
-                        .unwrap_or_else(|_| Err(std::io::Error::other("panicked")))
-                })
-                .collect()
-        });
+    for group in frames.chunks(threads()) {
+        let packed = compress_frames(options, group, progress);
         for (frame, packed) in group.iter().zip(packed) {
             let packed = packed.map_err(|e| io_err("cannot compress", path, e))?;
             out.write_all(&packed)
@@ -393,10 +424,8 @@ pub fn compress_file(
             sizes.push((packed.len() as u32, frame.len() as u32));
         }
     }
-    if options.codec == Codec::Zstd && !sizes.is_empty() {
-        out.write_all(&seek_table(&sizes))
-            .map_err(|e| io_err("cannot write", target, e))?;
-    }
+    out.write_all(&file_end(options.codec, &sizes))
+        .map_err(|e| io_err("cannot write", target, e))?;
     out.commit()?;
     sync_dir(target)
 }
@@ -533,7 +562,7 @@ mod tests {
             let want: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
             assert_eq!(back.as_slice(), &want[..], "{codec:?}");
             assert_eq!(
-                crate::binary::compressed::measure(&packed, &z).unwrap(),
+                crate::binary::compressed::measure(&packed, &z, None).unwrap(),
                 8000
             );
             std::fs::remove_file(&target).unwrap();

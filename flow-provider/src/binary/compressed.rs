@@ -8,15 +8,18 @@
 //! file (from their indexes) and lz4 frames that carry their content size (our writer's) give
 //! the column's length and where each frame starts, so a scan starts a partition at any frame.
 //! gzip members and bzip2 streams say neither: their length comes from a plain column of the
-//! trace, and they are read from the start by one partition.
+//! trace, and they are read from the start by one partition. In an object store only a zstd
+//! file's seek table is read at discovery (two ranged GETs); any other compressed object is
+//! streamed from one GET by one partition.
 
-use super::dir::ColumnFile;
+use super::dir::{ColumnFile, Location};
 use crate::FlowError;
+use crate::store::Object;
 use arrow::buffer::{Buffer, MutableBuffer};
 use datafusion::common::{DataFusionError, Result};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -145,8 +148,10 @@ impl Compression {
     }
 
     /// What the object `key` of `store` (`size` bytes; `url` in errors) compressed with `codec`
-    /// says about itself, from its last bytes only: a zstd file with a seek table (what
-    /// `flow-models compress` writes). Other files in a store are refused with the reason.
+    /// says about itself, from its last bytes only. A zstd file with a seek table (what
+    /// `flow-models compress` writes) gives its length and frames from two ranged GETs; any
+    /// other file is read whole from its start by one partition, its length taken from a
+    /// plain column (walking the frames of an object would mean reading it).
     pub fn probe_remote(
         codec: Codec,
         store: &Arc<dyn object_store::ObjectStore>,
@@ -155,28 +160,27 @@ impl Compression {
         url: &str,
     ) -> Result<Compression> {
         use object_store::ObjectStoreExt;
-        let refuse = |why: &str| {
-            DataFusionError::Plan(format!(
-                "flowbin: {url}: {why}; a compressed column in an object store is read when \
-                 it is zstd with a seek table, as `flow-models compress` writes it (decompress \
-                 the field, or compress it with flow-models)"
-            ))
+        let unsplit = Compression {
+            codec,
+            len: None,
+            frames: Vec::new(),
         };
-        if codec != Codec::Zstd {
-            return Err(refuse(&format!(
-                "{} files cannot be split into ranges",
-                codec.name()
-            )));
+        if codec != Codec::Zstd || size < 9 {
+            return Ok(unsplit);
         }
         let get = |range: std::ops::Range<u64>| {
             let (store, key) = (store.clone(), key.clone());
             crate::store::block_on(async move { store.get_range(&key, range).await })?
                 .map_err(|e| DataFusionError::Execution(format!("flowbin: {url}: {e}")))
         };
-        let footer = get(size.saturating_sub(9)..size)?;
-        let table = seek_table_len(&footer).ok_or_else(|| refuse("no seek table"))? as u64;
-        let tail = get(size.saturating_sub(table)..size)?;
-        let frames = seek_table_in_tail(&tail, size).ok_or_else(|| refuse("a bad seek table"))?;
+        let footer = get(size - 9..size)?;
+        let Some(table) = seek_table_len(&footer) else {
+            return Ok(unsplit);
+        };
+        let tail = get(size.saturating_sub(table as u64)..size)?;
+        let frames = seek_table_in_tail(&tail, size).ok_or_else(|| {
+            DataFusionError::Execution(format!("flowbin: {url} (zstd): a bad seek table"))
+        })?;
         Ok(Compression {
             codec,
             len: Some(frames.iter().map(|f| f.len).sum()),
@@ -400,9 +404,72 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+/// The bytes of a remote object from some offset on, read by one streamed GET (a blocking
+/// reader for the decoders: each chunk awaited on the object-store runtime).
+struct ObjectRead {
+    chunks: futures::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>,
+    chunk: bytes::Bytes,
+}
+
+impl Read for ObjectRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use futures::StreamExt;
+        while self.chunk.is_empty() {
+            let next = crate::store::block_on(self.chunks.next()).map_err(std::io::Error::other)?;
+            match next {
+                Some(chunk) => self.chunk = chunk.map_err(std::io::Error::other)?,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
+}
+
+/// The compressed bytes of `column` from byte `base` on: the local file, or one GET of the
+/// object (`store`: any object of the store holding it).
+fn compressed_bytes(
+    column: &ColumnFile,
+    base: u64,
+    store: Option<&Object>,
+) -> Result<Box<dyn Read + Send>> {
+    match (&column.location, store) {
+        (Location::Local(path), _) => {
+            let mut file = File::open(path).map_err(|e| FlowError::io("cannot open", path, e))?;
+            file.seek(SeekFrom::Start(base))
+                .map_err(|e| FlowError::io("cannot seek in", path, e))?;
+            Ok(Box::new(file))
+        }
+        (Location::Remote(_), None) => {
+            let local = column.location.local("a compressed column read whole");
+            Err(local
+                .err()
+                .unwrap_or_else(|| DataFusionError::Internal("no store".into())))
+        }
+        (Location::Remote(url), Some(store)) => {
+            let object = store.at_url(url)?;
+            let options = object_store::GetOptions {
+                range: Some((base..column.bytes.max(base)).into()),
+                ..Default::default()
+            };
+            let (objects, at) = (object.store, object.key);
+            let got = crate::store::block_on(async move { objects.get_opts(&at, options).await })?
+                .map_err(|e| {
+                    DataFusionError::Execution(format!("flowbin: {url}: cannot read: {e}"))
+                })?;
+            Ok(Box::new(ObjectRead {
+                chunks: got.into_stream(),
+                chunk: bytes::Bytes::new(),
+            }))
+        }
+    }
+}
+
 /// A compressed column read front to back from some byte of its decompressed contents on.
 pub struct ColumnReader {
-    path: PathBuf,
+    /// The file or URL, for errors.
+    name: String,
     codec: Codec,
     decoder: Box<dyn Read + Send>,
     /// Compressed bytes taken from the file, from `base` on.
@@ -415,11 +482,21 @@ pub struct ColumnReader {
 }
 
 impl ColumnReader {
+    /// Opens the local compressed column `column` at byte `from` of its decompressed contents
+    /// (see [`ColumnReader::open_in`]).
+    pub fn open(column: &ColumnFile, compression: &Compression, from: u64) -> Result<Self> {
+        Self::open_in(column, compression, from, None)
+    }
+
     /// Opens the compressed column `column` at byte `from` of its decompressed contents:
     /// decoding starts at the frame that holds it (the first when frames are not known) and
-    /// skips what lies before.
-    pub fn open(column: &ColumnFile, compression: &Compression, from: u64) -> Result<Self> {
-        let path = column.location.local("a compressed column")?.to_path_buf();
+    /// skips what lies before. A remote column is read from `store` (an object of its store).
+    pub fn open_in(
+        column: &ColumnFile,
+        compression: &Compression,
+        from: u64,
+        store: Option<&Object>,
+    ) -> Result<Self> {
         // The last frame starting at or before `from` (none known: the file's start).
         let (mut base, mut start, mut first) = (0, 0, 0);
         for f in &compression.frames {
@@ -429,16 +506,13 @@ impl ColumnReader {
             (base, start) = (f.offset, first);
             first += f.len;
         }
-        let mut file = File::open(&path).map_err(|e| FlowError::io("cannot open", &path, e))?;
-        file.seek(SeekFrom::Start(base))
-            .map_err(|e| FlowError::io("cannot seek in", &path, e))?;
         let read = Arc::new(AtomicU64::new(0));
         let counted = Counted {
-            inner: file,
+            inner: compressed_bytes(column, base, store)?,
             read: read.clone(),
         };
         let mut reader = ColumnReader {
-            path,
+            name: column.location.to_string(),
             codec: compression.codec,
             decoder: compression.codec.decoder(counted),
             read,
@@ -532,7 +606,7 @@ impl ColumnReader {
         let near = self.base + self.read.load(Ordering::Relaxed);
         DataFusionError::Execution(format!(
             "flowbin: {} ({}): {reason}; compressed byte {near} read, decompressed offset {}",
-            self.path.display(),
+            self.name,
             self.codec.name(),
             self.at
         ))
@@ -549,9 +623,14 @@ pub fn read_whole(column: &ColumnFile, compression: &Compression, len: usize) ->
 }
 
 /// The decompressed length of a compressed column whose files do not tell, by decompressing
-/// it (the fallback of a trace whose every column is compressed that way).
-pub fn measure(column: &ColumnFile, compression: &Compression) -> Result<u64> {
-    let mut reader = ColumnReader::open(column, compression, 0)?;
+/// it (the fallback of a trace whose every column is compressed that way); a remote column
+/// is read from `store`.
+pub fn measure(
+    column: &ColumnFile,
+    compression: &Compression,
+    store: Option<&Object>,
+) -> Result<u64> {
+    let mut reader = ColumnReader::open_in(column, compression, 0, store)?;
     let mut scratch = vec![0u8; 1 << 16];
     while reader.read_some(&mut scratch)? > 0 {}
     Ok(reader.at)

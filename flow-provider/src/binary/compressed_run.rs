@@ -271,7 +271,12 @@ impl Run {
                         Some(reader) => reader,
                         None => {
                             let from = (row * c.width()) as u64;
-                            reader.insert(ColumnReader::open(c, compression(c)?, from)?)
+                            let store = match &c.location {
+                                Location::Local(_) => None,
+                                Location::Remote(url) => Object::resolve(&self.runtime, url)?,
+                            };
+                            let z = compression(c)?;
+                            reader.insert(ColumnReader::open_in(c, z, from, store.as_ref())?)
                         }
                     };
                     let bytes = len * c.width();

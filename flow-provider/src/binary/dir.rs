@@ -180,7 +180,7 @@ fn collect(dir: &Path, traces: &mut Vec<TraceDir>) -> Result<()> {
         }
     }
     if !files.is_empty() {
-        traces.push(scan_trace(Location::Local(dir.to_path_buf()), files)?);
+        traces.push(scan_trace(Location::Local(dir.to_path_buf()), files, None)?);
         return Ok(());
     }
     subdirs.sort();
@@ -240,7 +240,7 @@ pub fn discover_remote(object: &Object) -> Result<Vec<TraceDir>> {
             "" => object.url.to_string(),
             d => format!("{}/{d}", object.url.as_str().trim_end_matches('/')),
         };
-        traces.push(scan_trace(Location::Remote(url), columns)?);
+        traces.push(scan_trace(Location::Remote(url), columns, Some(object))?);
         taken.push(dir);
     }
     if traces.is_empty() {
@@ -251,8 +251,13 @@ pub fn discover_remote(object: &Object) -> Result<Vec<TraceDir>> {
     Ok(traces)
 }
 
-/// Validates the column files of one directory and computes its row count.
-fn scan_trace(dir: Location, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
+/// Validates the column files of one directory and computes its row count (`store`: the
+/// object store of a remote trace).
+fn scan_trace(
+    dir: Location,
+    mut columns: Vec<ColumnFile>,
+    store: Option<&Object>,
+) -> Result<TraceDir> {
     columns.sort_by(|a, b| {
         let key = |c: &ColumnFile| {
             (
@@ -298,7 +303,7 @@ fn scan_trace(dir: Location, mut columns: Vec<ColumnFile>) -> Result<TraceDir> {
         .find_map(|c| Some((c, c.compression.as_ref()?)));
     let rows = match (rows, unknown) {
         (Some((n, _)), _) => n,
-        (None, Some((c, compression))) => values(c, compressed::measure(c, compression)?)?,
+        (None, Some((c, compression))) => values(c, compressed::measure(c, compression, store)?)?,
         (None, None) => 0,
     };
     Ok(TraceDir {

@@ -11,9 +11,16 @@ use crate::store::Object;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider, TableProviderFactory};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{GetExt, Result, exec_err, not_impl_err, plan_err};
+use datafusion::datasource::file_format::file_type_to_format;
+use datafusion::datasource::file_format::format_as_file_type;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::CreateExternalTable;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::dml::CopyTo;
+use datafusion::optimizer::AnalyzerRule;
 use datafusion::physical_expr::LexRequirement;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use datafusion_datasource::file_format::{FileFormat, FileFormatFactory};
@@ -68,8 +75,73 @@ fn local_path(location: &str) -> Result<PathBuf> {
     }
 }
 
+/// `STORED AS FLOWBIN` in a `COPY`: makes the format that writes the trace, its compression
+/// from the statement's options, else the one it carries (see [`CopyOptionsInFormat`]).
 #[derive(Debug, Default)]
-pub struct FlowBinFormatFactory;
+pub struct FlowBinFormatFactory {
+    pub compression: Option<CompressOptions>,
+}
+
+impl FlowBinFormatFactory {
+    /// The compression of a `COPY`'s options (`none` when they name none).
+    fn compression_of(options: &HashMap<String, String>) -> Result<Option<CompressOptions>> {
+        let mut options = options.clone();
+        let mut take =
+            |key: &str| (options.remove(key)).or_else(|| options.remove(&format!("format.{key}")));
+        let codec = take("compression");
+        let (level, frame_rows) = (take("compression_level"), take("compression_frame_rows"));
+        no_options(
+            "FLOWBIN (besides 'compression', 'compression_level', 'compression_frame_rows')",
+            &options,
+        )?;
+        match codec {
+            Some(codec) => CompressOptions::parse(&codec, level.as_deref(), frame_rows.as_deref()),
+            None if level.is_some() || frame_rows.is_some() => plan_err!(
+                "FLOWBIN: 'compression_level' or 'compression_frame_rows' without 'compression'"
+            ),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Puts a `COPY … STORED AS FLOWBIN OPTIONS (…)`'s compression into the plan's format, where
+/// it travels with the plan: DataFusion's plan protobuf drops a `COPY`'s options, so without
+/// it a cluster (Ballista) would write the trace plain.
+#[derive(Debug, Default)]
+pub struct CopyOptionsInFormat;
+
+impl AnalyzerRule for CopyOptionsInFormat {
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up(|node| {
+            let LogicalPlan::Copy(copy) = &node else {
+                return Ok(Transformed::no(node));
+            };
+            let format = file_type_to_format(&copy.file_type)?;
+            let any: &dyn std::any::Any = format.as_ref();
+            // (A plan decoded elsewhere has no options left, and its format's compression.)
+            let Some(ours) = any.downcast_ref::<FlowBinFormatFactory>() else {
+                return Ok(Transformed::no(node));
+            };
+            let compression = FlowBinFormatFactory::compression_of(&copy.options)?;
+            if copy.options.is_empty() || ours.compression == compression {
+                return Ok(Transformed::no(node));
+            }
+            let factory = Arc::new(FlowBinFormatFactory { compression });
+            Ok(Transformed::yes(LogicalPlan::Copy(CopyTo::new(
+                copy.input.clone(),
+                copy.output_url.clone(),
+                copy.partition_by.clone(),
+                format_as_file_type(factory),
+                copy.options.clone(),
+            ))))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "flowbin_copy_options_in_format"
+    }
+}
 
 impl GetExt for FlowBinFormatFactory {
     fn get_ext(&self) -> String {
@@ -83,20 +155,9 @@ impl FileFormatFactory for FlowBinFormatFactory {
         _state: &dyn Session,
         options: &HashMap<String, String>,
     ) -> Result<Arc<dyn FileFormat>> {
-        let mut options = options.clone();
-        let mut take =
-            |key: &str| (options.remove(key)).or_else(|| options.remove(&format!("format.{key}")));
-        let (codec, level) = (take("compression"), take("compression_level"));
-        no_options(
-            "FLOWBIN (besides 'compression' and 'compression_level')",
-            &options,
-        )?;
-        let compression = match codec {
-            Some(codec) => CompressOptions::parse(&codec, level.as_deref())?,
-            None if level.is_some() => {
-                return plan_err!("FLOWBIN: 'compression_level' without 'compression'");
-            }
-            None => None,
+        let compression = match Self::compression_of(options)? {
+            None if options.is_empty() => self.compression,
+            named => named,
         };
         Ok(Arc::new(FlowBinFormat { compression }))
     }
@@ -210,13 +271,11 @@ impl DataSink for FlowBinSink {
     ) -> Result<u64> {
         let schema = data.schema();
         let sink = match Object::resolve(&context.runtime_env(), &self.target)? {
-            Some(_) if self.compression.is_some() => {
-                return plan_err!(
-                    "{}: compressed traces are written to local directories only so far",
-                    self.target
-                );
-            }
-            Some(object) => FlowSink::RemoteBinary(RemoteTraceWriter::create(object, &schema)?),
+            Some(object) => FlowSink::RemoteBinary(RemoteTraceWriter::create(
+                object,
+                &schema,
+                self.compression,
+            )?),
             None => FlowSink::Binary(
                 FlowBinWriter::create(&local_path(&self.target)?, &schema)?
                     .with_compression(self.compression),

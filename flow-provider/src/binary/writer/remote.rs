@@ -17,6 +17,7 @@
 //!   the same moment needs a new prefix (write `trace-v2`, then switch readers).
 
 use super::{dtype_codes, no_nulls};
+use crate::binary::compress::{CompressOptions, compress_frames, file_end, threads};
 use crate::binary::dir::parse_file_name;
 use crate::binary::mmap::value_bytes;
 use crate::store::{Object, block_on};
@@ -38,14 +39,35 @@ fn err(msg: String) -> DataFusionError {
 pub struct RemoteTraceWriter {
     target: Object,
     temp: ObjectPath,
-    /// Each column's field name, file name (`{field}.{dtype}`) and upload.
-    columns: Vec<(String, String, Upload)>,
+    columns: Vec<Column>,
+    /// How columns are compressed (frames of `frame_rows` rows, as `flow-models compress`
+    /// writes them, each sent once complete); plain when `None`.
+    compression: Option<CompressOptions>,
     rows: u64,
     published: bool,
 }
 
+/// A column being uploaded.
+struct Column {
+    field: String,
+    /// `{field}.{dtype}`, with the codec's extension when compressed.
+    file: String,
+    upload: Upload,
+    /// Values of a compressed column not yet a whole frame.
+    pending: Vec<u8>,
+    /// Bytes per frame of a compressed column.
+    frame_bytes: usize,
+    /// (compressed, decompressed) bytes of each frame sent.
+    frames: Vec<(u32, u32)>,
+}
+
 impl RemoteTraceWriter {
-    pub fn create(target: Object, schema: &Schema) -> Result<Self> {
+    /// A trace at `target` of columns `schema`, compressed as `compression` says.
+    pub fn create(
+        target: Object,
+        schema: &Schema,
+        compression: Option<CompressOptions>,
+    ) -> Result<Self> {
         let codes = dtype_codes(schema)?;
         block_on(only_trace_objects(&target))??;
         let name = target.key.filename().unwrap_or("trace").to_string();
@@ -62,15 +84,26 @@ impl RemoteTraceWriter {
             .iter()
             .zip(codes)
             .map(|(f, code)| {
-                let file = format!("{}.{code}", f.name());
-                let upload = Upload::new(&target, temp.clone().join(file.as_str()));
-                (f.name().clone(), file, upload)
+                let mut file = format!("{}.{code}", f.name());
+                if let Some(c) = compression {
+                    file = format!("{file}.{}", c.codec.ext());
+                }
+                let width = crate::binary::dir::dtype_width(code);
+                Column {
+                    field: f.name().clone(),
+                    upload: Upload::new(&target, temp.clone().join(file.as_str())),
+                    file,
+                    pending: Vec::new(),
+                    frame_bytes: compression.map_or(0, |c| c.frame_rows.max(1) * width),
+                    frames: Vec::new(),
+                }
             })
             .collect();
         Ok(Self {
             target,
             temp,
             columns,
+            compression,
             rows: 0,
             published: false,
         })
@@ -86,21 +119,48 @@ impl RemoteTraceWriter {
                 self.columns.len()
             )));
         }
-        let mut sends = Vec::with_capacity(self.columns.len());
-        for ((name, _, upload), array) in self.columns.iter_mut().zip(batch.columns()) {
-            no_nulls(name, array, self.rows)?;
-            let bytes = Bytes::copy_from_slice(value_bytes(&array.to_data()));
-            sends.push(upload.write(bytes));
+        let mut payloads = Vec::with_capacity(self.columns.len());
+        for (column, array) in self.columns.iter_mut().zip(batch.columns()) {
+            no_nulls(&column.field, array, self.rows)?;
+            let data = array.to_data();
+            let values = value_bytes(&data);
+            let Some(c) = self.compression else {
+                payloads.push(Bytes::copy_from_slice(values));
+                continue;
+            };
+            column.pending.extend_from_slice(values);
+            let whole = column.pending.len() / column.frame_bytes * column.frame_bytes;
+            let frames: Vec<u8> = column.pending.drain(..whole).collect();
+            payloads.push(pack(c, &frames, column.frame_bytes, &mut column.frames)?);
         }
-        block_on(futures::future::try_join_all(sends))??;
+        self.send(payloads)?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
 
-    /// Completes the uploads and publishes the trace (see the module docs); returns the
-    /// number of rows written.
+    /// Sends each column its bytes, concurrently.
+    fn send(&mut self, payloads: Vec<Bytes>) -> Result<()> {
+        let sends = (self.columns.iter_mut().zip(payloads))
+            .filter(|(_, bytes)| !bytes.is_empty())
+            .map(|(column, bytes)| column.upload.write(bytes));
+        block_on(futures::future::try_join_all(sends))??;
+        Ok(())
+    }
+
+    /// Completes the uploads (a compressed column's last frame and end first) and publishes
+    /// the trace (see the module docs); returns the number of rows written.
     pub fn finish(mut self) -> Result<u64> {
-        let finished = self.columns.iter_mut().map(|(_, _, u)| u.finish());
+        if let Some(c) = self.compression {
+            let mut ends = Vec::with_capacity(self.columns.len());
+            for column in &mut self.columns {
+                let rest = std::mem::take(&mut column.pending);
+                let mut end = pack(c, &rest, column.frame_bytes, &mut column.frames)?.to_vec();
+                end.extend(file_end(c.codec, &column.frames));
+                ends.push(Bytes::from(end));
+            }
+            self.send(ends)?;
+        }
+        let finished = self.columns.iter_mut().map(|c| c.upload.finish());
         block_on(futures::future::try_join_all(finished))??;
         block_on(self.publish())??;
         self.published = true;
@@ -110,7 +170,7 @@ impl RemoteTraceWriter {
     async fn publish(&self) -> Result<()> {
         let store = &self.target.store;
         let fail = |e: object_store::Error| err(format!("writing {}: {e}", self.target.url));
-        for (_, file, _) in &self.columns {
+        for Column { file, .. } in &self.columns {
             let from = self.temp.clone().join(file.as_str());
             store
                 .copy(&from, &self.target.key.clone().join(file.as_str()))
@@ -124,7 +184,7 @@ impl RemoteTraceWriter {
             .map_err(fail)?;
         for meta in old.objects {
             let name = meta.location.filename().unwrap_or_default();
-            if !self.columns.iter().any(|(_, file, _)| file == name) {
+            if !self.columns.iter().any(|c| c.file == name) {
                 store.delete(&meta.location).await.map_err(fail)?;
             }
         }
@@ -140,6 +200,26 @@ impl RemoteTraceWriter {
             }
         }
     }
+}
+
+/// `values` (whole frames of `frame_bytes`, but the last) compressed frame by frame on all
+/// cores and concatenated; each frame's sizes appended to `frames`.
+fn pack(
+    options: CompressOptions,
+    values: &[u8],
+    frame_bytes: usize,
+    frames: &mut Vec<(u32, u32)>,
+) -> Result<Bytes> {
+    let mut out = Vec::new();
+    let all: Vec<&[u8]> = values.chunks(frame_bytes.max(1)).collect();
+    for group in all.chunks(threads()) {
+        for (frame, packed) in group.iter().zip(compress_frames(options, group, &|_| {})) {
+            let packed = packed.map_err(|e| err(format!("cannot compress: {e}")))?;
+            frames.push((packed.len() as u32, frame.len() as u32));
+            out.extend_from_slice(&packed);
+        }
+    }
+    Ok(Bytes::from(out))
 }
 
 /// Refuses a target prefix that holds anything but one trace's column files (other objects
