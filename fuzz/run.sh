@@ -73,6 +73,31 @@ fi
 if command -v lz4 >/dev/null && [[ ! -e $cdir/one.lz4 ]]; then
     lz4 -q -c --content-size "$cdir/.octets" >"$cdir/one.lz4"
 fi
+# A stream of blocks (xz -T), BGZF members, bzip2 streams, and our gzip member that says its
+# length in an `FM` extra field.
+if command -v xz >/dev/null && [[ ! -e $cdir/blocks.xz ]]; then
+    xz -c -T2 --block-size=1000 "$cdir/.octets" >"$cdir/blocks.xz"
+fi
+if command -v bgzip >/dev/null && [[ ! -e $cdir/bgzf.gz ]]; then
+    bgzip -c "$cdir/.octets" >"$cdir/bgzf.gz"
+fi
+if command -v bzip2 >/dev/null && [[ ! -e $cdir/two.bz2 ]]; then
+    head -c 600 "$cdir/.octets" | bzip2 -c >"$cdir/.one.bz2"
+    cat "$cdir/.one.bz2" "$cdir/.one.bz2" >"$cdir/two.bz2"
+    rm -f "$cdir/.one.bz2"
+fi
+if [[ ! -e $cdir/ours.gz ]]; then
+    python3 - "$cdir/.octets" >"$cdir/ours.gz" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], 'rb').read()
+packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+body = packer.compress(data) + packer.flush()
+header = b'\x1f\x8b\x08\x04' + bytes(4) + b'\x00\xff' + struct.pack('<H', 8) + b'FM' + struct.pack('<H', 4)
+length = len(header) + 4 + len(body) + 8
+sys.stdout.buffer.write(header + struct.pack('<I', length) + body
+                        + struct.pack('<II', zlib.crc32(data), len(data)))
+PY
+fi
 rm -f "$cdir/.octets"
 
 # The flowbin_dir target makes its directories here (memory-backed where possible).

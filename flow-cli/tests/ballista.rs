@@ -49,6 +49,24 @@ impl Cluster {
         o
     }
 
+    /// Checks that `statements` on the cluster give the numbers `local` gives locally (a
+    /// result of more than a header).
+    fn answers_as_locally(&self, statements: &[&str], local: &[&str]) {
+        let q = statements.join("; ");
+        let want = sql(local, None).unwrap();
+        assert!(want.status.success(), "{local:?}: {}", text(&want.stderr));
+        let got = sql(statements, Some(&self.url));
+        let got = got.unwrap_or_else(|| panic!("{q}: no answer in a minute\n{}", self.logs()));
+        let err = text(&got.stderr);
+        assert!(got.status.success(), "{q}: {err}\n{}", self.logs());
+        let (got, want) = (text(&got.stdout), text(&want.stdout));
+        assert!(want.lines().count() > 1, "{local:?}: {want}");
+        assert!(
+            same_numbers(&got, &want),
+            "{q} on the cluster:\n{got}\nlocally:\n{want}"
+        );
+    }
+
     /// The processes' logs, for a failure's message.
     fn logs(&self) -> String {
         let mut out = String::new();
@@ -267,22 +285,8 @@ fn flowbin_queries_run_on_the_cluster_as_locally() {
     // Every query runs after this view is made (on the client: its plan goes with a query).
     let view = format!("CREATE VIEW tcp AS SELECT * FROM flowbin('{sample}') WHERE prot = 6");
     for q in &queries {
-        let want = sql(&[view.as_str(), q.as_str()], None).unwrap();
-        assert!(want.status.success(), "{q}: {}", text(&want.stderr));
-        assert!(text(&want.stdout).lines().count() > 1, "{q}");
-        let got = sql(&[view.as_str(), q.as_str()], Some(&cluster.url));
-        let got = got.unwrap_or_else(|| panic!("{q}: no answer in a minute\n{}", cluster.logs()));
-        assert!(
-            got.status.success(),
-            "{q}: {}\n{}",
-            text(&got.stderr),
-            cluster.logs()
-        );
-        let (got, want) = (text(&got.stdout), text(&want.stdout));
-        assert!(
-            same_numbers(&got, &want),
-            "{q} on the cluster:\n{got}\nlocally:\n{want}"
-        );
+        let statements = [view.as_str(), q.as_str()];
+        cluster.answers_as_locally(&statements, &statements);
     }
     // `hist --remote` writes what `hist` writes (the rate sums to the last digits: the cluster
     // reads the trace in other partitions).
@@ -637,22 +641,7 @@ fn compressed_traces_run_on_the_cluster_as_locally() {
         ]
     };
     for (q, plain) in queries(&p).iter().zip(queries(&sample)) {
-        let want = sql(&[plain.as_str()], None).unwrap();
-        assert!(want.status.success(), "{plain}: {}", text(&want.stderr));
-        let got = sql(&[q.as_str()], Some(&cluster.url));
-        let got = got.unwrap_or_else(|| panic!("{q}: no answer in a minute\n{}", cluster.logs()));
-        assert!(
-            got.status.success(),
-            "{q}: {}\n{}",
-            text(&got.stderr),
-            cluster.logs()
-        );
-        let (got, want) = (text(&got.stdout), text(&want.stdout));
-        assert!(want.lines().count() > 1, "{plain}: {want}");
-        assert!(
-            same_numbers(&got, &want),
-            "{q} on the cluster:\n{got}\nlocally:\n{want}"
-        );
+        cluster.answers_as_locally(&[q.as_str()], &[plain.as_str()]);
     }
     let args = ["hist", "-x", "size", "-b", "12"];
     let hist = |t: &str, remote| text(&cluster.run(&[&args[..], &[t]].concat(), remote).stdout);

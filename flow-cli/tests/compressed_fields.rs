@@ -275,8 +275,9 @@ fn frames_split_over_partitions_and_count_decompresses_nothing() {
     // LIMIT decompresses the frame it needs (5000 rows of 8 bytes), not the column.
     let limit = scan_metrics(&format!("SELECT octets FROM flowbin('{t}') LIMIT 10"));
     assert_eq!(metric(&limit, "bytes_decompressed"), ["40.00 K"], "{limit}");
-    // Our xz (a stream per frame) and lz4 (frames with their sizes) split the same way.
-    for codec in ["xz", "lz4"] {
+    // Our xz (a stream per frame), lz4 (frames with their sizes) and gzip (members with
+    // their length in an extra field, gathered into frames of 256 KiB+) split the same way.
+    for codec in ["xz", "lz4", "gz"] {
         let c = sample_copy(tmp.path(), codec);
         let c = c.to_str().unwrap();
         ok(&[
@@ -299,11 +300,86 @@ fn frames_split_over_partitions_and_count_decompresses_nothing() {
         assert_eq!(run(&sql(c)), run(&sql(&plain)), "{codec}");
     }
     // A column in one gzip member is read by one partition, from its start.
-    let gz = sample_copy(tmp.path(), "gz");
+    let gz = sample_copy(tmp.path(), "gzip-cli");
     sh(Command::new("gzip").arg(gz.join("octets.Q")));
     let plan = scan_metrics(&sql(gz.to_str().unwrap()));
     assert!(plan.contains("file_groups={1 group"), "{plan}");
     assert_eq!(run(&sql(gz.to_str().unwrap())), run(&sql(&plain)));
+}
+
+/// Files of the parallel CLI tools: `xz -T2 --block-size` (one stream of many blocks) and
+/// `bgzip` (BGZF members) are split by block/member (their indexes and headers say the sizes);
+/// `pbzip2` (a stream per block, sizes unknown) is read by one partition, its streams decoded
+/// ahead on all cores. Every answer is the plain trace's.
+#[test]
+fn files_of_parallel_cli_tools_split_or_decode_ahead() {
+    if !["xz", "bgzip", "pbzip2"].iter().all(|t| have(t)) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = repo("examples/data/sample");
+    let trace = sample_copy(tmp.path(), "t");
+    let t = trace.to_str().unwrap();
+    // 400 000 bytes each: 7 xz blocks, 2 BGZF frames of 256 KiB+, 4 bzip2 streams.
+    sh(Command::new("xz")
+        .args(["-T2", "--block-size=65536"])
+        .arg(trace.join("octets.Q")));
+    sh(Command::new("bgzip").arg(trace.join("packets.Q")));
+    sh(Command::new("pbzip2")
+        .args(["-b1", "-p2"])
+        .arg(trace.join("first.I")));
+    sh(Command::new("pbzip2")
+        .args(["-b1", "-p2"])
+        .arg(trace.join("last.I")));
+    for (file, codec) in [
+        ("octets.Q.xz", "xz"),
+        ("packets.Q.gz", "gz"),
+        ("first.I.bz2", ""),
+    ] {
+        assert!(trace.join(file).exists(), "{codec}: {file}");
+    }
+    assert_eq!(sums(&trace), sums(Path::new(&plain)));
+    same_output(
+        &["hist", "-x", "size", "-b", "12"],
+        Path::new(&plain),
+        &trace,
+    );
+    let run = |s: &str| ok(&["sql", "--format", "csv", "-c", s]);
+    for (column, groups) in [
+        ("octets", 2),
+        ("packets", 2),
+        ("first", 1),
+        ("octets + last", 1),
+    ] {
+        let sql = |t: &str| format!("SELECT sum({column}), max({column}) FROM flowbin('{t}')");
+        let plan = scan_metrics(&sql(t));
+        let want = format!("file_groups={{{groups} group");
+        assert!(plan.contains(&want), "{column}: {plan}");
+        assert_eq!(run(&sql(t)), run(&sql(&plain)), "{column}");
+    }
+    // xz and bgzip files tell their length: count(*) reads nothing.
+    let only = sample_copy(tmp.path(), "only");
+    for name in ["octets.Q", "packets.Q"] {
+        fs::remove_file(only.join(name)).unwrap();
+    }
+    for e in fs::read_dir(&only).unwrap() {
+        let path = e.unwrap().path();
+        if !path.ends_with("af.B") {
+            fs::remove_file(path).unwrap();
+        }
+    }
+    sh(Command::new("xz")
+        .arg("-T2")
+        .arg("--block-size=8192")
+        .arg(only.join("af.B")));
+    let count = scan_metrics(&format!(
+        "SELECT count(*) FROM flowbin('{}')",
+        only.display()
+    ));
+    assert!(
+        count.contains("50000 as count(*)") && !count.contains("DataSourceExec"),
+        "{count}"
+    );
 }
 
 #[test]

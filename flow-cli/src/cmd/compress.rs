@@ -48,10 +48,12 @@ impl From<CodecArg> for Codec {
     flow-models compress --codec xz --level 9 trace\n\n\
     Every tool reads a trace with compressed fields as it is, decompressing only the columns\n\
     a query needs, batch by batch. Files are made of frames of 2^20 rows; a scan splits zstd,\n\
-    xz and lz4 files over the cores by frame, gz and bz2 files are read from their start by\n\
-    one partition. The files are those of the ordinary CLI tools: `zstd -d octets.Q.zst`\n\
-    gives back octets.Q.\n\
-    sort and merge hold a compressed column decompressed in memory.\n\n\
+    xz, lz4 and gz files over the cores by frame (as it splits `xz -T0` and `bgzip` files);\n\
+    bz2 streams do not say their size, so a bz2 column is read by one partition, its streams\n\
+    decoded ahead on all cores. The files are those of the ordinary CLI tools:\n\
+    `zstd -d octets.Q.zst` gives back octets.Q.\n\
+    The in-memory sort holds a compressed column decompressed (within --memory-limit);\n\
+    merge and every other tool stream it.\n\n\
     Each file is written under a temporary name, synced and renamed into place before the\n\
     plain one is removed: a kill leaves every field complete in at least one form (a query\n\
     then fails naming both files), and running the command again finishes the job.")]

@@ -22,8 +22,9 @@ use flow_udfs::sort::{SortRun, sort_into, sorted_frame};
     Ties keep their input order (like numpy's lexsort in flow-models' sort.py) and --reverse\n\
     is the exact reverse of the ascending order, so the output is byte-identical to\n\
     `python -m flow_models.sort`. Any column of the input can be a key. Compressed fields\n\
-    (octets.Q.zst, see `flow-models compress --help`) are decompressed into memory whole; the\n\
-    sorted trace is written plain.\n\n\
+    (octets.Q.zst, see `flow-models compress --help`) are decompressed into memory whole\n\
+    for the in-memory sort, counted against --memory-limit (beyond it the spilling sort\n\
+    streams them); the sorted trace is written plain.\n\n\
     The same sort in SQL, writing the same files:\n  \
     flow-models sql -c \"COPY (SELECT * FROM flow_sort('trace', 'first', 'first_ms')) TO 'sorted' STORED AS FLOWBIN\"\n  \
     flow-models sql -c \"COPY (SELECT * FROM flowbin('trace') ORDER BY first, first_ms) TO 'sorted' STORED AS FLOWBIN\"")]

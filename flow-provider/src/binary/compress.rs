@@ -12,6 +12,7 @@
 
 use super::compressed::{Codec, ColumnReader, Compression};
 use super::dir::ColumnFile;
+use super::frames::GZIP_LENGTH_FIELD;
 use super::mmap::map_file;
 use crate::FlowError;
 use crate::atomic::AtomicFile;
@@ -319,10 +320,15 @@ fn compress_frame(codec: Codec, level: Option<u32>, data: &[u8]) -> std::io::Res
             out = zstd::bulk::compress(data, level)?;
         }
         Codec::Gzip => {
+            // A member that says its length in an extra field of its header (see
+            // `frames::gzip_frames`; gzip tools pass over it), written once it is known.
             let level = flate2::Compression::new(level.unwrap_or(6));
-            let mut e = flate2::write::GzEncoder::new(out, level);
+            let extra = [GZIP_LENGTH_FIELD.as_slice(), &[4, 0, 0, 0, 0, 0]].concat();
+            let mut e = flate2::GzBuilder::new().extra(extra).write(out, level);
             e.write_all(data)?;
             out = e.finish()?;
+            let len = u32::try_from(out.len()).map_err(std::io::Error::other)?;
+            out[16..20].copy_from_slice(&len.to_le_bytes());
         }
         Codec::Xz => {
             let mut e = liblzma::write::XzEncoder::new(out, level.unwrap_or(6));
@@ -524,18 +530,19 @@ mod tests {
         // Two streams with stream padding between them.
         let two = [a.clone(), vec![0; 8], b].concat();
         assert_eq!(xz_len(&two), Some(1333));
-        let streams = crate::binary::compressed::xz_streams(&two).unwrap();
+        // A block per stream, after its 12-byte header.
+        let blocks = crate::binary::compressed::xz_blocks(&two).unwrap();
         let at = (a.len() + 8) as u64;
         let (offsets, lens): (Vec<u64>, Vec<u64>) =
-            streams.iter().map(|s| (s.offset, s.len)).unzip();
-        assert_eq!((offsets, lens), (vec![0, at], vec![1000, 333]));
+            blocks.iter().map(|s| (s.offset, s.len)).unzip();
+        assert_eq!((offsets, lens), (vec![12, at + 12], vec![1000, 333]));
         assert_eq!(xz_len(&a[..a.len() - 1]), None);
         assert_eq!(xz_len(&a[1..]), None);
         assert_eq!(xz_len(b"YZ"), None);
     }
 
     #[test]
-    fn every_codec_round_trips_in_frames_and_gzip_does_not_tell_its_length() {
+    fn every_codec_round_trips_in_frames_and_bzip2_does_not_tell_its_length() {
         let tmp = tempfile::tempdir().unwrap();
         let values: Vec<u64> = (0..1000).map(|i| (i % 37) * 1500 + i).collect();
         for codec in Codec::ALL {
@@ -545,10 +552,12 @@ mod tests {
             let packed = column_file(&target).unwrap();
             let z = packed.compression.clone().unwrap();
             // zstd, xz and lz4 frames say their sizes: 16 frames of 64 rows each, split
-            // points of a scan; gzip members and bzip2 streams do not.
+            // points of a scan; our gzip members too (in an extra field), gathered into
+            // frames of 256 KiB at least; bzip2 streams do not.
             let (len, frames) = match codec {
                 Codec::Zstd | Codec::Xz | Codec::Lz4 => (Some(8000), 16),
-                Codec::Gzip | Codec::Bzip2 => (None, 0),
+                Codec::Gzip => (Some(8000), 1),
+                Codec::Bzip2 => (None, 0),
             };
             assert_eq!((z.len, z.frames.len()), (len, frames), "{codec:?}");
             if frames > 0 {

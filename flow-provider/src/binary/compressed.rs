@@ -12,7 +12,14 @@
 //! file's seek table is read at discovery (two ranged GETs); any other compressed object is
 //! streamed from one GET by one partition.
 
+use super::bz2_ahead::Bz2Ahead;
 use super::dir::{ColumnFile, Location};
+use super::frames::xz_from_block;
+pub use super::frames::{
+    Frame, gzip_frames, lz4_frames, seek_table_in_tail, seek_table_len, xz_blocks, xz_index,
+    xz_len, zstd_frames,
+};
+use super::mmap::map_file;
 use crate::FlowError;
 use crate::store::Object;
 use arrow::buffer::{Buffer, MutableBuffer};
@@ -111,14 +118,6 @@ impl Read for Failing {
     }
 }
 
-/// One independently decodable frame of a compressed column: where it lies in the file, and
-/// how many bytes it decompresses to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Frame {
-    pub offset: u64,
-    pub len: u64,
-}
-
 /// What a compressed column file is: its codec, its decompressed length when the file tells,
 /// and its frames when they can be started one by one (see the module comment).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -133,13 +132,14 @@ pub struct Compression {
 impl Compression {
     /// Reads what `path` (compressed with `codec`) says about itself; nothing is decompressed.
     pub fn probe(codec: Codec, path: &Path) -> Result<Compression> {
-        let data = super::mmap::map_file(path)?;
+        let data = map_file(path)?;
         let data = data.as_slice();
         let (len, frames) = match codec {
             Codec::Zstd => zstd_frames(data),
-            Codec::Xz => xz_streams(data),
+            Codec::Xz => xz_blocks(data),
+            Codec::Gzip => gzip_frames(data),
             Codec::Lz4 => lz4_frames(data),
-            Codec::Gzip | Codec::Bzip2 => None,
+            Codec::Bzip2 => None,
         }
         .map_or((None, Vec::new()), |frames| {
             (Some(frames.iter().map(|f| f.len).sum()), frames)
@@ -192,202 +192,6 @@ impl Compression {
     pub fn splittable(&self) -> bool {
         !self.frames.is_empty()
     }
-}
-
-const ZSTD_MAGIC: u32 = 0xFD2F_B528;
-const SKIPPABLE_MASK: u32 = 0xFFFF_FFF0;
-const SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
-/// The last four bytes of a zstd seekable-format seek table.
-const SEEKABLE_MAGIC: u32 = 0x8F92_EAB1;
-
-fn le32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// The frames of a zstd file, from its seek table (zstd's seekable format, which our writer
-/// appends) or else by walking the frame headers; `None` when a frame does not carry its
-/// content size or the file is not a sequence of zstd frames (its decoder will say why).
-pub fn zstd_frames(data: &[u8]) -> Option<Vec<Frame>> {
-    if let Some(frames) = seek_table(data) {
-        return Some(frames);
-    }
-    let mut frames = Vec::new();
-    let mut at = 0usize;
-    while at < data.len() {
-        let rest = &data[at..];
-        let magic = le32(rest, 0)?;
-        if magic & SKIPPABLE_MASK == SKIPPABLE_MAGIC {
-            at = at.checked_add(8 + le32(rest, 4)? as usize)?;
-            continue;
-        }
-        if magic != ZSTD_MAGIC {
-            return None;
-        }
-        let len = zstd::zstd_safe::get_frame_content_size(rest).ok()??;
-        let size = zstd::zstd_safe::find_frame_compressed_size(rest).ok()?;
-        frames.push(Frame {
-            offset: at as u64,
-            len,
-        });
-        at += size.max(1);
-    }
-    (at == data.len()).then_some(frames)
-}
-
-/// The frames a seek table at the end of `data` lists (zstd's seekable format: a skippable
-/// frame of `(compressed, decompressed[, checksum])` entries and a 9-byte footer), if there is
-/// one that adds up to the file.
-fn seek_table(data: &[u8]) -> Option<Vec<Frame>> {
-    seek_table_in_tail(data, data.len() as u64)
-}
-
-/// The bytes of the seek table the 9-byte footer `footer` (the last bytes of a zstd file)
-/// announces, footer included; `None` when it is no seek table's footer.
-pub fn seek_table_len(footer: &[u8]) -> Option<usize> {
-    if footer.len() != 9 || le32(footer, 5)? != SEEKABLE_MAGIC {
-        return None;
-    }
-    let entry = if footer[4] & 0x80 != 0 { 12 } else { 8 };
-    (le32(footer, 0)? as usize)
-        .checked_mul(entry)?
-        .checked_add(8 + 9)
-}
-
-/// The frames the seek table at the end of `tail` lists, `tail` being the last bytes of a file
-/// of `file_len` bytes (the whole file, or only its table).
-pub fn seek_table_in_tail(tail: &[u8], file_len: u64) -> Option<Vec<Frame>> {
-    let n = tail.len();
-    let table = seek_table_len(tail.get(n.checked_sub(9)?..)?)?;
-    let count = le32(tail, n - 9)? as usize;
-    let entry = (table - 17) / count.max(1);
-    let start = n.checked_sub(table)?;
-    if le32(tail, start)? != SKIPPABLE_MAGIC | 0xE || le32(tail, start + 4)? as usize != table - 8 {
-        return None;
-    }
-    let mut frames = Vec::with_capacity(count);
-    let mut offset = 0u64;
-    for i in 0..count {
-        let at = start + 8 + i * entry;
-        frames.push(Frame {
-            offset,
-            len: le32(tail, at + 4)? as u64,
-        });
-        offset = offset.checked_add(le32(tail, at)? as u64)?;
-    }
-    (offset == file_len.checked_sub(table as u64)?).then_some(frames)
-}
-
-/// Reads an xz variable-length integer at `*at`.
-fn xz_varint(data: &[u8], at: &mut usize) -> Option<u64> {
-    let mut value = 0u64;
-    for i in 0..9 {
-        let b = *data.get(*at)?;
-        *at += 1;
-        value |= ((b & 0x7F) as u64) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some(value);
-        }
-    }
-    None
-}
-
-/// The decompressed length of an xz file from the indexes of its streams; `None` when they
-/// cannot be read.
-pub fn xz_len(data: &[u8]) -> Option<u64> {
-    xz_streams(data).map(|streams| streams.iter().map(|s| s.len).sum())
-}
-
-/// The streams of an xz file (each decodable on its own: our writer makes one per frame) with
-/// their decompressed sizes, from their indexes, read backwards from the end (stream padding
-/// skipped); `None` when they cannot be read.
-pub fn xz_streams(data: &[u8]) -> Option<Vec<Frame>> {
-    let mut end = data.len();
-    let mut streams = Vec::new();
-    while end > 0 {
-        if !end.is_multiple_of(4) {
-            return None;
-        }
-        if data[end - 4..end] == [0; 4] {
-            end -= 4; // stream padding
-            continue;
-        }
-        if end < 24 || &data[end - 2..end] != b"YZ" {
-            return None;
-        }
-        let footer = end - 12;
-        let index_size = (le32(data, footer + 4)? as usize + 1) * 4;
-        let index = footer.checked_sub(index_size)?;
-        let mut at = index;
-        if *data.get(at)? != 0 {
-            return None;
-        }
-        at += 1;
-        let records = xz_varint(data, &mut at)?;
-        let (mut blocks, mut len) = (0u64, 0u64);
-        for _ in 0..records {
-            let unpadded = xz_varint(data, &mut at)?;
-            len = len.checked_add(xz_varint(data, &mut at)?)?;
-            blocks = blocks.checked_add(unpadded.div_ceil(4) * 4)?;
-        }
-        if at > footer {
-            return None;
-        }
-        end = index
-            .checked_sub(usize::try_from(blocks).ok()?)?
-            .checked_sub(12)?;
-        if data.get(end..end + 6)? != b"\xFD7zXZ\0" {
-            return None;
-        }
-        streams.push(Frame {
-            offset: end as u64,
-            len,
-        });
-    }
-    streams.reverse();
-    Some(streams)
-}
-
-/// The frames of an lz4 file, walked through their headers and block sizes (skippable frames
-/// passed over); `None` when a frame does not carry its content size (the `lz4` CLI's own, by
-/// default) or the file is not a sequence of lz4 frames.
-pub fn lz4_frames(data: &[u8]) -> Option<Vec<Frame>> {
-    const MAGIC: u32 = 0x184D_2204;
-    let mut frames = Vec::new();
-    let mut at = 0usize;
-    while at < data.len() {
-        let magic = le32(data, at)?;
-        if magic & SKIPPABLE_MASK == SKIPPABLE_MAGIC {
-            at = at.checked_add(8 + le32(data, at + 4)? as usize)?;
-            continue;
-        }
-        if magic != MAGIC {
-            return None;
-        }
-        let flg = *data.get(at + 4)?;
-        if flg & 0x08 == 0 {
-            return None; // no content size
-        }
-        let len = u64::from_le_bytes(data.get(at + 6..at + 14)?.try_into().ok()?);
-        let mut pos = at + 14 + if flg & 0x01 != 0 { 4 } else { 0 } + 1;
-        let block_checksum = if flg & 0x10 != 0 { 4 } else { 0 };
-        loop {
-            let size = le32(data, pos)?;
-            pos += 4;
-            if size == 0 {
-                break;
-            }
-            pos = pos.checked_add((size & 0x7FFF_FFFF) as usize + block_checksum)?;
-        }
-        if flg & 0x04 != 0 {
-            pos += 4; // content checksum
-        }
-        frames.push(Frame {
-            offset: at as u64,
-            len,
-        });
-        at = pos;
-    }
-    (at == data.len()).then_some(frames)
 }
 
 /// Counts the bytes read through it, to name where in a compressed file a decoder failed.
@@ -466,6 +270,45 @@ fn compressed_bytes(
     }
 }
 
+/// A mapped file's bytes as a reader's input.
+pub(crate) struct Mapped(pub(crate) Buffer);
+
+impl AsRef<[u8]> for Mapped {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
+/// The compressed bytes of the local xz file `path` from its block at byte `base` on: from its
+/// stream's header when it is the stream's first block, else a stream made around it
+/// ([`xz_from_block`]), then the rest of the file.
+fn xz_from(path: &Path, base: u64) -> Result<Box<dyn Read + Send>> {
+    let data = map_file(path)?;
+    let bad = || {
+        DataFusionError::Execution(format!(
+            "flowbin: {} (xz): no block starts at byte {base} (changed since it was listed?)",
+            path.display()
+        ))
+    };
+    let streams = xz_index(data.as_slice()).ok_or_else(bad)?;
+    let (stream, block) = (streams.iter())
+        .find_map(|s| Some((s, s.blocks.iter().position(|b| b.offset == base)?)))
+        .ok_or_else(bad)?;
+    let part = |range: std::ops::Range<usize>| {
+        std::io::Cursor::new(Mapped(data.slice_with_length(range.start, range.len())))
+    };
+    if block == 0 {
+        return Ok(Box::new(part(stream.offset..data.len())));
+    }
+    let (header, blocks, tail) = xz_from_block(data.as_slice(), stream, block).ok_or_else(bad)?;
+    Ok(Box::new(
+        std::io::Cursor::new(header)
+            .chain(part(blocks))
+            .chain(std::io::Cursor::new(tail))
+            .chain(part(stream.end..data.len())),
+    ))
+}
+
 /// A compressed column read front to back from some byte of its decompressed contents on.
 pub struct ColumnReader {
     /// The file or URL, for errors.
@@ -507,14 +350,24 @@ impl ColumnReader {
             first += f.len;
         }
         let read = Arc::new(AtomicU64::new(0));
-        let counted = Counted {
-            inner: compressed_bytes(column, base, store)?,
+        let codec = compression.codec;
+        let counted = |inner| Counted {
+            inner,
             read: read.clone(),
+        };
+        let decoder = match (&column.location, codec) {
+            (Location::Local(path), Codec::Bzip2) => {
+                Box::new(Bz2Ahead::new(map_file(path)?, read.clone())) as Box<dyn Read + Send>
+            }
+            (Location::Local(path), Codec::Xz) if base > 0 => {
+                codec.decoder(counted(xz_from(path, base)?))
+            }
+            _ => codec.decoder(counted(compressed_bytes(column, base, store)?)),
         };
         let mut reader = ColumnReader {
             name: column.location.to_string(),
-            codec: compression.codec,
-            decoder: compression.codec.decoder(counted),
+            codec,
+            decoder,
             read,
             base,
             at: start,

@@ -2,6 +2,7 @@
 //! read zero-copy through memory maps (or by ranged GETs from an object store) and written
 //! atomically.
 
+mod bz2_ahead;
 pub mod compress;
 pub mod compressed;
 mod compressed_run;
@@ -9,6 +10,7 @@ pub mod cut;
 pub mod dir;
 mod direct;
 pub mod format;
+pub mod frames;
 pub mod mmap;
 pub mod scan;
 pub mod source;
