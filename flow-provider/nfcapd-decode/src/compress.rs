@@ -65,12 +65,21 @@ pub fn decompress<'a>(
             Err(e) => Err(format!("LZ4 decompression failed: {e}")),
         };
     }
+    if compression == Compression::Lzo {
+        // As LZ4: the buffer keeps its length (and its zeros) from block to block.
+        let size = MAX_BLOCK_SIZE + lzo::SLACK;
+        if scratch.len() < size {
+            scratch.resize(size, 0);
+        }
+        return match lzo::decompress_into(payload, &mut scratch[..size]) {
+            Ok(n) => Ok(&scratch[..n]),
+            Err(e) => Err(format!("LZO decompression failed: {e}")),
+        };
+    }
     scratch.clear();
     match compression {
-        // (LZ4 returned above)
-        Compression::None | Compression::Lz4 => return Ok(payload),
-        Compression::Lzo => lzo::decompress(payload, scratch, MAX_BLOCK_SIZE)
-            .map_err(|e| format!("LZO decompression failed: {e}"))?,
+        // (LZ4 and LZO returned above)
+        Compression::None | Compression::Lz4 | Compression::Lzo => return Ok(payload),
         Compression::Bz2 => {
             let limit = MAX_BLOCK_SIZE as u64 + 1;
             let mut rd = bzip2::read::BzDecoder::new(payload).take(limit);

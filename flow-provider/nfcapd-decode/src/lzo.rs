@@ -1,23 +1,36 @@
 //! Safe LZO1X decompressor (own implementation of the LZO1X stream format as produced by
 //! `lzo1x_1_compress`), bounds-checked on input and capped on output, never panics.
 
-/// Decompress an LZO1X stream from `src`, appending to `out` (which must be empty) at most
-/// `cap` bytes. The stream must end with the end-of-stream marker and be fully consumed
-/// (like `lzo1x_decompress_safe`, which nfdump uses).
-pub fn decompress(src: &[u8], out: &mut Vec<u8>, cap: usize) -> Result<(), &'static str> {
+/// Bytes past the output limit that [`decompress_into`] needs in its buffer: short copies are
+/// done 16 (literals) or 8 (matches) bytes at a time, writing past their end.
+pub const SLACK: usize = 16;
+
+/// Decompress an LZO1X stream from `src` into `out`, at most `out.len() - SLACK` bytes:
+/// how many. The stream must end with the end-of-stream marker and be fully consumed (like
+/// `lzo1x_decompress_safe`, which nfdump uses). Bytes of `out` past the returned length are
+/// undefined.
+pub fn decompress_into(src: &[u8], out: &mut [u8]) -> Result<usize, &'static str> {
+    let cap = out
+        .len()
+        .checked_sub(SLACK)
+        .ok_or("output buffer too small")?;
     let mut d = Dec {
         src,
         ip: 0,
         out,
+        op: 0,
         cap,
     };
-    d.run()
+    d.run()?;
+    Ok(d.op)
 }
 
 struct Dec<'a, 'b> {
     src: &'a [u8],
     ip: usize,
-    out: &'b mut Vec<u8>,
+    out: &'b mut [u8],
+    /// Bytes written to `out`.
+    op: usize,
     cap: usize,
 }
 
@@ -53,33 +66,49 @@ impl Dec<'_, '_> {
         if n == 0 {
             return Ok(());
         }
-        if self.out.len().saturating_add(n) > self.cap {
+        if self.op.saturating_add(n) > self.cap {
             return Err("output overrun");
         }
-        let end = self.ip.checked_add(n).ok_or("input overrun")?;
-        let s = self.src.get(self.ip..end).ok_or("input overrun")?;
-        self.out.extend_from_slice(s);
+        let (ip, op) = (self.ip, self.op);
+        let end = ip.checked_add(n).ok_or("input overrun")?;
+        if n <= 16
+            && let Some(src) = self.src.get(ip..ip + 16)
+        {
+            // (op + 16 <= cap + SLACK: inside `out`.)
+            self.out[op..op + 16].copy_from_slice(src);
+        } else {
+            let src = self.src.get(ip..end).ok_or("input overrun")?;
+            self.out[op..op + n].copy_from_slice(src);
+        }
         self.ip = end;
+        self.op += n;
         Ok(())
     }
 
     fn copy_match(&mut self, dist: usize, len: usize) -> Result<(), &'static str> {
-        if dist == 0 || dist > self.out.len() {
+        let op = self.op;
+        if dist == 0 || dist > op {
             return Err("lookbehind overrun");
         }
-        if self.out.len().saturating_add(len) > self.cap {
+        if op.saturating_add(len) > self.cap {
             return Err("output overrun");
         }
-        let start = self.out.len() - dist;
-        if dist >= len {
-            self.out.extend_from_within(start..start + len);
+        let start = op - dist;
+        if dist >= 8 {
+            // 8 bytes at a time: each chunk read ends at or before where it is written, so
+            // it reads only bytes already decoded (the last may write past `op + len`).
+            let mut i = 0;
+            while i < len {
+                self.out.copy_within(start + i..start + i + 8, op + i);
+                i += 8;
+            }
         } else {
-            // overlapping copy: byte by byte
+            // A run shorter than 8 bytes repeated: byte by byte.
             for i in 0..len {
-                let b = *self.out.get(start + i).ok_or("lookbehind overrun")?;
-                self.out.push(b);
+                self.out[op + i] = self.out[start + i];
             }
         }
+        self.op += len;
         Ok(())
     }
 
@@ -159,7 +188,15 @@ impl Dec<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::decompress;
+    use super::{SLACK, decompress_into};
+
+    /// The stream `src` decompressed, at most `cap` bytes (what `out` holds: cut to length).
+    fn decompress(src: &[u8], out: &mut Vec<u8>, cap: usize) -> Result<(), &'static str> {
+        out.resize(cap + SLACK, 0);
+        let n = decompress_into(src, out);
+        out.truncate(*n.as_ref().unwrap_or(&0));
+        n.map(|_| ())
+    }
 
     #[test]
     fn literal_only_stream() {
