@@ -653,6 +653,11 @@ fn text_files_split_into_ranges_read_as_whole() {
 /// A trace with fields compressed by `flow-models compress` (zstd with a seek table) read from
 /// S3 as from disk: each frame fetched by one ranged GET, split over partitions by frame, the
 /// row count from the seek table; a gzip field there is refused with the reason.
+/// `sql -q --format csv -c query`: the arguments of a query whose answer is compared.
+fn csv_sql(query: &str) -> [&str; 6] {
+    ["sql", "-q", "--format", "csv", "-c", query]
+}
+
 #[test]
 fn compressed_fields_read_from_s3_as_from_disk() {
     let Some(s3) = start() else { return };
@@ -681,15 +686,8 @@ fn compressed_fields_read_from_s3_as_from_disk() {
              FROM flowbin('{from}')"
         )
     };
-    let want = local(&["sql", "-q", "--format", "csv", "-c", &sql(&sample)]);
-    let got = s3.ok(&[
-        "sql",
-        "-q",
-        "--format",
-        "csv",
-        "-c",
-        &sql("s3://flows/packed/t"),
-    ]);
+    let want = local(&csv_sql(&sql(&sample)));
+    let got = s3.ok(&csv_sql(&sql("s3://flows/packed/t")));
     assert_eq!(got, want);
     let hist = |t: &str| ["hist", "-x", "size", "-b", "12", t].map(str::to_string);
     let local_hist = local(&hist(&sample).iter().map(String::as_str).collect::<Vec<_>>());
@@ -698,14 +696,10 @@ fn compressed_fields_read_from_s3_as_from_disk() {
         s3.ok(&remote.iter().map(String::as_str).collect::<Vec<_>>()),
         local_hist
     );
-    let plan = s3.ok(&[
-        "sql",
-        "-q",
-        "--format",
-        "csv",
-        "-c",
-        &format!("EXPLAIN ANALYZE {}", sql("s3://flows/packed/t")),
-    ]);
+    let plan = s3.ok(&csv_sql(&format!(
+        "EXPLAIN ANALYZE {}",
+        sql("s3://flows/packed/t")
+    )));
     assert!(plan.contains("file_groups={2 groups"), "{plan}");
     // Files of the CLI tools (no seek table; gzip, bzip2 say no length): each read whole by
     // one partition, streamed from one GET, the row count from a plain column.
@@ -738,16 +732,9 @@ fn compressed_fields_read_from_s3_as_from_disk() {
     s3.upload_trace(cli.to_str().unwrap(), "cli/t");
     let all = "SELECT count(*), sum(octets), sum(packets), sum(first), sum(last), sum(sp), \
                min(octets), max(packets), min(first), max(last), max(sp) FROM flowbin('{}')";
-    let want = local(&[
-        "sql",
-        "-q",
-        "--format",
-        "csv",
-        "-c",
-        &all.replace("{}", &sample),
-    ]);
+    let want = local(&csv_sql(&all.replace("{}", &sample)));
     let query = all.replace("{}", "s3://flows/cli/t");
-    assert_eq!(s3.ok(&["sql", "-q", "--format", "csv", "-c", &query]), want);
+    assert_eq!(s3.ok(&csv_sql(&query)), want);
     let plan = s3.ok(&["sql", "-q", "-c", &format!("EXPLAIN ANALYZE {query}")]);
     assert!(plan.contains("file_groups={1 group"), "{plan}");
     let remote = hist("s3://flows/cli/t");
@@ -770,22 +757,8 @@ fn compressed_fields_read_from_s3_as_from_disk() {
     s3.upload_trace(gz.to_str().unwrap(), "gz/t");
     let two = "SELECT count(*), sum(octets), sum(packets) FROM flowbin('{}')";
     assert_eq!(
-        s3.ok(&[
-            "sql",
-            "-q",
-            "--format",
-            "csv",
-            "-c",
-            &two.replace("{}", "s3://flows/gz/t")
-        ]),
-        local(&[
-            "sql",
-            "-q",
-            "--format",
-            "csv",
-            "-c",
-            &two.replace("{}", &sample)
-        ])
+        s3.ok(&csv_sql(&two.replace("{}", "s3://flows/gz/t"))),
+        local(&csv_sql(&two.replace("{}", &sample)))
     );
     // A truncated object: an error naming it and the codec, never a short column.
     let cut = std::fs::read(gz.join("octets.Q.gz")).unwrap();
@@ -874,12 +847,9 @@ fn compressed_outputs_go_to_the_store_bit_identical() {
     let written = local_files(&to);
     let remote = remote_files(&s3, "packed-out/copy");
     assert_eq!(digest(remote), digest(written.clone()));
-    let want = local(&["sql", "-q", "--format", "csv", "-c", &sql(&sample)]);
+    let want = local(&csv_sql(&sql(&sample)));
     let remote = sql("s3://flows/packed-out/copy");
-    assert_eq!(
-        s3.ok(&["sql", "-q", "--format", "csv", "-c", &remote]),
-        want
-    );
+    assert_eq!(s3.ok(&csv_sql(&remote)), want);
     let plan = s3.ok(&["sql", "-q", "-c", &format!("EXPLAIN ANALYZE {remote}")]);
     assert!(plan.contains("file_groups={2 groups"), "{plan}");
     // The zstd CLI decompresses what was uploaded to the plain column (9 frames + seek table;

@@ -352,36 +352,48 @@ fn compress_frame(codec: Codec, level: Option<u32>, data: &[u8]) -> std::io::Res
     Ok(out)
 }
 
-/// Cores to compress frames on, a frame per core at a time.
-pub(crate) fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// Compresses each of `frames` on a thread of its own (a group of [`threads`] frames at a
-/// time), reporting each frame's bytes to `progress` when done.
-pub(crate) fn compress_frames(
+/// Compresses `data` in frames of `frame_bytes`, [`available_parallelism`] frames at a time,
+/// each on a thread of its own (`progress` told each frame's bytes); hands each compressed
+/// frame to `emit` in order and returns the `(compressed, decompressed)` sizes of the frames.
+/// A frame the codec fails on is the error `fail` makes.
+///
+/// [`available_parallelism`]: std::thread::available_parallelism
+pub(crate) fn compress_in_frames(
     options: CompressOptions,
-    frames: &[&[u8]],
+    data: &[u8],
+    frame_bytes: usize,
     progress: &(dyn Fn(u64) + Sync),
-) -> Vec<std::io::Result<Vec<u8>>> {
-    std::thread::scope(|s| {
-        let jobs: Vec<_> = frames
-            .iter()
-            .map(|frame| {
-                s.spawn(move || {
-                    let packed = compress_frame(options.codec, options.level, frame);
-                    progress(frame.len() as u64);
-                    packed
+    fail: &dyn Fn(std::io::Error) -> DataFusionError,
+    emit: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<Vec<(u32, u32)>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let frames: Vec<&[u8]> = data.chunks(frame_bytes.max(1)).collect();
+    let mut sizes = Vec::with_capacity(frames.len());
+    for group in frames.chunks(threads) {
+        let packed: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|s| {
+            let jobs: Vec<_> = (group.iter())
+                .map(|frame| {
+                    s.spawn(move || {
+                        let packed = compress_frame(options.codec, options.level, frame);
+                        progress(frame.len() as u64);
+                        packed
+                    })
                 })
-            })
-            .collect();
-        jobs.into_iter()
-            .map(|j| {
-                j.join()
-                    .unwrap_or_else(|_| Err(std::io::Error::other("panicked")))
-            })
-            .collect()
-    })
+                .collect();
+            jobs.into_iter()
+                .map(|j| {
+                    j.join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("panicked")))
+                })
+                .collect()
+        });
+        for (frame, packed) in group.iter().zip(packed) {
+            let packed = packed.map_err(fail)?;
+            emit(&packed)?;
+            sizes.push((packed.len() as u32, frame.len() as u32));
+        }
+    }
+    Ok(sizes)
 }
 
 /// What ends a file of frames of `(compressed, decompressed)` bytes: zstd's seek table (none
@@ -418,18 +430,15 @@ pub fn compress_file(
     let path = column.location.local("compress")?;
     let data = map_file(path)?;
     let frame_bytes = options.frame_rows.max(1) * column.width().max(1);
-    let frames: Vec<&[u8]> = data.as_slice().chunks(frame_bytes).collect();
     let mut out = AtomicFile::create(target)?;
-    let mut sizes: Vec<(u32, u32)> = Vec::with_capacity(frames.len());
-    for group in frames.chunks(threads()) {
-        let packed = compress_frames(options, group, progress);
-        for (frame, packed) in group.iter().zip(packed) {
-            let packed = packed.map_err(|e| io_err("cannot compress", path, e))?;
-            out.write_all(&packed)
-                .map_err(|e| io_err("cannot write", target, e))?;
-            sizes.push((packed.len() as u32, frame.len() as u32));
-        }
-    }
+    let sizes = compress_in_frames(
+        options,
+        data.as_slice(),
+        frame_bytes,
+        progress,
+        &|e| io_err("cannot compress", path, e),
+        &mut |packed| (out.write_all(packed)).map_err(|e| io_err("cannot write", target, e)),
+    )?;
     out.write_all(&file_end(options.codec, &sizes))
         .map_err(|e| io_err("cannot write", target, e))?;
     out.commit()?;

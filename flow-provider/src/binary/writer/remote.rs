@@ -17,7 +17,7 @@
 //!   the same moment needs a new prefix (write `trace-v2`, then switch readers).
 
 use super::{dtype_codes, no_nulls};
-use crate::binary::compress::{CompressOptions, compress_frames, file_end, threads};
+use crate::binary::compress::{CompressOptions, compress_in_frames, file_end};
 use crate::binary::dir::parse_file_name;
 use crate::binary::mmap::value_bytes;
 use crate::store::{Object, block_on};
@@ -211,14 +211,17 @@ fn pack(
     frames: &mut Vec<(u32, u32)>,
 ) -> Result<Bytes> {
     let mut out = Vec::new();
-    let all: Vec<&[u8]> = values.chunks(frame_bytes.max(1)).collect();
-    for group in all.chunks(threads()) {
-        for (frame, packed) in group.iter().zip(compress_frames(options, group, &|_| {})) {
-            let packed = packed.map_err(|e| err(format!("cannot compress: {e}")))?;
-            frames.push((packed.len() as u32, frame.len() as u32));
-            out.extend_from_slice(&packed);
-        }
-    }
+    frames.extend(compress_in_frames(
+        options,
+        values,
+        frame_bytes,
+        &|_| {},
+        &|e| err(format!("cannot compress: {e}")),
+        &mut |packed| {
+            out.extend_from_slice(packed);
+            Ok(())
+        },
+    )?);
     Ok(Bytes::from(out))
 }
 
