@@ -28,6 +28,7 @@ pub mod hist;
 pub mod memory_pool;
 pub mod merge;
 pub mod mixture;
+pub mod packed_group;
 mod par;
 pub mod row_index;
 pub mod series;
@@ -68,13 +69,15 @@ fn session_state(
 }
 
 /// `builder` (an application's own session, with its settings and rules) with this project's
-/// rules added (`ORDER BY` as the flow sort; nested columns of a `COPY … STORED AS CSV` as
+/// rules added (`ORDER BY` as the flow sort; `GROUP BY` of integer columns on packed keys,
+/// [`packed_group::PackedGroupRule`]; nested columns of a `COPY … STORED AS CSV` as
 /// text, [`text_columns::NestedAsText`]): for embedding, before [`register_all`] on the built context.
 pub fn with_rules(
     builder: datafusion::execution::SessionStateBuilder,
 ) -> datafusion::execution::SessionStateBuilder {
     builder
         .with_physical_optimizer_rule(Arc::new(sort::FlowSortRule::default()))
+        .with_physical_optimizer_rule(Arc::new(packed_group::PackedGroupRule))
         .with_analyzer_rule(Arc::new(text_columns::NestedAsText))
 }
 

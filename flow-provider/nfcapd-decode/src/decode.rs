@@ -16,6 +16,10 @@ use crate::{v1, v2};
 /// Upper bound of a (compressed or decompressed) block, nfdump's `BUFFSIZE` (5 MiB).
 pub const MAX_BLOCK_SIZE: usize = 5 * 1024 * 1024;
 
+/// Rows decoded into a block's staging buffer before they are moved to the columns together
+/// (`FlowColumns::push_rows`): small enough to stay in the first-level caches.
+const STAGED_ROWS: usize = 64;
+
 /// Record types (nfdump `id.h`).
 const RECORD_EXTENSION_MAP: u16 = 2;
 const RECORD_COMMON: u16 = 10;
@@ -126,6 +130,10 @@ fn decode_records(
     out: &mut FlowColumns,
     local: &mut DecodeStats,
 ) -> Result<(), String> {
+    let mut staged: Vec<FlowRow> = Vec::with_capacity(STAGED_ROWS);
+    // Each record starts as a copy of this (one block copy; building the default of each of
+    // its 80 fields in place per record cost 12 % of a 15-column scan).
+    let empty = FlowRow::default();
     let mut pos = 0usize;
     for i in 0..raw.num_records {
         let (Some(rtype), Some(rsize)) = (u16_at(data, pos), u16_at(data, pos + 2)) else {
@@ -148,11 +156,10 @@ fn decode_records(
         };
         match rtype {
             RECORD_V3 => {
-                let mut row = FlowRow::default();
-                v2::decode_v3(rec, &mut row)
+                v2::decode_v3(rec, next_row(&mut staged, &empty))
                     .map_err(|r| format!("record {i} (V3) at block byte {pos}: {r}"))?;
                 local.flows += 1;
-                out.push_row(&row, proj);
+                keep_last(&mut staged, out, proj);
             }
             RECORD_COMMON => {
                 let map_id = u16_at(rec, 6).unwrap_or(0);
@@ -160,11 +167,10 @@ fn decode_records(
                     // nfdump: "Missing extension map. Skip record."
                     local.records_missing_map += 1;
                 } else {
-                    let mut row = FlowRow::default();
-                    v1::decode_common(rec, maps, &mut row)
+                    v1::decode_common(rec, maps, next_row(&mut staged, &empty))
                         .map_err(|r| format!("record {i} (common) at block byte {pos}: {r}"))?;
                     local.flows += 1;
-                    out.push_row(&row, proj);
+                    keep_last(&mut staged, out, proj);
                 }
             }
             RECORD_EXTENSION_MAP => maps
@@ -176,7 +182,27 @@ fn decode_records(
         }
         pos += rsize;
     }
+    out.push_rows(&staged, proj);
     Ok(())
+}
+
+/// A new empty row at the end of the staging buffer, to decode a record into.
+#[inline]
+fn next_row<'a>(staged: &'a mut Vec<FlowRow>, empty: &FlowRow) -> &'a mut FlowRow {
+    staged.push(*empty);
+    let last = staged.len() - 1;
+    &mut staged[last]
+}
+
+/// Keeps the row just decoded if the filter does; a full staging buffer goes to the columns.
+#[inline]
+fn keep_last(staged: &mut Vec<FlowRow>, out: &mut FlowColumns, proj: &Projection) {
+    if staged.last().is_some_and(|r| !out.filter.keeps(r)) {
+        staged.pop();
+    } else if staged.len() == STAGED_ROWS {
+        out.push_rows(staged, proj);
+        staged.clear();
+    }
 }
 
 /// Decode a whole file. With `skip_corrupt`, blocks that fail to decompress or decode are

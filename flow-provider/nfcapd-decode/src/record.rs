@@ -53,24 +53,21 @@ macro_rules! define_columns {
         pub struct FlowRow { $( $(#[$doc])* pub $name: $ty, )* }
 
         impl FlowColumns {
-            /// Append one row, only to the projected columns.
-            /// Visits only the projected columns, each through its own small function that
-            /// reads just its field (one function for all columns copied the whole row first).
-            pub fn push_row(&mut self, r: &FlowRow, p: &Projection) {
-                if !self.filter.keeps(r) {
-                    return;
-                }
-                const PUSH: &[fn(&mut FlowColumns, &FlowRow)] =
-                    &[ $( |c, r| c.$name.push(r.$name) ),* ];
+            /// Append decoded rows (already filtered), only to the projected columns: one
+            /// tight loop per projected column over all the rows (a call per value, as
+            /// appending row by row did, cost a quarter of a 15-column scan).
+            pub fn push_rows(&mut self, rows: &[FlowRow], p: &Projection) {
+                const EXTEND: &[fn(&mut FlowColumns, &[FlowRow])] =
+                    &[ $( |c, rows| c.$name.extend(rows.iter().map(|r| r.$name)) ),* ];
                 let mut bits = p.0;
                 while bits != 0 {
                     let i = bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    if let Some(push) = PUSH.get(i) {
-                        push(self, r);
+                    if let Some(extend) = EXTEND.get(i) {
+                        extend(self, rows);
                     }
                 }
-                self.rows += 1;
+                self.rows += rows.len();
             }
 
             /// Move all rows of `other` to the end of `self` (both must use the same projection).
