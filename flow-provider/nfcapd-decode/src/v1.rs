@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::bytes::{
     Cursor, ipv4_addr, ipv4_words, ipv6_addr, ipv6_words, u8_at, u16_at, u32_at, u64_at,
 };
-use crate::record::FlowRow;
+use crate::record::{Column, FlowRow};
 
 /// `COMMON_RECORD_DATA_SIZE`: common record header before the extension data.
 const COMMON_HEADER_SIZE: usize = 32;
@@ -195,19 +195,24 @@ fn decode_ext(id: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
         18 => row.aggs = u32_at(d, 0)?,
         19 => row.aggs = sat_u32(u64_at(d, 0)?),
         20 => {
-            row.in_src_mac = Some(u64_at(d, 0)?);
-            row.out_dst_mac = Some(u64_at(d, 8)?);
+            row.in_src_mac = u64_at(d, 0)?;
+            row.mark(Column::in_src_mac);
+            row.out_dst_mac = u64_at(d, 8)?;
+            row.mark(Column::out_dst_mac);
         }
         21 => {
-            row.in_dst_mac = Some(u64_at(d, 0)?);
-            row.out_src_mac = Some(u64_at(d, 8)?);
+            row.in_dst_mac = u64_at(d, 0)?;
+            row.mark(Column::in_dst_mac);
+            row.out_src_mac = u64_at(d, 8)?;
+            row.mark(Column::out_src_mac);
         }
         22 => {
             let mut l = [0u32; 10];
             for (i, v) in l.iter_mut().enumerate() {
                 *v = u32_at(d, i * 4)?;
             }
-            row.mpls_labels = Some(l);
+            row.mpls_labels = l;
+            row.mark(Column::mpls_labels);
         }
         23 => row.router_ip = ipv4_addr(d, 0)?,
         24 => row.router_ip = ipv6_addr(d, 0)?,
@@ -216,37 +221,55 @@ fn decode_ext(id: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             row.engine_id = u8_at(d, 3)?;
         }
         26 => {
-            row.bgp_next_adjacent_as = Some(u32_at(d, 0)?);
-            row.bgp_prev_adjacent_as = Some(u32_at(d, 4)?);
+            row.bgp_next_adjacent_as = u32_at(d, 0)?;
+            row.mark(Column::bgp_next_adjacent_as);
+            row.bgp_prev_adjacent_as = u32_at(d, 4)?;
+            row.mark(Column::bgp_prev_adjacent_as);
         }
         27 => row.received_ms = u64_at(d, 0)?,
         37 => {
-            row.event_time_ms = Some(u64_at(d, 0)?);
-            row.conn_id = Some(u32_at(d, 8)?);
-            row.fw_event = Some(u8_at(d, 14)?);
-            row.fw_xevent = Some(u16_at(d, 16)?);
+            row.event_time_ms = u64_at(d, 0)?;
+            row.mark(Column::event_time_ms);
+            row.conn_id = u32_at(d, 8)?;
+            row.mark(Column::conn_id);
+            row.fw_event = u8_at(d, 14)?;
+            row.mark(Column::fw_event);
+            row.fw_xevent = u16_at(d, 16)?;
+            row.mark(Column::fw_xevent);
         }
         38 => {
-            row.xlate_src_port = Some(u16_at(d, 0)?);
-            row.xlate_dst_port = Some(u16_at(d, 2)?);
+            row.xlate_src_port = u16_at(d, 0)?;
+            row.mark(Column::xlate_src_port);
+            row.xlate_dst_port = u16_at(d, 2)?;
+            row.mark(Column::xlate_dst_port);
         }
         39 => {
-            row.xlate_src_ip = Some(ipv4_addr(d, 0)?);
-            row.xlate_dst_ip = Some(ipv4_addr(d, 4)?);
+            row.xlate_src_ip = ipv4_addr(d, 0)?;
+            row.mark(Column::xlate_src_ip);
+            row.xlate_dst_ip = ipv4_addr(d, 4)?;
+            row.mark(Column::xlate_dst_ip);
         }
         40 => {
-            row.xlate_src_ip = Some(ipv6_addr(d, 0)?);
-            row.xlate_dst_ip = Some(ipv6_addr(d, 16)?);
+            row.xlate_src_ip = ipv6_addr(d, 0)?;
+            row.mark(Column::xlate_src_ip);
+            row.xlate_dst_ip = ipv6_addr(d, 16)?;
+            row.mark(Column::xlate_dst_ip);
         }
         45 => {
-            row.client_nw_delay_usec = Some(u64_at(d, 0)?);
-            row.server_nw_delay_usec = Some(u64_at(d, 8)?);
-            row.appl_latency_usec = Some(u64_at(d, 16)?);
+            row.client_nw_delay_usec = u64_at(d, 0)?;
+            row.mark(Column::client_nw_delay_usec);
+            row.server_nw_delay_usec = u64_at(d, 8)?;
+            row.mark(Column::server_nw_delay_usec);
+            row.appl_latency_usec = u64_at(d, 16)?;
+            row.mark(Column::appl_latency_usec);
         }
         46 => {
-            row.nat_event = Some(u8_at(d, 0)?);
-            row.egress_vrf = Some(u32_at(d, 4)?);
-            row.ingress_vrf = Some(u32_at(d, 8)?);
+            row.nat_event = u8_at(d, 0)?;
+            row.mark(Column::nat_event);
+            row.egress_vrf = u32_at(d, 4)?;
+            row.mark(Column::egress_vrf);
+            row.ingress_vrf = u32_at(d, 8)?;
+            row.mark(Column::ingress_vrf);
         }
         // 1..3 (never in maps), 41 ACL, 42/43 username, 47 old NEL IPs, 48 port block: skipped
         _ => {}
