@@ -340,6 +340,19 @@ impl FlowRow {
         self.set |= 1u128 << (c as u8);
     }
 
+    /// The latency element, the same 24 bytes in both layouts: client, server and application
+    /// latency in microseconds.
+    pub(crate) fn set_latency(&mut self, d: &[u8]) -> Option<()> {
+        use crate::bytes::u64_at;
+        self.client_nw_delay_usec = u64_at(d, 0)?;
+        self.server_nw_delay_usec = u64_at(d, 8)?;
+        self.appl_latency_usec = u64_at(d, 16)?;
+        self.mark(Column::client_nw_delay_usec);
+        self.mark(Column::server_nw_delay_usec);
+        self.mark(Column::appl_latency_usec);
+        Some(())
+    }
+
     /// Split epoch milliseconds into the (seconds, ms) column pair, saturating at u32::MAX s.
     pub(crate) fn split_ms(ms: u64) -> (u32, u16) {
         let secs = u32::try_from(ms / 1000).unwrap_or(u32::MAX);

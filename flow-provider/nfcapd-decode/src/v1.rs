@@ -256,12 +256,7 @@ fn decode_ext(id: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             row.mark(Column::xlate_dst_ip);
         }
         45 => {
-            row.client_nw_delay_usec = u64_at(d, 0)?;
-            row.mark(Column::client_nw_delay_usec);
-            row.server_nw_delay_usec = u64_at(d, 8)?;
-            row.mark(Column::server_nw_delay_usec);
-            row.appl_latency_usec = u64_at(d, 16)?;
-            row.mark(Column::appl_latency_usec);
+            row.set_latency(d)?;
         }
         46 => {
             row.nat_event = u8_at(d, 0)?;

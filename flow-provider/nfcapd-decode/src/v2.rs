@@ -194,12 +194,7 @@ fn decode_element(etype: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             row.mark(Column::bgp_prev_adjacent_as);
         }
         EX_LATENCY => {
-            row.client_nw_delay_usec = u64_at(d, 0)?;
-            row.mark(Column::client_nw_delay_usec);
-            row.server_nw_delay_usec = u64_at(d, 8)?;
-            row.mark(Column::server_nw_delay_usec);
-            row.appl_latency_usec = u64_at(d, 16)?;
-            row.mark(Column::appl_latency_usec);
+            row.set_latency(d)?;
         }
         EX_NSEL_COMMON => {
             row.event_time_ms = u64_at(d, 0)?;
