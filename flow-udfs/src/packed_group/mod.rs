@@ -33,7 +33,7 @@ use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSe
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, InputOrderMode,
-    PlanProperties,
+    Partitioning, PlanProperties,
 };
 use futures::StreamExt;
 use keys::{Acc, Groups, IntType, KeyLayout, Op};
@@ -81,9 +81,11 @@ impl PackedAggregateExec {
         for (a, f) in aggregates.iter().zip(&schema.fields()[keys.len()..]) {
             Acc::new(a.op, a.input, f.data_type())?;
         }
+        // as many partitions as the input, by no key of its own output's columns
+        let partitions = input.output_partitioning().partition_count();
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
-            input.output_partitioning().clone(),
+            Partitioning::UnknownPartitioning(partitions),
             EmissionType::Final,
             Boundedness::Bounded,
         ));
