@@ -199,6 +199,20 @@ fn planning_state(session: &dyn datafusion::catalog::Session) -> SessionState {
 }
 
 /// The one child handed to `with_new_children` of a single-input operator `name`.
+/// The properties of an operator of ours: `partitions` partitions of no known key, bounded.
+pub(crate) fn plan_properties(
+    schema: arrow::datatypes::SchemaRef,
+    partitions: usize,
+    emission: datafusion::physical_plan::execution_plan::EmissionType,
+) -> Arc<datafusion::physical_plan::PlanProperties> {
+    Arc::new(datafusion::physical_plan::PlanProperties::new(
+        datafusion::physical_expr::EquivalenceProperties::new(schema),
+        datafusion::physical_plan::Partitioning::UnknownPartitioning(partitions),
+        emission,
+        datafusion::physical_plan::execution_plan::Boundedness::Bounded,
+    ))
+}
+
 pub(crate) fn only_child(
     name: &str,
     mut children: Vec<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,

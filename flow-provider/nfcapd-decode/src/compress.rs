@@ -48,39 +48,27 @@ pub fn decompress<'a>(
     payload: &'a [u8],
     scratch: &'a mut Vec<u8>,
 ) -> Result<&'a [u8], String> {
-    if compression == Compression::Lz4 {
-        // LZ4 cannot expand more than ~255:1, so size the buffer accordingly. The buffer keeps
-        // its length between blocks: zero-filling megabytes per block would cost as much as
-        // decoding them.
-        let bound = payload
-            .len()
-            .saturating_mul(255)
-            .saturating_add(64)
-            .min(MAX_BLOCK_SIZE);
-        if scratch.len() < bound {
-            scratch.resize(bound, 0);
-        }
-        return match lz4_flex::block::decompress_into(payload, &mut scratch[..bound]) {
-            Ok(n) => Ok(&scratch[..n]),
-            Err(e) => Err(format!("LZ4 decompression failed: {e}")),
-        };
-    }
-    if compression == Compression::Lzo {
-        // As LZ4: the buffer keeps its length (and its zeros) from block to block.
-        let size = MAX_BLOCK_SIZE + lzo::SLACK;
-        if scratch.len() < size {
-            scratch.resize(size, 0);
-        }
-        return match lzo::decompress_into(payload, &mut scratch[..size]) {
-            Ok(n) => Ok(&scratch[..n]),
-            Err(e) => Err(format!("LZO decompression failed: {e}")),
-        };
-    }
-    scratch.clear();
     match compression {
-        // (LZ4 and LZO returned above)
-        Compression::None | Compression::Lz4 | Compression::Lzo => return Ok(payload),
+        Compression::None => Ok(payload),
+        Compression::Lz4 => {
+            // LZ4 cannot expand more than ~255:1, so size the buffer accordingly.
+            let bound = payload
+                .len()
+                .saturating_mul(255)
+                .saturating_add(64)
+                .min(MAX_BLOCK_SIZE);
+            into_kept(scratch, bound, "LZ4", |out| {
+                lz4_flex::block::decompress_into(payload, out)
+            })
+        }
+        Compression::Lzo => {
+            let size = MAX_BLOCK_SIZE + lzo::SLACK;
+            into_kept(scratch, size, "LZO", |out| {
+                lzo::decompress_into(payload, out)
+            })
+        }
         Compression::Bz2 => {
+            scratch.clear();
             let limit = MAX_BLOCK_SIZE as u64 + 1;
             let mut rd = bzip2::read::BzDecoder::new(payload).take(limit);
             rd.read_to_end(scratch)
@@ -90,10 +78,31 @@ pub fn decompress<'a>(
                     "BZ2 block decompresses to more than {MAX_BLOCK_SIZE} bytes"
                 ));
             }
+            Ok(scratch.as_slice())
         }
-        Compression::Zstd => zstd_decompress(payload, scratch)?,
+        Compression::Zstd => {
+            scratch.clear();
+            zstd_decompress(payload, scratch)?;
+            Ok(scratch.as_slice())
+        }
     }
-    Ok(scratch.as_slice())
+}
+
+/// `decode` into the first `size` bytes of `scratch`, which keeps its length (and its zeros)
+/// from block to block: zero-filling megabytes per block would cost as much as decoding them.
+fn into_kept<'a, E: std::fmt::Display>(
+    scratch: &'a mut Vec<u8>,
+    size: usize,
+    codec: &str,
+    decode: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+) -> Result<&'a [u8], String> {
+    if scratch.len() < size {
+        scratch.resize(size, 0);
+    }
+    match decode(&mut scratch[..size]) {
+        Ok(n) => Ok(&scratch[..n]),
+        Err(e) => Err(format!("{codec} decompression failed: {e}")),
+    }
 }
 
 fn zstd_decompress(payload: &[u8], scratch: &mut Vec<u8>) -> Result<(), String> {

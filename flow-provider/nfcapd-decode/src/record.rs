@@ -34,6 +34,16 @@ impl Zero for [u32; 10] {
     const ZERO: Self = [0; 10];
 }
 
+/// Sets nullable column `$f` of row `$r` to `$v`: the value, and the column's bit in
+/// `FlowRow::set`.
+macro_rules! set {
+    ($r:ident . $f:ident = $v:expr) => {{
+        $r.$f = $v;
+        $r.mark($crate::record::Column::$f);
+    }};
+}
+pub(crate) use set;
+
 /// A column's `Vec`: of `Option`s for a nullable column.
 macro_rules! column_vec {
     ($ty:ty) => { Vec<$ty> };
@@ -85,10 +95,11 @@ macro_rules! define_columns {
             $( $(#[$doc])* pub $name: column_vec!($ty $(, $nullable)?), )*
         }
 
-        /// One decoded record (internal scratch, reset per record). All zero when reset (a
-        /// nullable column's value is in `set`: the reset is a plain fill, not 80 fields built
-        /// one by one, some through the stack, which cost 12 % of a scan).
-        #[derive(Debug, Clone, Copy, Default, PartialEq)]
+        /// One decoded record (internal scratch, reset per record). All zero when reset:
+        /// whether a nullable column holds a value is a bit of `set`, not an `Option`, so the
+        /// reset is a plain fill, not 80 fields built one by one, some through the stack
+        /// (12 % of a scan).
+        #[derive(Debug, Clone, Copy, PartialEq)]
         pub struct FlowRow {
             $( $(#[$doc])* pub $name: $ty, )*
             /// The nullable columns the record set: bit `Column as u8`.
@@ -98,6 +109,12 @@ macro_rules! define_columns {
         impl FlowRow {
             /// The reset row: all zero (a constant, so that a reset is a plain fill).
             pub const EMPTY: FlowRow = FlowRow { $( $name: <$ty as Zero>::ZERO, )* set: 0 };
+        }
+
+        impl Default for FlowRow {
+            fn default() -> Self {
+                Self::EMPTY
+            }
         }
 
         impl FlowColumns {
@@ -344,12 +361,9 @@ impl FlowRow {
     /// latency in microseconds.
     pub(crate) fn set_latency(&mut self, d: &[u8]) -> Option<()> {
         use crate::bytes::u64_at;
-        self.client_nw_delay_usec = u64_at(d, 0)?;
-        self.server_nw_delay_usec = u64_at(d, 8)?;
-        self.appl_latency_usec = u64_at(d, 16)?;
-        self.mark(Column::client_nw_delay_usec);
-        self.mark(Column::server_nw_delay_usec);
-        self.mark(Column::appl_latency_usec);
+        set!(self.client_nw_delay_usec = u64_at(d, 0)?);
+        set!(self.server_nw_delay_usec = u64_at(d, 8)?);
+        set!(self.appl_latency_usec = u64_at(d, 16)?);
         Some(())
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::bytes::{
     Cursor, ipv4_addr, ipv4_words, ipv6_addr, ipv6_words, u8_at, u16_at, u32_at, u64_at,
 };
-use crate::record::{Column, FlowRow};
+use crate::record::{FlowRow, set};
 
 /// `COMMON_RECORD_DATA_SIZE`: common record header before the extension data.
 const COMMON_HEADER_SIZE: usize = 32;
@@ -195,24 +195,19 @@ fn decode_ext(id: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
         18 => row.aggs = u32_at(d, 0)?,
         19 => row.aggs = sat_u32(u64_at(d, 0)?),
         20 => {
-            row.in_src_mac = u64_at(d, 0)?;
-            row.mark(Column::in_src_mac);
-            row.out_dst_mac = u64_at(d, 8)?;
-            row.mark(Column::out_dst_mac);
+            set!(row.in_src_mac = u64_at(d, 0)?);
+            set!(row.out_dst_mac = u64_at(d, 8)?);
         }
         21 => {
-            row.in_dst_mac = u64_at(d, 0)?;
-            row.mark(Column::in_dst_mac);
-            row.out_src_mac = u64_at(d, 8)?;
-            row.mark(Column::out_src_mac);
+            set!(row.in_dst_mac = u64_at(d, 0)?);
+            set!(row.out_src_mac = u64_at(d, 8)?);
         }
         22 => {
             let mut l = [0u32; 10];
             for (i, v) in l.iter_mut().enumerate() {
                 *v = u32_at(d, i * 4)?;
             }
-            row.mpls_labels = l;
-            row.mark(Column::mpls_labels);
+            set!(row.mpls_labels = l);
         }
         23 => row.router_ip = ipv4_addr(d, 0)?,
         24 => row.router_ip = ipv6_addr(d, 0)?,
@@ -221,50 +216,35 @@ fn decode_ext(id: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             row.engine_id = u8_at(d, 3)?;
         }
         26 => {
-            row.bgp_next_adjacent_as = u32_at(d, 0)?;
-            row.mark(Column::bgp_next_adjacent_as);
-            row.bgp_prev_adjacent_as = u32_at(d, 4)?;
-            row.mark(Column::bgp_prev_adjacent_as);
+            set!(row.bgp_next_adjacent_as = u32_at(d, 0)?);
+            set!(row.bgp_prev_adjacent_as = u32_at(d, 4)?);
         }
         27 => row.received_ms = u64_at(d, 0)?,
         37 => {
-            row.event_time_ms = u64_at(d, 0)?;
-            row.mark(Column::event_time_ms);
-            row.conn_id = u32_at(d, 8)?;
-            row.mark(Column::conn_id);
-            row.fw_event = u8_at(d, 14)?;
-            row.mark(Column::fw_event);
-            row.fw_xevent = u16_at(d, 16)?;
-            row.mark(Column::fw_xevent);
+            set!(row.event_time_ms = u64_at(d, 0)?);
+            set!(row.conn_id = u32_at(d, 8)?);
+            set!(row.fw_event = u8_at(d, 14)?);
+            set!(row.fw_xevent = u16_at(d, 16)?);
         }
         38 => {
-            row.xlate_src_port = u16_at(d, 0)?;
-            row.mark(Column::xlate_src_port);
-            row.xlate_dst_port = u16_at(d, 2)?;
-            row.mark(Column::xlate_dst_port);
+            set!(row.xlate_src_port = u16_at(d, 0)?);
+            set!(row.xlate_dst_port = u16_at(d, 2)?);
         }
         39 => {
-            row.xlate_src_ip = ipv4_addr(d, 0)?;
-            row.mark(Column::xlate_src_ip);
-            row.xlate_dst_ip = ipv4_addr(d, 4)?;
-            row.mark(Column::xlate_dst_ip);
+            set!(row.xlate_src_ip = ipv4_addr(d, 0)?);
+            set!(row.xlate_dst_ip = ipv4_addr(d, 4)?);
         }
         40 => {
-            row.xlate_src_ip = ipv6_addr(d, 0)?;
-            row.mark(Column::xlate_src_ip);
-            row.xlate_dst_ip = ipv6_addr(d, 16)?;
-            row.mark(Column::xlate_dst_ip);
+            set!(row.xlate_src_ip = ipv6_addr(d, 0)?);
+            set!(row.xlate_dst_ip = ipv6_addr(d, 16)?);
         }
         45 => {
             row.set_latency(d)?;
         }
         46 => {
-            row.nat_event = u8_at(d, 0)?;
-            row.mark(Column::nat_event);
-            row.egress_vrf = u32_at(d, 4)?;
-            row.mark(Column::egress_vrf);
-            row.ingress_vrf = u32_at(d, 8)?;
-            row.mark(Column::ingress_vrf);
+            set!(row.nat_event = u8_at(d, 0)?);
+            set!(row.egress_vrf = u32_at(d, 4)?);
+            set!(row.ingress_vrf = u32_at(d, 8)?);
         }
         // 1..3 (never in maps), 41 ACL, 42/43 username, 47 old NEL IPs, 48 port block: skipped
         _ => {}

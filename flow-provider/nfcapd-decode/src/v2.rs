@@ -1,7 +1,7 @@
 //! nfdump 1.7 (layout 2) V3 records (record type 11): a 12-byte header followed by typed
 //! elements (`nfxV3.h`); known elements are decoded into a `FlowRow`, all others skipped.
 use crate::bytes::{ipv4_addr, ipv4_words, ipv6_addr, ipv6_words, u8_at, u16_at, u32_at, u64_at};
-use crate::record::{Column, FlowRow};
+use crate::record::{FlowRow, set};
 
 /// `sizeof(recordHeaderV3_t)`.
 const V3_HEADER_SIZE: usize = 12;
@@ -174,119 +174,78 @@ fn decode_element(etype: u16, d: &[u8], row: &mut FlowRow) -> Option<()> {
             for (i, v) in l.iter_mut().enumerate() {
                 *v = u32_at(d, i * 4)?;
             }
-            row.mpls_labels = l;
-            row.mark(Column::mpls_labels);
+            set!(row.mpls_labels = l);
         }
         EX_MAC_ADDR => {
-            row.in_src_mac = u64_at(d, 0)?;
-            row.mark(Column::in_src_mac);
-            row.out_dst_mac = u64_at(d, 8)?;
-            row.mark(Column::out_dst_mac);
-            row.in_dst_mac = u64_at(d, 16)?;
-            row.mark(Column::in_dst_mac);
-            row.out_src_mac = u64_at(d, 24)?;
-            row.mark(Column::out_src_mac);
+            set!(row.in_src_mac = u64_at(d, 0)?);
+            set!(row.out_dst_mac = u64_at(d, 8)?);
+            set!(row.in_dst_mac = u64_at(d, 16)?);
+            set!(row.out_src_mac = u64_at(d, 24)?);
         }
         EX_AS_ADJACENT => {
-            row.bgp_next_adjacent_as = u32_at(d, 0)?;
-            row.mark(Column::bgp_next_adjacent_as);
-            row.bgp_prev_adjacent_as = u32_at(d, 4)?;
-            row.mark(Column::bgp_prev_adjacent_as);
+            set!(row.bgp_next_adjacent_as = u32_at(d, 0)?);
+            set!(row.bgp_prev_adjacent_as = u32_at(d, 4)?);
         }
         EX_LATENCY => {
             row.set_latency(d)?;
         }
         EX_NSEL_COMMON => {
-            row.event_time_ms = u64_at(d, 0)?;
-            row.mark(Column::event_time_ms);
-            row.conn_id = u32_at(d, 8)?;
-            row.mark(Column::conn_id);
-            row.fw_xevent = u16_at(d, 12)?;
-            row.mark(Column::fw_xevent);
-            row.fw_event = u8_at(d, 14)?;
-            row.mark(Column::fw_event);
+            set!(row.event_time_ms = u64_at(d, 0)?);
+            set!(row.conn_id = u32_at(d, 8)?);
+            set!(row.fw_xevent = u16_at(d, 12)?);
+            set!(row.fw_event = u8_at(d, 14)?);
         }
         EX_NSEL_XLATE_IPV4 => {
-            row.xlate_src_ip = ipv4_addr(d, 0)?;
-            row.mark(Column::xlate_src_ip);
-            row.xlate_dst_ip = ipv4_addr(d, 4)?;
-            row.mark(Column::xlate_dst_ip);
+            set!(row.xlate_src_ip = ipv4_addr(d, 0)?);
+            set!(row.xlate_dst_ip = ipv4_addr(d, 4)?);
         }
         EX_NSEL_XLATE_IPV6 => {
-            row.xlate_src_ip = ipv6_addr(d, 0)?;
-            row.mark(Column::xlate_src_ip);
-            row.xlate_dst_ip = ipv6_addr(d, 16)?;
-            row.mark(Column::xlate_dst_ip);
+            set!(row.xlate_src_ip = ipv6_addr(d, 0)?);
+            set!(row.xlate_dst_ip = ipv6_addr(d, 16)?);
         }
         EX_NSEL_XLATE_PORT => {
-            row.xlate_src_port = u16_at(d, 0)?;
-            row.mark(Column::xlate_src_port);
-            row.xlate_dst_port = u16_at(d, 2)?;
-            row.mark(Column::xlate_dst_port);
+            set!(row.xlate_src_port = u16_at(d, 0)?);
+            set!(row.xlate_dst_port = u16_at(d, 2)?);
         }
         EX_NEL_COMMON => {
-            row.event_time_ms = u64_at(d, 0)?;
-            row.mark(Column::event_time_ms);
+            set!(row.event_time_ms = u64_at(d, 0)?);
             if d.len() >= 24 {
                 // old compat layout (EXnelCommonCompat_t): msecEvent, egressVrf, ingressVrf,
                 // natPoolID, natEvent
-                row.egress_vrf = u32_at(d, 8)?;
-                row.mark(Column::egress_vrf);
-                row.ingress_vrf = u32_at(d, 12)?;
-                row.mark(Column::ingress_vrf);
-                row.nat_pool_id = u32_at(d, 16)?;
-                row.mark(Column::nat_pool_id);
-                row.nat_event = u8_at(d, 20)?;
-                row.mark(Column::nat_event);
+                set!(row.egress_vrf = u32_at(d, 8)?);
+                set!(row.ingress_vrf = u32_at(d, 12)?);
+                set!(row.nat_pool_id = u32_at(d, 16)?);
+                set!(row.nat_event = u8_at(d, 20)?);
             } else {
-                row.nat_pool_id = u32_at(d, 8)?;
-                row.mark(Column::nat_pool_id);
-                row.nat_event = u8_at(d, 12)?;
-                row.mark(Column::nat_event);
+                set!(row.nat_pool_id = u32_at(d, 8)?);
+                set!(row.nat_event = u8_at(d, 12)?);
             }
         }
         EX_VRF => {
-            row.egress_vrf = u32_at(d, 0)?;
-            row.mark(Column::egress_vrf);
-            row.ingress_vrf = u32_at(d, 4)?;
-            row.mark(Column::ingress_vrf);
+            set!(row.egress_vrf = u32_at(d, 0)?);
+            set!(row.ingress_vrf = u32_at(d, 4)?);
         }
         EX_NAT_PORT_BLOCK => {
-            row.pblock_start = u16_at(d, 0)?;
-            row.mark(Column::pblock_start);
-            row.pblock_end = u16_at(d, 2)?;
-            row.mark(Column::pblock_end);
-            row.pblock_step = u16_at(d, 4)?;
-            row.mark(Column::pblock_step);
-            row.pblock_size = u16_at(d, 6)?;
-            row.mark(Column::pblock_size);
+            set!(row.pblock_start = u16_at(d, 0)?);
+            set!(row.pblock_end = u16_at(d, 2)?);
+            set!(row.pblock_step = u16_at(d, 4)?);
+            set!(row.pblock_size = u16_at(d, 6)?);
         }
         EX_LAYER2 => {
             // On disk: vlan, customer vlan, post vlan, post customer vlan.
-            row.vlan_id = u16_at(d, 0)?;
-            row.mark(Column::vlan_id);
-            row.cust_vlan_id = u16_at(d, 2)?;
-            row.mark(Column::cust_vlan_id);
-            row.post_vlan_id = u16_at(d, 4)?;
-            row.mark(Column::post_vlan_id);
-            row.post_cust_vlan_id = u16_at(d, 6)?;
-            row.mark(Column::post_cust_vlan_id);
-            row.phys_ingress = u32_at(d, 8)?;
-            row.mark(Column::phys_ingress);
-            row.phys_egress = u32_at(d, 12)?;
-            row.mark(Column::phys_egress);
-            row.ethertype = u16_at(d, 24)?;
-            row.mark(Column::ethertype);
-            row.ip_version = u8_at(d, 26)?;
-            row.mark(Column::ip_version);
+            set!(row.vlan_id = u16_at(d, 0)?);
+            set!(row.cust_vlan_id = u16_at(d, 2)?);
+            set!(row.post_vlan_id = u16_at(d, 4)?);
+            set!(row.post_cust_vlan_id = u16_at(d, 6)?);
+            set!(row.phys_ingress = u32_at(d, 8)?);
+            set!(row.phys_egress = u32_at(d, 12)?);
+            set!(row.ethertype = u16_at(d, 24)?);
+            set!(row.ip_version = u8_at(d, 26)?);
         }
         EX_IP_INFO => {
-            row.ip_fragment = u8_at(d, 1)?;
-            row.mark(Column::ip_fragment);
-            row.ip_min_ttl = u8_at(d, 2)?;
-            row.mark(Column::ip_min_ttl);
-            row.ip_max_ttl = u8_at(d, 3)?;
-            row.mark(Column::ip_max_ttl);
+            set!(row.ip_fragment = u8_at(d, 1)?);
+            set!(row.ip_min_ttl = u8_at(d, 2)?);
+            set!(row.ip_max_ttl = u8_at(d, 3)?);
         }
         // Skipped (see the README's list): EXsamplerInfo, EXnselAcl, EXnselUser, EXnbarApp,
         // EXlabel, payloads, tunnels, observation, inmon, pfinfo, flowId, the Nokia NAT

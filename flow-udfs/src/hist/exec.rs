@@ -9,7 +9,6 @@
 use super::acc::HistAcc;
 use super::spec::HistSpec;
 use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::SchemaRef;
 use arrow::datatypes::UInt64Type;
 use datafusion::common::Result;
 use datafusion::common::runtime::SpawnedTask;
@@ -17,13 +16,12 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::{Distribution, EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::{Distribution, PhysicalExpr};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
-    PlanProperties,
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties,
 };
 use futures::{StreamExt, TryStreamExt};
 use std::fmt;
@@ -37,15 +35,6 @@ pub fn hist_plan(input: Arc<dyn ExecutionPlan>, spec: HistSpec) -> Arc<dyn Execu
         partial = Arc::new(CoalescePartitionsExec::new(partial));
     }
     Arc::new(HistExec::new(partial, spec))
-}
-
-fn properties(schema: SchemaRef, partitions: usize, emission: EmissionType) -> Arc<PlanProperties> {
-    Arc::new(PlanProperties::new(
-        EquivalenceProperties::new(schema),
-        Partitioning::UnknownPartitioning(partitions),
-        emission,
-        Boundedness::Bounded,
-    ))
 }
 
 /// Reserves the memory `acc` holds.
@@ -86,7 +75,8 @@ impl HistPartialExec {
     /// `input` must produce the columns of [`HistSpec::input_exprs`].
     pub fn new(input: Arc<dyn ExecutionPlan>, spec: HistSpec) -> Self {
         let partitions = input.output_partitioning().partition_count();
-        let properties = properties(spec.state_schema(), partitions, EmissionType::Final);
+        let properties =
+            crate::plan_properties(spec.state_schema(), partitions, EmissionType::Final);
         Self {
             input,
             spec,
@@ -165,7 +155,7 @@ pub struct HistExec {
 impl HistExec {
     /// `input` must produce batches of [`HistSpec::state_schema`] ([`HistPartialExec`]).
     pub fn new(input: Arc<dyn ExecutionPlan>, spec: HistSpec) -> Self {
-        let properties = properties(spec.output_schema(), 1, EmissionType::Final);
+        let properties = crate::plan_properties(spec.output_schema(), 1, EmissionType::Final);
         Self {
             input,
             spec,

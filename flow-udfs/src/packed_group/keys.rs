@@ -384,11 +384,16 @@ impl Acc {
     pub fn memory_size(&self) -> usize {
         self.values.capacity() * 8
     }
+
+    /// The input column of its argument (`None` for `count`).
+    pub fn input_column(&self) -> Option<usize> {
+        self.input.map(|(c, _)| c)
+    }
 }
 
-/// Every column of a batch, checked to hold no null (the rule takes only non-nullable ones).
-pub fn no_nulls(columns: &[ArrayRef]) -> Result<()> {
-    match columns.iter().any(|c| c.null_count() > 0) {
+/// The columns read, checked to hold no null (the rule takes only non-nullable ones).
+pub fn no_nulls<'a>(mut columns: impl Iterator<Item = &'a ArrayRef>) -> Result<()> {
+    match columns.any(|c| c.null_count() > 0) {
         true => internal_err!("PackedAggregateExec: a null in a column declared non-nullable"),
         false => Ok(()),
     }

@@ -23,17 +23,17 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::config::ConfigOptions;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::expressions::{Column, Literal};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, InputOrderMode,
-    Partitioning, PlanProperties,
+    PlanProperties,
 };
 use futures::StreamExt;
 use keys::{Acc, Groups, IntType, KeyLayout, Op};
@@ -55,9 +55,11 @@ pub struct PackedAggregate {
 #[derive(Debug)]
 pub struct PackedAggregateExec {
     input: Arc<dyn ExecutionPlan>,
-    /// The key columns of the input, with their types.
-    keys: Vec<(usize, IntType)>,
-    aggregates: Vec<PackedAggregate>,
+    /// The key columns of the input.
+    keys: Vec<usize>,
+    layout: KeyLayout,
+    /// The aggregates, holding no group yet (each partition starts from a copy).
+    accs: Vec<Acc>,
     /// The partial aggregate's output schema (keys, then one state column per aggregate).
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
@@ -73,30 +75,34 @@ impl PackedAggregateExec {
         aggregates: Vec<PackedAggregate>,
         schema: SchemaRef,
     ) -> Option<Self> {
-        let types: Vec<IntType> = keys.iter().map(|k| k.1).collect();
-        KeyLayout::new(&types)?;
+        let layout = KeyLayout::new(&keys.iter().map(|k| k.1).collect::<Vec<_>>())?;
         if schema.fields().len() != keys.len() + aggregates.len() {
             return None;
         }
-        for (a, f) in aggregates.iter().zip(&schema.fields()[keys.len()..]) {
-            Acc::new(a.op, a.input, f.data_type())?;
-        }
+        let states = &schema.fields()[keys.len()..];
+        let accs: Vec<Acc> = aggregates
+            .iter()
+            .zip(states)
+            .map(|(a, f)| Acc::new(a.op, a.input, f.data_type()))
+            .collect::<Option<_>>()?;
         // as many partitions as the input, by no key of its own output's columns
         let partitions = input.output_partitioning().partition_count();
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(partitions),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        ));
+        let properties = crate::plan_properties(schema.clone(), partitions, EmissionType::Final);
         Some(Self {
             input,
-            keys,
-            aggregates,
+            keys: keys.iter().map(|k| k.0).collect(),
+            layout,
+            accs,
             schema,
             properties,
             metrics: ExecutionPlanMetricsSet::new(),
         })
+    }
+
+    /// The input columns it reads: the keys and the aggregates' arguments.
+    fn columns_read(&self) -> Vec<usize> {
+        let args = self.accs.iter().filter_map(Acc::input_column);
+        self.keys.iter().copied().chain(args).collect()
     }
 }
 
@@ -109,13 +115,12 @@ impl DisplayAs for PackedAggregateExec {
             .map(|f| f.name().as_str())
             .collect();
         let (keys, aggregates) = names.split_at(self.keys.len());
-        let words = KeyLayout::new(&self.keys.iter().map(|k| k.1).collect::<Vec<_>>())
-            .map_or(0, |l| l.words());
         write!(
             f,
-            "PackedAggregateExec: gby=[{}], aggr=[{}], key words={words}",
+            "PackedAggregateExec: gby=[{}], aggr=[{}], key words={}",
             keys.join(", "),
-            aggregates.join(", ")
+            aggregates.join(", "),
+            self.layout.words()
         )
     }
 }
@@ -138,14 +143,15 @@ impl ExecutionPlan for PackedAggregateExec {
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let input = crate::only_child("PackedAggregateExec", children)?;
-        let (keys, aggregates) = (self.keys.clone(), self.aggregates.clone());
-        PackedAggregateExec::try_new(input, keys, aggregates, self.schema.clone())
-            .map(|p| Arc::new(p) as _)
-            .ok_or_else(|| {
-                datafusion::error::DataFusionError::Internal(
-                    "PackedAggregateExec: the same parameters no longer pack".into(),
-                )
-            })
+        Ok(Arc::new(PackedAggregateExec {
+            input,
+            keys: self.keys.clone(),
+            layout: self.layout.clone(),
+            accs: self.accs.clone(),
+            schema: self.schema.clone(),
+            properties: self.properties.clone(),
+            metrics: ExecutionPlanMetricsSet::new(),
+        }))
     }
 
     fn apply_expressions(
@@ -168,29 +174,17 @@ impl ExecutionPlan for PackedAggregateExec {
         let reservation = MemoryConsumer::new(format!("PackedAggregateExec[{partition}]"))
             .with_can_spill(true)
             .register(context.memory_pool());
-        let layout = KeyLayout::new(&self.keys.iter().map(|k| k.1).collect::<Vec<_>>());
-        let Some(layout) = layout else {
-            return datafusion::common::internal_err!("PackedAggregateExec: keys do not pack");
-        };
-        let accs = self
-            .aggregates
-            .iter()
-            .zip(&self.schema.fields()[self.keys.len()..]);
-        let accs: Option<Vec<Acc>> = accs
-            .map(|(a, f)| Acc::new(a.op, a.input, f.data_type()))
-            .collect();
-        let Some(accs) = accs else {
-            return datafusion::common::internal_err!("PackedAggregateExec: bad aggregates");
-        };
         let state = Partial {
             input,
-            keys: self.keys.iter().map(|k| k.0).collect(),
-            accs,
+            keys: self.keys.clone(),
+            read: self.columns_read(),
+            accs: self.accs.clone(),
             schema: self.schema.clone(),
             reservation,
             metrics: BaselineMetrics::new(&self.metrics, partition),
             batch_size: context.session_config().batch_size(),
         };
+        let layout = self.layout.clone();
         let stream = match layout.words() {
             1 => state.run::<1>(layout),
             2 => state.run::<2>(layout),
@@ -212,6 +206,8 @@ impl ExecutionPlan for PackedAggregateExec {
 struct Partial {
     input: SendableRecordBatchStream,
     keys: Vec<usize>,
+    /// The columns it reads (checked to hold no null).
+    read: Vec<usize>,
     accs: Vec<Acc>,
     schema: SchemaRef,
     reservation: MemoryReservation,
@@ -237,7 +233,7 @@ impl Partial {
                     let timer = s.metrics.elapsed_compute().timer();
                     let keys: Vec<ArrayRef> =
                         s.keys.iter().map(|&k| batch.column(k).clone()).collect();
-                    keys::no_nulls(batch.columns())?;
+                    keys::no_nulls(s.read.iter().map(|&c| batch.column(c)))?;
                     groups.intern(&keys, &mut ids);
                     for acc in &mut s.accs {
                         acc.update(batch.columns(), &ids, groups.len());
@@ -346,17 +342,20 @@ fn packed(agg: &AggregateExec) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     let Some(aggregates) = aggregates else {
         return Ok(None);
     };
-    // the partial aggregate DataFusion would run: its schema is the one to emit
-    let partial = AggregateExec::try_new(
-        AggregateMode::Partial,
-        group.clone(),
-        agg.aggr_expr().to_vec(),
-        agg.filter_expr().to_vec(),
-        agg.input().clone(),
-        agg.input_schema(),
-    )?;
-    let Some(packed) =
-        PackedAggregateExec::try_new(agg.input().clone(), keys, aggregates, partial.schema())
+    // the schema to emit: the partial aggregate's (DataFusion's own, for a single one)
+    let schema = match single {
+        false => agg.schema(),
+        true => AggregateExec::try_new(
+            AggregateMode::Partial,
+            group.clone(),
+            agg.aggr_expr().to_vec(),
+            agg.filter_expr().to_vec(),
+            agg.input().clone(),
+            agg.input_schema(),
+        )?
+        .schema(),
+    };
+    let Some(packed) = PackedAggregateExec::try_new(agg.input().clone(), keys, aggregates, schema)
     else {
         return Ok(None);
     };
