@@ -22,8 +22,8 @@ const SPARSE: u32 = u32::MAX;
 /// on real traffic most rows fall into a few bins, and consecutive adds to one cell would wait
 /// on each other. Folded into `cells` before any reading.
 const LANES: usize = 4;
-/// The dense cells that have lanes: the first ones (values below 4096, exact for `-b 12`),
-/// where real flows' lengths and sizes mostly fall; 512 KB of lanes.
+/// The dense cells that have lanes: bins of one value below 4096 (all of them for `-b 12`),
+/// where real flows' lengths and sizes mostly fall; 256 KB of lanes.
 const HOT: usize = 4096;
 
 /// A floating sum with Neumaier compensation: the error stays about one rounding of the total,
@@ -74,6 +74,16 @@ struct Cell {
     octets: u64,
 }
 
+/// A lane of a hot cell (see [`LANES`]): its rows and the sum of the column that is not x.
+/// The sum of x itself is not kept: a hot cell is the bin of one value, so it is the rows
+/// times the value, added when the lanes are folded.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct Lane {
+    flows: u64,
+    other: u64,
+}
+
 /// Per-thread histogram state; see the module comment.
 #[derive(Debug)]
 pub struct HistAcc {
@@ -89,13 +99,14 @@ pub struct HistAcc {
     aggs: Vec<u128>,
     /// Bins outside the dense range, by `bin_lo`.
     sparse: HashMap<i128, Sums>,
-    /// The fast path's copies of the first [`HOT`] cells, `LANES` side by side (allocated at
-    /// its first batch), folded into `cells` by [`HistAcc::fold_lanes`].
-    lanes: Vec<Cell>,
-    /// A bound of every dense cell's packets and octets (a cell holds at most all that was
-    /// added): while both stay below 2^64 no cell can wrap, so the fast path adds without a
-    /// check per row. `None` once the checked path added (no bound is kept there).
-    bound: Option<(u128, u128)>,
+    /// The fast path's lanes of the hot cells, `LANES` side by side (allocated at its first
+    /// batch), folded into `cells` by [`HistAcc::fold_lanes`].
+    lanes: Vec<Lane>,
+    /// The exact sum of the values added into the lanes' `other` since they were last folded:
+    /// a lane holds at most all of it, so while it stays below 2^64 no lane can have wrapped
+    /// and the fast path adds without a check per row (the lanes are folded before it would
+    /// pass 2^64).
+    lane_sum: u128,
     // Per-batch scratch, reused.
     index: Vec<u32>,
     durations: Vec<i64>,
@@ -110,12 +121,23 @@ fn add_carry(carries: &mut HashMap<usize, (u64, u64)>, k: usize, packets: u64, o
     c.1 += octets;
 }
 
-/// One row into a cell of the fast path (no carry possible: see `HistAcc::bound`).
+/// One row into dense cell `k`, its carries kept.
 #[inline(always)]
-fn add(cell: &mut Cell, p: u64, o: u64) {
+fn add_checked(
+    cells: &mut [Cell],
+    carries: &mut HashMap<usize, (u64, u64)>,
+    k: usize,
+    p: u64,
+    o: u64,
+) {
+    let cell = &mut cells[k];
     cell.flows += 1;
-    cell.packets = cell.packets.wrapping_add(p);
-    cell.octets = cell.octets.wrapping_add(o);
+    let (p, p_over) = cell.packets.overflowing_add(p);
+    let (o, o_over) = cell.octets.overflowing_add(o);
+    (cell.packets, cell.octets) = (p, o);
+    if p_over | o_over {
+        add_carry(carries, k, p_over as u64, o_over as u64);
+    }
 }
 
 /// The exact sum of `values`, in two 64-bit sums of 32-bit halves (each takes 2^32 values
@@ -167,7 +189,7 @@ impl HistAcc {
             aggs: vec![0; sized(has(SumColumn::Aggs))],
             sparse: HashMap::new(),
             lanes: Vec::new(),
-            bound: Some((0, 0)),
+            lane_sum: 0,
             index: Vec::new(),
             durations: Vec::new(),
             rates: Vec::new(),
@@ -179,7 +201,8 @@ impl HistAcc {
     pub fn memory_size(&self) -> usize {
         use std::mem::size_of;
         let entry = |k: usize, v: usize| k + v + 1;
-        (self.cells.capacity() + self.lanes.capacity()) * size_of::<Cell>()
+        self.cells.capacity() * size_of::<Cell>()
+            + self.lanes.capacity() * size_of::<Lane>()
             + self.carries.capacity() * entry(size_of::<usize>(), 16)
             + self.duration.capacity() * 16
             + (self.rate_sum.capacity() + self.rate_comp.capacity()) * 8
@@ -197,7 +220,6 @@ impl HistAcc {
         if self.spec.columns.is_empty() && self.update_fast(packets, octets) {
             return Ok(());
         }
-        self.bound = None;
         if self.spec.needs_duration() {
             let [first, first_ms, last, last_ms] = [
                 values::<Int64Type>(batch, "first")?,
@@ -224,18 +246,17 @@ impl HistAcc {
 
         let mut sparse_rows = Vec::new();
         for (i, &k) in self.index.iter().enumerate() {
-            let Some(cell) = self.cells.get_mut(k as usize) else {
+            if k == SPARSE {
                 sparse_rows.push(i);
                 continue;
-            };
-            cell.flows += 1;
-            let (p, p_over) = cell.packets.overflowing_add(packets[i]);
-            let (o, o_over) = cell.octets.overflowing_add(octets[i]);
-            cell.packets = p;
-            cell.octets = o;
-            if p_over | o_over {
-                add_carry(&mut self.carries, k as usize, p_over as u64, o_over as u64);
             }
+            add_checked(
+                &mut self.cells,
+                &mut self.carries,
+                k as usize,
+                packets[i],
+                octets[i],
+            );
         }
         let dense_rows = || self.index.iter().enumerate().filter(|(_, k)| **k != SPARSE);
         if !self.duration.is_empty() {
@@ -266,63 +287,72 @@ impl HistAcc {
     }
 
     /// The fast path of `length` and `size` without extra sums: one pass computing each row's
-    /// bin and adding into its cell (a hot cell: into the row's lane of it), no overflow check
-    /// per row (the batch's sums, checked first, bound every cell). `false` when it does not
-    /// apply (another x, or sums that could carry: then the checked path adds the batch).
+    /// bin and adding it, a row of a hot cell into its lane of it without an overflow check (the
+    /// batch's exact sum of the other column, checked first, bounds every lane), any other row
+    /// checked. `false` when it does not apply (another x, or a batch whose other column sums
+    /// past 2^64: then the checked path adds the batch).
     fn update_fast(&mut self, packets: &[u64], octets: &[u64]) -> bool {
-        let xs = match self.spec.x {
-            XValue::Length => packets,
-            XValue::Size => octets,
+        let (xs, others) = match self.spec.x {
+            XValue::Length => (packets, octets),
+            XValue::Size => (octets, packets),
             XValue::Duration | XValue::Rate => return false,
         };
-        let Some((p, o)) = self.bound else {
-            return false;
-        };
-        let bound = (p + exact_sum(packets), o + exact_sum(octets));
-        if (bound.0 | bound.1) >> 64 != 0 {
-            self.bound = None;
+        let sum = exact_sum(others);
+        if sum >> 64 != 0 {
             return false;
         }
-        self.bound = Some(bound);
-        if self.lanes.is_empty() {
-            self.lanes = vec![Cell::default(); HOT.min(self.cells.len()) * LANES];
+        if (self.lane_sum + sum) >> 64 != 0 {
+            self.fold_lanes();
         }
-        // Values below `exact` are their own dense index (bins of one value).
+        self.lane_sum += sum;
+        // Values below `exact` are their own dense index (bins of one value): the hot cells.
         let exact = match self.spec.bits {
             0 => HOT,
             b => HOT.min(1 << b.min(20)),
-        } as u64;
+        };
+        if self.lanes.is_empty() {
+            self.lanes = vec![Lane::default(); exact.min(self.cells.len()) * LANES];
+        }
+        let exact = (self.lanes.len() / LANES) as u64;
         let dense = self.dense;
+        let length = self.spec.x == XValue::Length;
         let mut sparse_rows = Vec::new();
-        let (lanes, cells) = (&mut self.lanes[..], &mut self.cells[..]);
-        // A row outside the hot values: its dense cell (its lane when it is hot), else sparse.
-        let mut cold = |lanes: &mut [Cell], i: usize, lane: usize, x: u64, p: u64, o: u64| {
-            let cell = match dense.index(x) {
-                Some(k) if k < HOT => &mut lanes[k * LANES + lane],
-                Some(k) => &mut cells[k],
-                None => {
-                    sparse_rows.push(i);
-                    return;
-                }
-            };
-            add(cell, p, o);
+        let (lanes, cells, carries) = (&mut self.lanes[..], &mut self.cells[..], &mut self.carries);
+        // A row outside the hot cells: into its dense cell, checked, else a sparse bin.
+        let mut cold = |i: usize, x: u64, other: u64| match dense.index(x) {
+            Some(k) => {
+                let (p, o) = if length { (x, other) } else { (other, x) };
+                add_checked(cells, carries, k, p, o);
+            }
+            None => sparse_rows.push(i),
         };
         // LANES rows at a time, row j of each group into lane j.
         let (xg, xr) = xs.as_chunks::<LANES>();
-        let (pg, pr) = packets.as_chunks::<LANES>();
-        let (og, or) = octets.as_chunks::<LANES>();
-        for (g, ((x, p), o)) in xg.iter().zip(pg).zip(og).enumerate() {
+        let (og, or) = others.as_chunks::<LANES>();
+        for (g, (x, o)) in xg.iter().zip(og).enumerate() {
+            // A group of hot rows only (most groups of real lengths) is added apart: the
+            // cold path's state then stays out of the registers of this loop.
+            if x.iter().all(|&v| v < exact) {
+                for j in 0..LANES {
+                    let lane = &mut lanes[x[j] as usize * LANES + j];
+                    lane.flows += 1;
+                    lane.other = lane.other.wrapping_add(o[j]);
+                }
+                continue;
+            }
             for j in 0..LANES {
                 if x[j] < exact {
-                    add(&mut lanes[x[j] as usize * LANES + j], p[j], o[j]);
+                    let lane = &mut lanes[x[j] as usize * LANES + j];
+                    lane.flows += 1;
+                    lane.other = lane.other.wrapping_add(o[j]);
                 } else {
-                    cold(lanes, g * LANES + j, j, x[j], p[j], o[j]);
+                    cold(g * LANES + j, x[j], o[j]);
                 }
             }
         }
         let at = xg.len() * LANES;
-        for (j, ((&x, &p), &o)) in xr.iter().zip(pr).zip(or).enumerate() {
-            cold(lanes, at + j, j, x, p, o);
+        for (j, (&x, &o)) in xr.iter().zip(or).enumerate() {
+            cold(at + j, x, o);
         }
         for i in sparse_rows {
             self.add_sparse(i, packets, octets, &[]);
@@ -332,18 +362,33 @@ impl HistAcc {
 
     /// Adds the lanes of the fast path into `cells` (exactly, carries kept) and empties them.
     fn fold_lanes(&mut self) {
-        for (k, lanes) in self.lanes.chunks_exact_mut(LANES).enumerate() {
-            for lane in lanes.iter_mut().filter(|c| c.flows > 0) {
-                let cell = &mut self.cells[k];
-                cell.flows += lane.flows;
-                let (p, p_over) = cell.packets.overflowing_add(lane.packets);
-                let (o, o_over) = cell.octets.overflowing_add(lane.octets);
-                (cell.packets, cell.octets) = (p, o);
-                if p_over | o_over {
-                    add_carry(&mut self.carries, k, p_over as u64, o_over as u64);
-                }
-                *lane = Cell::default();
+        let mut lanes = std::mem::take(&mut self.lanes);
+        let length = self.spec.x == XValue::Length;
+        for (k, lanes) in lanes.chunks_exact_mut(LANES).enumerate() {
+            let flows: u64 = lanes.iter().map(|l| l.flows).sum();
+            if flows == 0 {
+                continue;
             }
+            let other: u128 = lanes.iter().map(|l| l.other as u128).sum();
+            // A hot cell is the bin of the value k.
+            let x = flows as u128 * k as u128;
+            let (p, o) = if length { (x, other) } else { (other, x) };
+            self.add_wide(k, flows, p, o);
+            lanes.fill(Lane::default());
+        }
+        self.lanes = lanes;
+        self.lane_sum = 0;
+    }
+
+    /// Adds `flows` rows with packet and octet sums `p` and `o` into dense cell `k`, exactly.
+    fn add_wide(&mut self, k: usize, flows: u64, p: u128, o: u128) {
+        let (mine_p, mine_o) = self.wide_sums(k);
+        let (p, o) = (mine_p + p, mine_o + o);
+        let cell = &mut self.cells[k];
+        cell.flows += flows;
+        (cell.packets, cell.octets) = (p as u64, o as u64);
+        if (p >> 64) | (o >> 64) != 0 {
+            self.carries.insert(k, ((p >> 64) as u64, (o >> 64) as u64));
         }
     }
 
@@ -416,27 +461,14 @@ impl HistAcc {
     pub fn merge(&mut self, mut other: HistAcc) {
         self.fold_lanes();
         other.fold_lanes();
-        self.bound = self
-            .bound
-            .zip(other.bound)
-            .map(|(a, b)| (a.0 + b.0, a.1 + b.1));
         fn add<T: Copy + std::ops::AddAssign>(a: &mut [T], b: &[T]) {
             a.iter_mut().zip(b).for_each(|(a, b)| *a += *b);
         }
         for k in 0..self.cells.len() {
-            let theirs = other.cells[k];
-            if theirs.flows == 0 {
-                continue;
-            }
-            let (mine_p, mine_o) = self.wide_sums(k);
-            let (their_p, their_o) = other.wide_sums(k);
-            let (p, o) = (mine_p + their_p, mine_o + their_o);
-            let cell = &mut self.cells[k];
-            cell.flows += theirs.flows;
-            cell.packets = p as u64;
-            cell.octets = o as u64;
-            if (p >> 64) | (o >> 64) != 0 {
-                self.carries.insert(k, ((p >> 64) as u64, (o >> 64) as u64));
+            let flows = other.cells[k].flows;
+            if flows > 0 {
+                let (p, o) = other.wide_sums(k);
+                self.add_wide(k, flows, p, o);
             }
         }
         add(&mut self.duration, &other.duration);
@@ -524,7 +556,6 @@ impl HistAcc {
             );
         }
         let mut acc = HistAcc::new(spec);
-        acc.bound = None; // the state's sums can be anything
         let exact = |i: usize| batch.column(i).as_primitive::<Decimal128Type>().values();
         let floats = |i: usize| batch.column(i).as_primitive::<Float64Type>().values();
         let partition = batch.column(0).as_primitive::<UInt64Type>().values();
@@ -646,8 +677,8 @@ mod tests {
 
     /// The fast path (length and size, no extra sums) against a reference computed per row
     /// with exact u128 sums: hot cells and their lanes, cells beyond the hot ones, sparse bins
-    /// (`-b 0` beyond the dense range) inside the fast path, and batches whose sums could
-    /// carry, which the checked path takes (and every later batch), merged accumulators.
+    /// (`-b 0` beyond the dense range) inside the fast path, lanes folded when their sums
+    /// would pass 2^64, a batch whose sums carry (the checked path), merged accumulators.
     #[test]
     fn the_fast_path_sums_exactly_with_sparse_bins_and_carries() {
         use std::collections::BTreeMap;
@@ -665,6 +696,12 @@ mod tests {
             vec![u64::MAX - 3, 1, u64::MAX, 2],
             vec![u64::MAX, u64::MAX, 7, 1],
         );
+        // One hot row a batch with the other column at 2^63 (the rest in a cold cell): no
+        // batch sums past 2^64, two do, so the lanes are folded before the second and the hot
+        // cell carries (one lane would wrap).
+        let (hot, big): (Vec<u64>, Vec<u64>) =
+            (vec![1, 5000, 5000, 5000], vec![(1 << 63) + 5, 1, 2, 3]);
+        let (big_octets, big_packets) = ((hot.clone(), big.clone()), (big, hot));
         for (x, bits) in [
             (XValue::Length, 12),
             (XValue::Size, 12),
@@ -672,7 +709,18 @@ mod tests {
             (XValue::Size, 4),
         ] {
             let spec = HistSpec::new(x, bits, vec![]);
-            let batches = [small(1, 4000), small(2, 1000), huge.clone(), small(3, 500)];
+            let batches = [
+                small(1, 4000),
+                small(2, 1000),
+                big_octets.clone(),
+                big_packets.clone(),
+                big_octets.clone(),
+                big_packets.clone(),
+                big_octets.clone(),
+                big_packets.clone(),
+                huge.clone(),
+                small(3, 500),
+            ];
             let mut want: BTreeMap<i128, (u64, u128, u128)> = BTreeMap::new();
             for (packets, octets) in &batches {
                 for (&p, &o) in packets.iter().zip(octets) {
@@ -686,7 +734,7 @@ mod tests {
             let (mut a, mut b) = (HistAcc::new(&spec), HistAcc::new(&spec));
             for (i, (packets, octets)) in batches.iter().enumerate() {
                 one.update(&batch(packets, octets)).unwrap();
-                let half = if i < 2 { &mut a } else { &mut b };
+                let half = if i < 5 { &mut a } else { &mut b };
                 half.update(&batch(packets, octets)).unwrap();
             }
             a.merge(b);
