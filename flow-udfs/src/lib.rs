@@ -198,7 +198,6 @@ fn planning_state(session: &dyn datafusion::catalog::Session) -> SessionState {
     session_state(session.config().clone(), session.runtime_env().clone())
 }
 
-/// The one child handed to `with_new_children` of a single-input operator `name`.
 /// The properties of an operator of ours: `partitions` partitions of no known key, bounded.
 pub(crate) fn plan_properties(
     schema: arrow::datatypes::SchemaRef,
@@ -213,6 +212,7 @@ pub(crate) fn plan_properties(
     ))
 }
 
+/// The one child handed to `with_new_children` of a single-input operator `name`.
 pub(crate) fn only_child(
     name: &str,
     mut children: Vec<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,

@@ -84,6 +84,15 @@ struct Lane {
     other: u64,
 }
 
+impl Lane {
+    /// One row (no carry possible: see `HistAcc::lane_sum`).
+    #[inline(always)]
+    fn add(&mut self, other: u64) {
+        self.flows += 1;
+        self.other = self.other.wrapping_add(other);
+    }
+}
+
 /// Per-thread histogram state; see the module comment.
 #[derive(Debug)]
 pub struct HistAcc {
@@ -309,11 +318,12 @@ impl HistAcc {
         let exact = match self.spec.bits {
             0 => HOT,
             b => HOT.min(1 << b.min(20)),
-        };
-        if self.lanes.is_empty() {
-            self.lanes = vec![Lane::default(); exact.min(self.cells.len()) * LANES];
         }
-        let exact = (self.lanes.len() / LANES) as u64;
+        .min(self.cells.len());
+        if self.lanes.is_empty() {
+            self.lanes = vec![Lane::default(); exact * LANES];
+        }
+        let exact = exact as u64;
         let dense = self.dense;
         let length = self.spec.x == XValue::Length;
         let mut sparse_rows = Vec::new();
@@ -334,17 +344,13 @@ impl HistAcc {
             // cold path's state then stays out of the registers of this loop.
             if x.iter().all(|&v| v < exact) {
                 for j in 0..LANES {
-                    let lane = &mut lanes[x[j] as usize * LANES + j];
-                    lane.flows += 1;
-                    lane.other = lane.other.wrapping_add(o[j]);
+                    lanes[x[j] as usize * LANES + j].add(o[j]);
                 }
                 continue;
             }
             for j in 0..LANES {
                 if x[j] < exact {
-                    let lane = &mut lanes[x[j] as usize * LANES + j];
-                    lane.flows += 1;
-                    lane.other = lane.other.wrapping_add(o[j]);
+                    lanes[x[j] as usize * LANES + j].add(o[j]);
                 } else {
                     cold(g * LANES + j, x[j], o[j]);
                 }

@@ -21,14 +21,13 @@ use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::expressions::col;
 use datafusion::physical_expr::{
-    EquivalenceProperties, LexRequirement, OrderingRequirements, PhysicalExpr,
-    PhysicalSortRequirement,
+    LexRequirement, OrderingRequirements, PhysicalExpr, PhysicalSortRequirement,
 };
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, Partitioning, PlanProperties,
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, PlanProperties,
 };
 use flow_provider::fields::{KEY_FIELDS, STANDARD_FIELDS, standard_schema};
 use futures::StreamExt;
@@ -89,12 +88,8 @@ impl MergeExec {
             Mode::Ordered { partitions } => partitions.max(1),
             Mode::Partitioned => input.properties().partitioning.partition_count(),
         };
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(standard_schema()),
-            Partitioning::UnknownPartitioning(partitions),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
+        let properties =
+            crate::plan_properties(standard_schema(), partitions, EmissionType::Incremental);
         Ok(Self {
             input,
             mode,

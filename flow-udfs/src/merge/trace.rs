@@ -22,10 +22,8 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::expressions::col;
-use datafusion::physical_expr::{
-    EquivalenceProperties, LexOrdering, PhysicalExpr, PhysicalSortExpr,
-};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_expr::{LexOrdering, PhysicalExpr, PhysicalSortExpr};
+use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::sorts::sort::SortExec;
@@ -68,12 +66,11 @@ pub struct TraceMergeExec {
 impl TraceMergeExec {
     /// The merge of `scan` (a flowbin scan) into `partitions` output partitions.
     pub fn new(scan: Arc<dyn ExecutionPlan>, params: MergeParams, partitions: usize) -> Self {
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(standard_schema()),
-            Partitioning::UnknownPartitioning(partitions.max(1)),
+        let properties = crate::plan_properties(
+            standard_schema(),
+            partitions.max(1),
             EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
+        );
         Self {
             scan,
             params,

@@ -13,12 +13,10 @@ use datafusion::common::{
 };
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableType};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use flow_provider::args;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -154,12 +152,11 @@ impl GenerateExec {
         };
         let source = Source::load(Path::new(&params.path)).map_err(|e| named(NAME, e))?;
         let generator = FlowGenerator::new(source, kind).map_err(|e| named(NAME, e))?;
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(flow_provider::fields::standard_schema()),
-            Partitioning::UnknownPartitioning(1),
+        let properties = crate::plan_properties(
+            flow_provider::fields::standard_schema(),
+            1,
             EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
+        );
         Ok(Self {
             params,
             generator,

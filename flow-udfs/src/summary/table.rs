@@ -17,11 +17,11 @@ use datafusion::common::{DataFusionError, Result, plan_datafusion_err, plan_err}
 use datafusion::datasource::provider_as_source;
 use datafusion::execution::{SendableRecordBatchStream, SessionState, TaskContext};
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableType};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, collect,
+    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, collect,
 };
 use flow_provider::args;
 use std::fmt;
@@ -230,12 +230,7 @@ pub struct SummaryExec {
 
 impl SummaryExec {
     pub fn new(input: SummaryInput, kind: Kind) -> Self {
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(kind.schema()),
-            Partitioning::UnknownPartitioning(1),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        ));
+        let properties = crate::plan_properties(kind.schema(), 1, EmissionType::Final);
         Self {
             input,
             kind,
