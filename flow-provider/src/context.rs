@@ -24,8 +24,9 @@ const TEXT_FORMATS: [LineFormat; 2] = [LineFormat::CsvFlow, LineFormat::Pipe];
 
 /// Installs every flow format: `STORED AS FLOWBIN | CSV_FLOW | PIPE | NFCAPD` for `CREATE
 /// EXTERNAL TABLE` and `COPY`, and the table functions `flowbin()`, `csv_flow()`, `pipe()`,
-/// `nfcapd()`, `nfcapd_info()`.
+/// `nfcapd()`, `nfcapd_info()`; local files are read through [`LocalFiles`](crate::local_store).
 pub fn register(ctx: &SessionContext) -> Result<()> {
+    crate::local_store::register_local_files(&ctx.runtime_env());
     {
         let state = ctx.state_ref();
         let mut state = state.write();

@@ -45,6 +45,7 @@ pub mod args;
 pub mod inputs;
 #[doc(hidden)]
 pub mod listing;
+pub mod local_store;
 
 pub use context::{SessionContextFlowExt, register};
 pub use error::FlowError;
