@@ -1,8 +1,8 @@
 //! Safe LZO1X decompressor (own implementation of the LZO1X stream format as produced by
 //! `lzo1x_1_compress`), bounds-checked on input and capped on output, never panics.
 
-/// Bytes past the output limit that [`decompress_into`] needs in its buffer: short copies are
-/// done 16 (literals) or 8 (matches) bytes at a time, writing past their end.
+/// Bytes past the output limit that [`decompress_into`] needs in its buffer: short literal
+/// runs and matches are copied 16 (or 8) bytes at a time, writing past their end.
 pub const SLACK: usize = 16;
 
 /// Decompress an LZO1X stream from `src` into `out`, at most `out.len() - SLACK` bytes:
@@ -94,7 +94,14 @@ impl Dec<'_, '_> {
             return Err("output overrun");
         }
         let start = op - dist;
-        if dist >= 8 {
+        if dist >= 16 {
+            // 16 bytes at a time, as below (a tenth of an LZO file's decoding time).
+            let mut i = 0;
+            while i < len {
+                self.out.copy_within(start + i..start + i + 16, op + i);
+                i += 16;
+            }
+        } else if dist >= 8 {
             // 8 bytes at a time: each chunk read ends at or before where it is written, so
             // it reads only bytes already decoded (the last may write past `op + len`).
             let mut i = 0;
@@ -205,6 +212,33 @@ mod tests {
         let mut out = Vec::new();
         decompress(&src, &mut out, 100).unwrap();
         assert_eq!(out, b"hello");
+    }
+
+    /// Matches at every distance a 20-byte history allows, short and long, overlapping their
+    /// own output or not: equal to copying byte by byte, whatever width the copy takes.
+    #[test]
+    fn matches_copy_as_byte_by_byte() {
+        let history: Vec<u8> = (0..20u8).map(|i| b'a' + i).collect();
+        for dist in 1..=20usize {
+            for len in [3usize, 9, 16, 17, 33, 40, 100] {
+                // 20 literals; an M3 match (its length extended past 33); the end marker
+                let mut src = vec![17 + 20];
+                src.extend(&history);
+                match len {
+                    3..=33 => src.push(32 + (len - 2) as u8),
+                    _ => src.extend([32, (len - 33) as u8]),
+                }
+                src.extend([((dist - 1) << 2) as u8, ((dist - 1) >> 6) as u8]);
+                src.extend([0x11, 0, 0]);
+                let mut want = history.clone();
+                for _ in 0..len {
+                    want.push(want[want.len() - dist]);
+                }
+                let mut out = Vec::new();
+                decompress(&src, &mut out, 200).unwrap();
+                assert_eq!(out, want, "distance {dist}, length {len}");
+            }
+        }
     }
 
     #[test]
