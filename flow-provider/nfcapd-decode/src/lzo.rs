@@ -34,6 +34,18 @@ struct Dec<'a, 'b> {
     cap: usize,
 }
 
+/// Copies `len` bytes from `start` to `op` in `out`, `W` bytes at a time (`W` at most
+/// `op - start`): each chunk read ends at or before where it is written, so it reads only bytes
+/// already decoded. The last chunk may write up to `W - 1` bytes past `op + len`.
+#[inline(always)]
+fn copy_chunks<const W: usize>(out: &mut [u8], start: usize, op: usize, len: usize) {
+    let mut i = 0;
+    while i < len {
+        out.copy_within(start + i..start + i + W, op + i);
+        i += W;
+    }
+}
+
 impl Dec<'_, '_> {
     fn byte(&mut self) -> Result<usize, &'static str> {
         let b = *self.src.get(self.ip).ok_or("input overrun")?;
@@ -94,26 +106,12 @@ impl Dec<'_, '_> {
             return Err("output overrun");
         }
         let start = op - dist;
-        if dist >= 16 {
-            // 16 bytes at a time, as below (a tenth of an LZO file's decoding time).
-            let mut i = 0;
-            while i < len {
-                self.out.copy_within(start + i..start + i + 16, op + i);
-                i += 16;
-            }
-        } else if dist >= 8 {
-            // 8 bytes at a time: each chunk read ends at or before where it is written, so
-            // it reads only bytes already decoded (the last may write past `op + len`).
-            let mut i = 0;
-            while i < len {
-                self.out.copy_within(start + i..start + i + 8, op + i);
-                i += 8;
-            }
-        } else {
-            // A run shorter than 8 bytes repeated: byte by byte.
-            for i in 0..len {
-                self.out[op + i] = self.out[start + i];
-            }
+        // As wide a copy as the distance allows: 16 bytes at a time saved a tenth of an LZO
+        // file's decoding time over 8; a run shorter than 8 bytes repeats byte by byte.
+        match dist {
+            16.. => copy_chunks::<16>(self.out, start, op, len),
+            8..16 => copy_chunks::<8>(self.out, start, op, len),
+            _ => copy_chunks::<1>(self.out, start, op, len),
         }
         self.op += len;
         Ok(())
