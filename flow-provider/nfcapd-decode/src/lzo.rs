@@ -215,7 +215,7 @@ mod tests {
         assert_eq!(out, b"hello");
     }
 
-    /// Matches at every distance a 20-byte history allows, short and long, overlapping their
+    /// Matches at every distance a 40-byte history allows, short and long, overlapping their
     /// own output or not: equal to copying byte by byte, whatever width the copy takes.
     #[test]
     fn matches_copy_as_byte_by_byte() {
